@@ -1,0 +1,1 @@
+"""Numeric layer of attnsparse: models, statistics, simulation and checks (mpmath, numpy, numba)."""

@@ -1,0 +1,237 @@
+"""Theory against simulation: verdicts with a stated false-alarm level.
+
+Design (docs/statistics.md gives the full account):
+
+* A check simulates the claim's left-hand side in batches: the first of ``initial`` rows,
+  then batches that double the total, up to ``max_samples`` rows or ``max_seconds``.
+  With ``L`` possible looks at the data, each look tests at level ``alpha / L``
+  (Bonferroni over looks), so the false-alarm probability of the whole sequential check
+  is at most ``alpha``.
+* ``refuted``: the look's p-value for "the claim holds" is at most ``alpha / L``.
+  For ``==`` the test is two-sided against the theory value; for ``approx`` it is against
+  the tolerance band; for ``<=`` / ``>=`` it is one-sided against the bound.
+* ``consistent``: the look's confidence interval (at ``1 - alpha / L``) lies inside the
+  tolerance band ``theory +- max(rtol |theory|, atol)`` (``==``, ``approx``), or its
+  one-sided confidence bound lies on the right side of the bound (``<=``, ``>=``).
+* ``inconclusive``: neither happened within the budget.
+* A suite of checks is corrected with Holm's step-down method over the reported
+  p-values (the sequential p-value is ``min over looks of L p``); a refutation that does
+  not survive the correction is reported as inconclusive, with that reason.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import config
+from .simulate import _check_seed, simulate_stats
+from .statistics import Functional
+
+__all__ = ["CheckResult", "check_claim", "holm"]
+
+
+@dataclass
+class CheckResult:
+    """The outcome of checking one claim at one parameter point."""
+
+    claim_id: str
+    params: dict
+    verdict: str
+    theory: float
+    estimate: float
+    stderr: float
+    ci: tuple
+    level: float
+    z: float
+    p_value: float
+    samples: int
+    looks: int
+    seed: int
+    elapsed: float
+    rel: str
+    tolerance: float
+    reason: str = ""
+    tightness: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self):
+        d = asdict(self)
+        d["ci"] = list(self.ci)
+        d["params"] = {k: (float(v) if not isinstance(v, (int, str)) else v) for k, v in self.params.items()}
+        return d
+
+    def __repr__(self):
+        lo, hi = self.ci
+        return (f"CheckResult({self.claim_id} @ {_fmt_params(self.params)}: {self.verdict}; theory "
+                f"{self.theory:.6g}, estimate {self.estimate:.6g} [{lo:.6g}, {hi:.6g}], z={self.z:.2f}, "
+                f"p={self.p_value:.2g}, n={self.samples}, seed={self.seed})")
+
+    def _repr_latex_(self):
+        lo, hi = self.ci
+        return (r"$\text{%s}: \text{theory } %.6g,\ \text{estimate } %.6g\ [%.6g, %.6g]\ "
+                r"(%g\%%\ \text{CI}),\ \textbf{%s}$" % (self.claim_id.replace("_", r"\_"), self.theory,
+                                                      self.estimate, lo, hi, 100 * self.level, self.verdict))
+
+
+def _fmt_params(params):
+    return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in params.items())
+
+
+def _looks(initial, max_samples):
+    return max(1, int(math.floor(math.log2(max_samples / initial))) + 1)
+
+
+def _effort(effort):
+    if isinstance(effort, dict):
+        bad = set(effort) - {"initial", "max_samples", "max_seconds"}
+        if bad:
+            raise ValueError(f"effort: unknown key(s) {sorted(bad)}; use initial, max_samples, max_seconds")
+        e = dict(config.EFFORT["quick"], **effort)
+    elif effort in config.EFFORT:
+        e = dict(config.EFFORT[effort])
+    else:
+        raise ValueError(f"effort must be one of {sorted(config.EFFORT)} or a dict, got {effort!r}")
+    if not (isinstance(e["initial"], int) and 2 <= e["initial"] <= e["max_samples"]):
+        raise ValueError("effort: need integers 2 <= initial <= max_samples")
+    if not e["max_seconds"] > 0:
+        raise ValueError("effort: max_seconds must be > 0")
+    return e
+
+
+class _Side:
+    """Simulated values of one functional, accumulated over batches."""
+
+    def __init__(self, functional, model, values, seed, stream):
+        self.f, self.model, self.values = functional, functional.model or model, values
+        self.seed, self.stream, self.x = seed, stream, np.empty(0)
+
+    def extend(self, batch, size):
+        raw = simulate_stats(self.model, [self.f.stat], size, self.seed, self.values,
+                             batch=2 * batch + self.stream)[:, 0]
+        self.x = np.concatenate([self.x, self.f.values(raw, self.values)])
+
+
+def _decide_one_sample(f, x, theory, rel, tol, a_look):
+    """(decision, p, ci, level) for one look of a one-sample check."""
+    level = 1 - a_look
+    if rel == "==":
+        p = f.pvalue(x, theory, "two-sided")
+        ci = f.interval(x, level)
+        ok = ci[0] >= theory - tol and ci[1] <= theory + tol
+    elif rel == "approx":
+        lo_b, hi_b = theory - tol, theory + tol
+        est = f.estimate(x, 0.5).value
+        if est > hi_b:
+            p = min(1.0, 2 * f.pvalue(x, hi_b, "greater"))
+        elif est < lo_b:
+            p = min(1.0, 2 * f.pvalue(x, lo_b, "less"))
+        else:
+            p = 1.0
+        ci = f.interval(x, level)
+        ok = ci[0] >= lo_b and ci[1] <= hi_b
+    elif rel == "<=":
+        p = f.pvalue(x, theory, "greater")
+        ci = f.interval(x, level, side="upper")
+        ok = ci[1] <= theory + tol
+    else:  # ">="
+        p = f.pvalue(x, theory, "less")
+        ci = f.interval(x, level, side="lower")
+        ok = ci[0] >= theory - tol
+    return ("refuted" if p <= a_look else "consistent" if ok else None), p, ci, level
+
+
+def _decide_two_sample(left, right, rel, rtol, atol, a_look):
+    """Difference of two means (E or P functionals), normal approximation."""
+    from scipy.stats import norm
+
+    el, er = left.f.estimate(left.x, 0.5), right.f.estimate(right.x, 0.5)
+    diff, se = el.value - er.value, math.hypot(el.stderr, er.stderr)
+    tol = max(rtol * abs(er.value), atol)
+    q = norm.ppf(1 - a_look / 2)
+    ci = (diff - q * se, diff + q * se)
+    if rel == "==":
+        p = float(2 * norm.sf(abs(diff) / se)) if se > 0 else float(diff == 0)
+    else:
+        p = float(min(1.0, 2 * norm.sf((abs(diff) - tol) / se))) if abs(diff) > tol else 1.0
+    ok = ci[0] >= -tol and ci[1] <= tol
+    return ("refuted" if p <= a_look else "consistent" if ok else None), p, ci, 1 - a_look, el, er, tol
+
+
+def check_claim(claim, params, seed=0, effort="quick", alpha=None) -> CheckResult:
+    """Check ``claim`` at ``params`` (a dict of names to numbers). See the module docstring."""
+    alpha = config.ALPHA if alpha is None else alpha
+    if not (isinstance(alpha, float) or isinstance(alpha, int)) or not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    seed = _check_seed(seed)
+    e = _effort(effort)
+    values = claim.bind(params)
+    two_sample = isinstance(claim.rhs, Functional)
+    rtol = claim.tolerance_rtol
+    t0 = time.perf_counter()
+    if two_sample:
+        theory, tol = math.nan, math.nan
+        right = _Side(claim.rhs, claim.model, values, seed, stream=1)
+    else:
+        theory = float(claim.evaluate(dps=config.THEORY_DPS, **params))
+        tol = max(rtol * abs(theory), claim.atol)
+    left = _Side(claim.lhs, claim.model, values, seed, stream=0)
+    n_looks = _looks(e["initial"], e["max_samples"])
+    a_look = alpha / n_looks
+    p_min, verdict, look, size, reason = 1.0, None, 0, e["initial"], ""
+    while True:
+        t_batch = time.perf_counter()
+        left.extend(look, size)
+        if two_sample:
+            right.extend(look, size)
+            verdict, p, ci, level, el, er, tol = _decide_two_sample(left, right, claim.rel, rtol, claim.atol, a_look)
+            est, se, theory = el.value, el.stderr, er.value
+            z = (el.value - er.value) / math.hypot(el.stderr, er.stderr) if el.stderr or er.stderr else 0.0
+        else:
+            verdict, p, ci, level = _decide_one_sample(claim.lhs, left.x, theory, claim.rel, tol, a_look)
+            est_o = claim.lhs.estimate(left.x, 0.5)
+            est, se = est_o.value, est_o.stderr
+            z = (est - theory) / se if se > 0 else (0.0 if est == theory else math.copysign(math.inf, est - theory))
+        p_min = min(p_min, p)
+        look += 1
+        if verdict is not None:
+            break
+        total = len(left.x)
+        spent = time.perf_counter() - t0
+        batch_time = time.perf_counter() - t_batch
+        if look >= n_looks or 2 * total > e["max_samples"]:
+            verdict, reason = "inconclusive", f"sample budget of {e['max_samples']} rows reached"
+            break
+        if spent + 2 * batch_time > e["max_seconds"]:
+            verdict, reason = "inconclusive", f"time budget of {e['max_seconds']:g} s reached"
+            break
+        size = total  # the next batch doubles the total
+    if verdict == "consistent":
+        reason = "interval within tolerance" if claim.rel in ("==", "approx", "two-sample") else "bound holds"
+    elif verdict == "refuted":
+        reason = f"p = {p:.2g} <= alpha/L = {a_look:.2g}"
+    tight = est / theory if claim.rel in ("<=", ">=") and theory else None
+    return CheckResult(claim.id, dict(params), verdict, theory, est, se, tuple(map(float, ci)), level,
+                       float(z), float(min(1.0, p_min * n_looks)), len(left.x), look, seed,
+                       time.perf_counter() - t0, claim.rel, float(tol), reason, tight)
+
+
+def holm(results, alpha=None):
+    """Holm's step-down correction over a suite; downgrades refutations that do not survive."""
+    alpha = config.ALPHA if alpha is None else alpha
+    m = len(results)
+    order = sorted(range(m), key=lambda i: results[i].p_value)
+    rejected = set()
+    for rank, i in enumerate(order):
+        if results[i].p_value <= alpha / (m - rank):
+            rejected.add(i)
+        else:
+            break
+    for i, r in enumerate(results):
+        if r.verdict == "refuted" and i not in rejected:
+            r.verdict = "inconclusive"
+            r.reason = f"refuted alone, but not after Holm correction over {m} checks (p = {r.p_value:.2g})"
+    return results

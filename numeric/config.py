@@ -1,0 +1,27 @@
+"""Tunable constants of the numeric layer, in one place."""
+
+#: default false-alarm level of one check (two-sided for ``==``, one-sided for bounds)
+ALPHA = 1e-3
+
+#: rows simulated per chunk; each chunk is reseeded from its own seed, so results do not
+#: depend on the number of threads. Changing it changes the random streams.
+CHUNK_ROWS = 64
+
+#: effort presets of ``check``: first batch size, sample cap, wall-time cap (seconds)
+#: and the largest number of looks at the data (batches double in size up to the cap).
+EFFORT = {
+    "quick": {"initial": 4_000, "max_samples": 512_000, "max_seconds": 20.0},
+    "full": {"initial": 20_000, "max_samples": 20_480_000, "max_seconds": 600.0},
+}
+
+#: default relative tolerance: the resolution of ``==`` checks (a consistent verdict means
+#: the confidence interval lies within theory * (1 +- RTOL_EQUAL))
+RTOL_EQUAL = 0.02
+
+#: working precision (decimal digits) of theory values, and the extra digits used to
+#: confirm them by a second evaluation
+THEORY_DPS = 30
+CONFIRM_EXTRA_DPS = 15
+
+#: seconds allowed for one symbolic derivation step before it is reported as not derived
+DERIVATION_SECONDS = 60.0

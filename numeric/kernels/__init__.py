@@ -1,0 +1,1 @@
+"""Private numba kernels. Call them through :mod:`attnsparse.numeric.simulate`."""

@@ -1,0 +1,164 @@
+"""Public wrappers around the simulation kernels.
+
+``simulate_stats`` draws independent logit rows of a model and returns a matrix of row
+statistics; ``simulate`` estimates one functional (E, P, Var, quantile) with its
+confidence interval. Seeds: a master seed and a batch number define a
+``numpy.random.SeedSequence``, which gives one seed per chunk of rows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import config
+from .models import Model
+from .statistics import USER_CODE, Estimate, Functional, Stat
+
+__all__ = ["simulate_stats", "simulate", "Simulation", "chunk_seeds"]
+
+
+def chunk_seeds(seed, batch, n_rows, chunk_rows=config.CHUNK_ROWS):
+    """One 32-bit seed per chunk of rows, derived from ``(seed, batch)``."""
+    n_chunks = max(1, math.ceil(n_rows / chunk_rows))
+    ss = np.random.SeedSequence(entropy=_check_seed(seed), spawn_key=(int(batch),))
+    return ss.generate_state(n_chunks, dtype=np.uint32).astype(np.int64)
+
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    return int(seed)
+
+
+_compiled_user = {}
+
+
+def _user_kernel_func(f):
+    """The numba-compiled version of a user statistic (compiled once per function)."""
+    import numba
+
+    if isinstance(f, numba.core.registry.CPUDispatcher):
+        return f
+    if f not in _compiled_user:
+        _compiled_user[f] = numba.njit(f)
+    return _compiled_user[f]
+
+
+def simulate_stats(model: Model, stats, samples: int, seed: int, values=None, batch: int = 0):
+    """Simulate ``samples`` independent rows of ``model`` and return their statistics.
+
+    Parameters
+    ----------
+    model : Model
+        An :class:`IIDLogits`, :class:`BilinearQK` or :class:`SelfAttention`.
+    stats : sequence of Stat
+        Statistics from :data:`attnsparse.stat`.
+    samples : int
+        Number of independent rows (>= 2).
+    seed : int
+        Master seed (>= 0). With ``batch`` it fixes every random number drawn.
+    values : dict {Symbol or name: number}
+        Bindings of the model's and the statistics' free symbols.
+
+    Returns
+    -------
+    ndarray of shape (samples, len(stats))
+    """
+    from .kernels._rows import _simulate_rows, _simulate_user
+
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
+        raise ValueError(f"samples must be an integer >= 2, got {samples!r}")
+    values = _symbol_keys(values or {}, model, stats)
+    bm = model.bind(values)
+    seeds = chunk_seeds(seed, batch, samples)
+    stats = list(stats)
+    for s in stats:
+        if s.name == "top_gap" and bm.n < 2:
+            raise ValueError("stat.top_gap needs n >= 2 keys")
+    args = (bm.kind, bm.n, bm.d, bm.fpar, bm.ivec, bm.fvec, bm.mat, seeds, config.CHUNK_ROWS)
+    out = np.empty((samples, len(stats)))
+    builtin = [i for i, s in enumerate(stats) if s.code != USER_CODE]
+    if builtin:
+        codes = np.array([stats[i].code for i in builtin], dtype=np.int64)
+        params = np.array([stats[i].bind_param(values, bm.n) for i in builtin])
+        res = np.empty((samples, len(builtin)))
+        _simulate_rows(*args, codes, params, res)
+        out[:, builtin] = res
+    for i, s in enumerate(stats):
+        if s.code == USER_CODE:
+            col = np.empty(samples)
+            try:
+                _simulate_user(*args, _user_kernel_func(s.func), col)
+            except Exception as exc:  # numba typing errors are long; name the culprit first
+                raise TypeError(f"the user statistic {s!r} could not be compiled by numba for a "
+                                f"float64 logit row; it must be plain numpy scalar code. "
+                                f"numba said: {str(exc).splitlines()[0]}") from exc
+            out[:, i] = col
+    return out
+
+
+def _symbol_keys(values, *objs):
+    """Map names or Symbols to the free Symbols of ``objs`` (models, stats, functionals)."""
+    free = set()
+    for o in objs:
+        if isinstance(o, (list, tuple)):
+            for x in o:
+                free |= x.free_symbols
+        else:
+            free |= o.free_symbols
+    by_name = {s.name: s for s in free}
+    out = {}
+    for k, v in values.items():
+        key = by_name.get(k if isinstance(k, str) else k.name)
+        if key is not None:
+            out[key] = v
+    return out
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """An estimate of a functional from simulation."""
+
+    functional: Functional
+    estimate: Estimate
+    seed: int
+    level: float
+    elapsed: float
+
+    @property
+    def mean(self):
+        return self.estimate.value
+
+    @property
+    def stderr(self):
+        return self.estimate.stderr
+
+    @property
+    def ci(self):
+        return self.estimate.ci
+
+    @property
+    def samples(self):
+        return self.estimate.samples
+
+    def __repr__(self):
+        lo, hi = self.ci
+        return (f"Simulation({self.functional!r}: {self.mean:.6g} +- {self.stderr:.2g}, "
+                f"{100 * self.level:g}% CI [{lo:.6g}, {hi:.6g}], n={self.samples}, seed={self.seed})")
+
+
+def simulate(functional: Functional, model: Model, samples: int, seed: int, values=None,
+             level: float = 0.95, batch: int = 0) -> Simulation:
+    """Estimate ``functional`` under ``model`` from ``samples`` simulated rows."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    t0 = time.perf_counter()
+    model = functional.model or model
+    values = values or {}
+    x = simulate_stats(model, [functional.stat], samples, seed, values, batch)[:, 0]
+    x = functional.values(x, _symbol_keys(values, functional))
+    return Simulation(functional, functional.estimate(x, level), seed, level, time.perf_counter() - t0)

@@ -1,0 +1,270 @@
+"""The Claim type and the registry of claims.
+
+A claim states ``lhs  rel  rhs`` about a Gaussian attention model, where ``lhs`` is a
+functional of a row statistic (``E``, ``P``, ``Var``, ``quantile``) and ``rhs`` is a SymPy
+expression in the model's symbols, or a functional of another model (an equality between
+two models). The same object prints LaTeX, evaluates its right-hand side with mpmath,
+simulates its left-hand side and checks one against the other.
+
+This module imports no numba: simulation and checks are imported when first used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from functools import cached_property
+
+import sympy as sp
+
+from ..numeric.models import Model
+from ..numeric.statistics import Functional
+from .derivation import Derivation
+
+__all__ = ["Claim", "register", "get", "claims", "PROVENANCE", "RELATIONS"]
+
+PROVENANCE = {
+    "paper": "[P] the seed paper's claim (arXiv 2404.02690), as its abstract states it",
+    "reconstructed": "[R] our reconstruction of a statement of arXiv 2404.02690; not the paper's words",
+    "standard": "[S] standard result",
+    "derived": "[D] derived by attnsparse from standard tools",
+    "heuristic": "[H] heuristic approximation, not a theorem",
+    "user": "user claim",
+}
+RELATIONS = {"==": "=", "approx": r"\approx", "<=": r"\le", ">=": r"\ge"}
+
+
+def _as_number(name, v):
+    """A user value as an exact SymPy number: floats become the exact binary rational."""
+    if isinstance(v, bool):
+        raise TypeError(f"parameter {name} must be a number, got {v!r}")
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError(f"parameter {name} must be finite, got {v!r}")
+        return sp.Rational(v)
+    try:
+        x = sp.sympify(v, strict=True)
+    except (sp.SympifyError, TypeError):
+        raise TypeError(f"parameter {name} must be a number, got {type(v).__name__}") from None
+    if not x.is_number or x.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        raise ValueError(f"parameter {name} must be a finite number, got {v!r}")
+    return x
+
+
+def _check_symbol_assumptions(sym, val):
+    a = sym.assumptions0
+    x = complex(sp.N(val, 30))
+    if x.imag:
+        raise ValueError(f"parameter {sym} must be real, got {val}")
+    x = x.real
+    rules = [("integer", lambda: float(val) == int(float(val)), "an integer"),
+             ("positive", lambda: x > 0, "> 0"),
+             ("nonnegative", lambda: x >= 0, ">= 0"),
+             ("negative", lambda: x < 0, "< 0")]
+    for key, ok, text in rules:
+        if a.get(key) and not ok():
+            raise ValueError(f"parameter {sym} must be {text}, got {val}")
+
+
+class Claim:
+    r"""A claim ``lhs rel rhs`` about softmax attention under a Gaussian model.
+
+    Parameters
+    ----------
+    id : str
+        Stable dotted identifier, ``area.name``.
+    model : Model
+        The model under which ``lhs`` is taken.
+    lhs : Functional
+        ``E(stat)``, ``P(event)``, ``Var(stat)`` or ``quantile(stat, q)``.
+    rel : {"==", "approx", "<=", ">="}
+        Relation of ``lhs`` to ``rhs``. ``approx`` needs ``rtol``.
+    rhs : sympy expression, Functional, or callable returning a Derivation
+        The theory side. A callable is a ``derive_*`` function, run at first use.
+    statement : str
+        One line in words.
+    provenance : str
+        One of :data:`PROVENANCE`.
+    rtol, atol : float
+        Tolerance: the band ``rhs +- max(rtol |rhs|, atol)``. For ``==`` it is the
+        resolution a ``consistent`` verdict certifies (default 2%); for bounds, slack.
+    assumptions : sequence of SymPy relationals
+        Conditions on the parameters (for example ``t < sqrt(d)``), checked at binding.
+    points : sequence of dict
+        Parameter points at which the CLI checks the claim.
+    exact : callable, optional
+        ``exact(dps, **params)``: a high-precision evaluator of ``lhs``.
+    """
+
+    def __init__(self, id, *, model, lhs, rel, rhs, statement="", provenance="user", rtol=None,
+                 atol=0.0, assumptions=(), points=(), source="", exact=None):
+        if not isinstance(id, str) or not id or " " in id:
+            raise ValueError(f"id must be a non-empty dotted name without spaces, got {id!r}")
+        if not isinstance(model, Model):
+            raise TypeError(f"model must be an IIDLogits, BilinearQK or SelfAttention, got {type(model).__name__}")
+        if not isinstance(lhs, Functional):
+            raise TypeError("lhs must be a functional: E(stat), P(event), Var(stat) or quantile(stat, q)")
+        if rel not in RELATIONS:
+            raise ValueError(f"rel must be one of {sorted(RELATIONS)}, got {rel!r}")
+        if provenance not in PROVENANCE:
+            raise ValueError(f"provenance must be one of {sorted(PROVENANCE)}, got {provenance!r}")
+        if rel == "approx" and rtol is None:
+            raise ValueError("rel='approx' needs rtol, the relative tolerance of the approximation")
+        for name, tol in (("rtol", rtol), ("atol", atol)):
+            if tol is not None and (not isinstance(tol, (int, float)) or not 0 <= tol < math.inf):
+                raise ValueError(f"{name} must be a finite number >= 0, got {tol!r}")
+        if isinstance(rhs, Functional) and rel not in ("==", "approx"):
+            raise ValueError("a functional on the right-hand side needs rel '==' or 'approx'")
+        if not (callable(rhs) and not isinstance(rhs, (sp.Basic, Functional))):
+            rhs = rhs if isinstance(rhs, Functional) else sp.sympify(rhs)
+        d = dict(id=id, model=model, lhs=lhs, rel=rel, _rhs_src=rhs, statement=statement,
+                 provenance=provenance, rtol=rtol, atol=float(atol),
+                 assumptions=tuple(sp.sympify(a) for a in assumptions),
+                 points=tuple(dict(p) for p in points), source=source, exact=exact)
+        self.__dict__.update(d)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a Claim is frozen; build a new one")
+
+    # ------------------------------------------------------------------ theory side
+    @cached_property
+    def derivation(self) -> Derivation | None:
+        """The recorded derivation of ``rhs`` (None when ``rhs`` was given directly)."""
+        src = self._rhs_src
+        if isinstance(src, (sp.Basic, Functional)):
+            return None
+        d = src()
+        if not isinstance(d, Derivation):
+            raise TypeError(f"claim {self.id}: its derive function must return a Derivation")
+        return d
+
+    @property
+    def rhs(self):
+        """The theory side: a SymPy expression (derived on first use) or a functional."""
+        src = self._rhs_src
+        return src if isinstance(src, (sp.Basic, Functional)) else self.derivation.result
+
+    @property
+    def area(self):
+        return self.id.split(".")[0]
+
+    @property
+    def tolerance_rtol(self):
+        from ..numeric.config import RTOL_EQUAL
+
+        if self.rtol is not None:
+            return self.rtol
+        return RTOL_EQUAL if self.rel == "==" else 0.0
+
+    @property
+    def free_symbols(self):
+        out = set(self.model.free_symbols) | set(self.lhs.free_symbols)
+        out |= set(self.rhs.free_symbols)
+        for a in self.assumptions:
+            out |= a.free_symbols
+        return out
+
+    @property
+    def parameters(self):
+        """Names of the claim's free parameters, sorted."""
+        return sorted(s.name for s in self.free_symbols)
+
+    def bind(self, params):
+        """Validate ``params`` ({name: number}) and return {Symbol: exact SymPy number}."""
+        free = {s.name: s for s in self.free_symbols}
+        unknown = sorted(set(params) - set(free))
+        if unknown:
+            raise ValueError(f"claim {self.id}: unknown parameter(s) {', '.join(unknown)}; "
+                             f"its parameters are: {', '.join(sorted(free)) or 'none'}")
+        missing = sorted(set(free) - set(params))
+        if missing:
+            raise ValueError(f"claim {self.id}: missing value for parameter(s) {', '.join(missing)}")
+        values = {}
+        for name, v in params.items():
+            val = _as_number(name, v)
+            _check_symbol_assumptions(free[name], val)
+            values[free[name]] = val
+        for a in self.assumptions:
+            ok = a.subs(values)
+            if ok is not sp.true:
+                shown = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
+                raise ValueError(f"claim {self.id}: assumption {a} does not hold at {shown}")
+        self.model.bind(values)  # model validation: clear errors for bad parameter values
+        if isinstance(self.rhs, Functional) and self.rhs.model is not None:
+            self.rhs.model.bind(values)
+        return values
+
+    def evaluate(self, dps=50, **params):
+        """The right-hand side at ``params`` as an mpmath number, confirmed at two precisions."""
+        from ..numeric.precision import eval_confirmed
+
+        if isinstance(self.rhs, Functional):
+            raise TypeError(f"claim {self.id}: its right-hand side is a functional; it is simulated, not evaluated")
+        return eval_confirmed(self.rhs, self.bind(params), dps)
+
+    # ------------------------------------------------------------------ simulation side
+    def simulate(self, samples=100_000, seed=0, level=0.95, **params):
+        """Estimate ``lhs`` at ``params`` from ``samples`` simulated rows."""
+        from ..numeric.simulate import simulate
+
+        return simulate(self.lhs, self.model, samples, seed, self.bind(params), level)
+
+    def check(self, seed=0, effort="quick", alpha=None, **params):
+        """Check the claim against simulation at ``params``: a :class:`CheckResult`."""
+        from ..numeric.check import check_claim
+
+        return check_claim(self, params, seed=seed, effort=effort, alpha=alpha)
+
+    # ------------------------------------------------------------------ printing
+    def latex(self):
+        """The relation in LaTeX, house notation."""
+        from .printing import claim_latex
+
+        return claim_latex(self)
+
+    def _repr_latex_(self):
+        return "$\\displaystyle " + self.latex() + "$"
+
+    def __repr__(self):
+        return f"<Claim {self.id}: {self.lhs!r} {self.rel} {self._rhs_repr()}>"
+
+    def _rhs_repr(self):
+        src = self._rhs_src
+        return repr(src) if isinstance(src, Functional) else (
+            sp.sstr(src) if isinstance(src, sp.Basic) else f"<derived by {src.__name__}>")
+
+
+# ---------------------------------------------------------------------- registry
+_REGISTRY: dict = {}
+_CATALOGUE_MODULES = ("logits", "normaliser", "entries")
+
+
+def register(claim: Claim) -> Claim:
+    """Add ``claim`` to the registry (ids are unique)."""
+    if claim.id in _REGISTRY and _REGISTRY[claim.id] is not claim:
+        raise ValueError(f"a claim with id {claim.id!r} is already registered")
+    _REGISTRY[claim.id] = claim
+    return claim
+
+
+def _load_catalogue():
+    for m in _CATALOGUE_MODULES:
+        importlib.import_module(f"{__package__}.claims.{m}")
+
+
+def claims():
+    """All registered claims, sorted by id (the catalogue is loaded on first call)."""
+    _load_catalogue()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def get(id) -> Claim:
+    """The registered claim ``id``; a KeyError lists close matches."""
+    _load_catalogue()
+    if id not in _REGISTRY:
+        import difflib
+
+        close = difflib.get_close_matches(id, list(_REGISTRY), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `attnsparse list` shows all"
+        raise KeyError(f"no claim with id {id!r}{hint}")
+    return _REGISTRY[id]
