@@ -60,7 +60,7 @@ class CheckResult:
 
     def to_dict(self):
         d = asdict(self)
-        d["ci"] = list(self.ci)
+        d["ci"] = [x if math.isfinite(x) else None for x in self.ci]  # None: an unbounded side
         d["params"] = {k: (float(v) if not isinstance(v, (int, str)) else v) for k, v in self.params.items()}
         return d
 
@@ -152,7 +152,7 @@ def _decide_two_sample(left, right, rel, rtol, atol, a_look):
     diff, se = el.value - er.value, math.hypot(el.stderr, er.stderr)
     tol = max(rtol * abs(er.value), atol)
     q = norm.ppf(1 - a_look / 2)
-    ci = (diff - q * se, diff + q * se)
+    ci = (diff - q * se, diff + q * se)  # for lhs - rhs; reported shifted by the rhs estimate
     if rel == "==":
         p = float(2 * norm.sf(abs(diff) / se)) if se > 0 else float(diff == 0)
     else:
@@ -189,6 +189,7 @@ def check_claim(claim, params, seed=0, effort="quick", alpha=None) -> CheckResul
             right.extend(look, size)
             verdict, p, ci, level, el, er, tol = _decide_two_sample(left, right, claim.rel, rtol, claim.atol, a_look)
             est, se, theory = el.value, el.stderr, er.value
+            ci = (er.value + ci[0], er.value + ci[1])
             z = (el.value - er.value) / math.hypot(el.stderr, er.stderr) if el.stderr or er.stderr else 0.0
         else:
             verdict, p, ci, level = _decide_one_sample(claim.lhs, left.x, theory, claim.rel, tol, a_look)

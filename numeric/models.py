@@ -81,6 +81,7 @@ class Model:
 
     params: tuple = ()
     name = "model"
+    _hidden_defaults: tuple = ()  # parameters not shown in repr while they are 0
 
     def __init__(self, **kw):
         for p in self.params:
@@ -113,7 +114,8 @@ class Model:
         return self._bind(values)
 
     def __repr__(self):
-        args = ", ".join(f"{p}={getattr(self, p)}" for p in self.params)
+        args = ", ".join(f"{p}={getattr(self, p)}" for p in self.params
+                         if not (p in self._hidden_defaults and getattr(self, p) == 0))
         return f"{type(self).__name__}({args})"
 
     def _latex(self, printer):
@@ -134,15 +136,16 @@ class IIDLogits(Model):
     offsets : dict {key index: offset}, optional
         Fixed offsets added to the logits of a few keys (a needle, an attention sink).
         They break exchangeability.
-    scale_dof : int, optional
-        If given, each row uses its own scale ``sigma * sqrt(chi2_nu / nu)`` with
-        ``nu = scale_dof``: the mixture that the bilinear model reduces to.
+    scale_dof : int or Symbol, optional
+        If > 0, each row uses its own scale ``sigma * sqrt(chi2_nu / nu)`` with
+        ``nu = scale_dof``: the mixture that the bilinear model reduces to. 0 (default): off.
     """
 
-    params = ("n", "sigma", "mu")
+    params = ("n", "sigma", "mu", "scale_dof")
     name = "iid"
+    _hidden_defaults = ("scale_dof",)
 
-    def __init__(self, n, sigma, mu=0, offsets=None, scale_dof=None):
+    def __init__(self, n, sigma, mu=0, offsets=None, scale_dof=0):
         if offsets is not None and not isinstance(offsets, dict):
             raise TypeError("offsets must be a dict {key index: logit offset}")
         self.offsets = dict(offsets or {})
@@ -151,16 +154,15 @@ class IIDLogits(Model):
                 raise ValueError(f"offsets keys must be key indices >= 0, got {j!r}")
             if not math.isfinite(float(v)):
                 raise ValueError(f"offsets[{j}] must be a finite number, got {v!r}")
-        if scale_dof is not None:
-            _integer(float(scale_dof), "scale_dof", 1)
-        self.scale_dof = scale_dof
-        super().__init__(n=n, sigma=sigma, mu=mu)
+        super().__init__(n=n, sigma=sigma, mu=mu, scale_dof=scale_dof)
 
     def _validate_scalar(self, p, x):
         if p == "n":
             return _integer(x, "n", 1, N_MAX)
         if p == "sigma":
             return _real(x, "sigma", 0.0, 1e6)
+        if p == "scale_dof":
+            return _integer(x, "scale_dof", 0, 65536)
         return _real(x, p)
 
     def _bind(self, values):
@@ -172,13 +174,14 @@ class IIDLogits(Model):
                 raise ValueError(f"offsets key {j} is not a key index: must be < n = {n}")
         idx = np.array(sorted(self.offsets), dtype=np.int64)
         val = np.array([float(self.offsets[j]) for j in idx], dtype=np.float64)
-        dof = float(self.scale_dof or 0)
+        dof = float(self.scalar("scale_dof", values))
         return BoundModel(KIND_IID, n, 1, np.array([mu, sigma, dof]), idx, val, np.zeros((0, 0)))
 
     def latex(self):
         s = r"s_j = \mu + \sigma X_j,\ X_j \overset{iid}{\sim} \mathcal{N}(0,1)"
-        if self.scale_dof:
-            s += r",\ \sigma \to \sigma\sqrt{\chi^2_{%s}/%s}" % (self.scale_dof, self.scale_dof)
+        if self.scale_dof != 0:
+            nu = sp.latex(self.scale_dof)
+            s += r",\ \sigma \to \sigma\sqrt{\chi^2_{%s}/%s}" % (nu, nu)
         return s
 
 

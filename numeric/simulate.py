@@ -16,7 +16,7 @@ import numpy as np
 
 from . import config
 from .models import Model
-from .statistics import USER_CODE, Estimate, Functional, Stat
+from .statistics import USER_CODE, Estimate, Functional
 
 __all__ = ["simulate_stats", "simulate", "Simulation", "chunk_seeds"]
 
@@ -37,15 +37,21 @@ def _check_seed(seed):
 _compiled_user = {}
 
 
-def _user_kernel_func(f):
-    """The numba-compiled version of a user statistic (compiled once per function)."""
+def _user_kernel_func(f, with_args):
+    """``h(s, a)`` compiled by numba, calling the user statistic ``f`` (compiled once per function)."""
     import numba
 
-    if isinstance(f, numba.core.registry.CPUDispatcher):
-        return f
-    if f not in _compiled_user:
-        _compiled_user[f] = numba.njit(f)
-    return _compiled_user[f]
+    key = (f, with_args)
+    if key not in _compiled_user:
+        g = f if isinstance(f, numba.core.registry.CPUDispatcher) else numba.njit(f)
+        if with_args:
+            def h(s, a):
+                return g(s, a)
+        else:
+            def h(s, a):
+                return g(s)
+        _compiled_user[key] = numba.njit(h)
+    return _compiled_user[key]
 
 
 def simulate_stats(model: Model, stats, samples: int, seed: int, values=None, batch: int = 0):
@@ -92,7 +98,7 @@ def simulate_stats(model: Model, stats, samples: int, seed: int, values=None, ba
         if s.code == USER_CODE:
             col = np.empty(samples)
             try:
-                _simulate_user(*args, _user_kernel_func(s.func), col)
+                _simulate_user(*args, _user_kernel_func(s.func, bool(s.args)), s.bind_args(values), col)
             except Exception as exc:  # numba typing errors are long; name the culprit first
                 raise TypeError(f"the user statistic {s!r} could not be compiled by numba for a "
                                 f"float64 logit row; it must be plain numpy scalar code. "

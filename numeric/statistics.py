@@ -47,10 +47,11 @@ USER_CODE = -1
 class Stat:
     """A per-row statistic. Compare it with a value to get an :class:`Event`."""
 
-    def __init__(self, name, param=None, func=None, label=None):
+    def __init__(self, name, param=None, func=None, label=None, args=()):
         self.name = name
         self.func = func
         self.label = label
+        self.args = tuple(_sym(a, "logits argument") for a in args)
         if name in BUILTIN:
             code, pname, _ = BUILTIN[name]
             if (pname is None) != (param is None):
@@ -62,7 +63,15 @@ class Stat:
 
     @property
     def free_symbols(self):
-        return set() if self.param is None else set(self.param.free_symbols)
+        out = set() if self.param is None else set(self.param.free_symbols)
+        for a in self.args:
+            out |= a.free_symbols
+        return out
+
+    def bind_args(self, values):
+        """The user function's extra arguments as a float64 array."""
+        return np.array([_number(a, f"argument {i} of {self!r}", values) for i, a in enumerate(self.args)],
+                        dtype=np.float64)
 
     def bind_param(self, values, n):
         """The parameter as a float, validated against the row length ``n``."""
@@ -97,6 +106,10 @@ class Stat:
     def _cmp(self, op, value):
         return Event(self, op, value)
 
+    def between(self, lo, hi):
+        """The event ``lo < stat <= hi``."""
+        return Event(self, "between", lo, hi)
+
     def __gt__(self, v):
         return self._cmp(">", v)
 
@@ -130,22 +143,33 @@ _OPS_TEX = {">": ">", ">=": r"\ge", "<": "<", "<=": r"\le", "==": "=", "!=": r"\
 class Event:
     """``stat <op> value``, an event on one row."""
 
-    def __init__(self, stat_, op, value):
+    def __init__(self, stat_, op, value, upper=None):
         self.stat, self.op, self.value = stat_, op, _sym(value, "event threshold")
+        self.upper = None if upper is None else _sym(upper, "event upper threshold")
 
     @property
     def free_symbols(self):
-        return self.stat.free_symbols | set(self.value.free_symbols)
+        out = self.stat.free_symbols | set(self.value.free_symbols)
+        return out if self.upper is None else out | set(self.upper.free_symbols)
 
     def indicator(self, x, values):
         v = _number(self.value, "event threshold", values)
+        if self.op == "between":
+            hi = _number(self.upper, "event upper threshold", values)
+            if not v < hi:
+                raise ValueError(f"event {self!r}: need lower < upper, got {v:g} >= {hi:g}")
+            return ((x > v) & (x <= hi)).astype(np.float64)
         return _OPS[self.op](x, v).astype(np.float64)
 
     def latex(self, printer=None):
-        v = sp.latex(self.value) if printer is None else printer._print(self.value)
-        return f"{self.stat.latex(printer)} {_OPS_TEX[self.op]} {v}"
+        pr = sp.latex if printer is None else printer._print
+        if self.op == "between":
+            return f"{pr(self.value)} < {self.stat.latex(printer)} \\le {pr(self.upper)}"
+        return f"{self.stat.latex(printer)} {_OPS_TEX[self.op]} {pr(self.value)}"
 
     def __repr__(self):
+        if self.op == "between":
+            return f"({self.value} < {self.stat!r} <= {self.upper})"
         return f"({self.stat!r} {self.op} {self.value})"
 
     def __bool__(self):
@@ -195,14 +219,16 @@ class _StatNamespace:
         return Stat("logit", j)
 
     @staticmethod
-    def logits(f, label=None):
+    def logits(f, *args, label=None):
         """A user statistic ``f(s)`` of the logit row ``s`` (a float64 array).
 
-        ``f`` is plain Python with numpy scalar math; it is compiled with numba.
+        ``f`` is plain Python with numpy scalar math; it is compiled with numba. With extra
+        ``args`` (numbers or SymPy expressions, bound at check time) it is called as
+        ``f(s, a)`` with ``a`` the float64 array of their values. ``label`` is its LaTeX.
         """
         if not callable(f):
             raise TypeError("stat.logits(f) needs a callable f(s) of the logit row")
-        return Stat("logits", func=f, label=label)
+        return Stat("logits", func=f, label=label, args=args)
 
 
 stat = _StatNamespace()

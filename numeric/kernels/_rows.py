@@ -163,8 +163,8 @@ def _simulate_rows(kind, n, d, fpar, ivec, fvec, mat, chunk_seeds, chunk_rows, c
 
 
 @njit(parallel=True)
-def _simulate_user(kind, n, d, fpar, ivec, fvec, mat, chunk_seeds, chunk_rows, f, out):
-    """``out[r] = f(s)`` for a user function ``f`` of the logit row (not cached: ``f`` varies)."""
+def _simulate_user(kind, n, d, fpar, ivec, fvec, mat, chunk_seeds, chunk_rows, f, fargs, out):
+    """``out[r] = f(s, fargs)`` for a user function of the logit row (not cached: ``f`` varies)."""
     n_rows = out.shape[0]
     for c in prange(chunk_seeds.shape[0]):
         np.random.seed(chunk_seeds[c])
@@ -172,4 +172,4 @@ def _simulate_user(kind, n, d, fpar, ivec, fvec, mat, chunk_seeds, chunk_rows, f
         work = np.empty(2 * d)
         for r in range(c * chunk_rows, min((c + 1) * chunk_rows, n_rows)):
             _draw_row(kind, n, d, fpar, ivec, fvec, mat, s, work)
-            out[r] = f(s)
+            out[r] = f(s, fargs)

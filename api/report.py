@@ -1,0 +1,88 @@
+"""Check reports: terminal table, Markdown and JSON, written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from datetime import datetime, timezone
+
+from ._version import __version__
+
+__all__ = ["write_atomic", "table", "markdown", "as_json"]
+
+
+def write_atomic(path, text):
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never a part."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _params(p):
+    return ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in p.items())
+
+
+def _rel(r):
+    return "~=" if r.rel == "approx" else r.rel
+
+
+def _rows(results):
+    for r in results:
+        lo, hi = r.ci
+        lo_s = "-inf" if lo == float("-inf") else f"{lo:.5g}"
+        hi_s = "inf" if hi == float("inf") else f"{hi:.5g}"
+        yield [r.claim_id, _params(r.params), _rel(r), f"{r.theory:.6g}", f"{r.estimate:.6g}",
+               f"[{lo_s}, {hi_s}]", r.verdict, str(r.samples), f"{r.elapsed:.1f}"]
+
+
+HEADER = ["claim", "parameters", "rel", "theory", "estimate", "CI", "verdict", "rows", "s"]
+
+
+def table(results):
+    """A plain-text table, one line per check."""
+    rows = [HEADER] + list(_rows(results))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def summary(results):
+    counts = {v: sum(r.verdict == v for r in results) for v in ("consistent", "inconclusive", "refuted")}
+    return ", ".join(f"{n} {v}" for v, n in counts.items())
+
+
+def _meta(settings):
+    return {"attnsparse": __version__, "python": platform.python_version(),
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **settings}
+
+
+def markdown(results, settings):
+    lines = ["# attnsparse check report", "",
+             ", ".join(f"{k}: `{v}`" for k, v in _meta(settings).items()), "",
+             f"Summary: {summary(results)}.", "",
+             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in _rows(results)]
+    notes = [f"- `{r.claim_id}` ({_params(r.params)}): {r.verdict}, {r.reason}" for r in results
+             if r.verdict != "consistent"]
+    if notes:
+        lines += ["", "## Not consistent", ""] + notes
+    return "\n".join(lines) + "\n"
+
+
+def as_json(results, settings):
+    return json.dumps({"meta": _meta(settings), "summary": summary(results),
+                       "results": [r.to_dict() for r in results]}, indent=2, default=str) + "\n"

@@ -1,0 +1,42 @@
+"""Single softmax entries p_j = e^{s_j}/Z."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy as sp
+
+from ...numeric.models import BilinearQK, IIDLogits
+from ...numeric.statistics import E, stat
+from .. import symbols as S
+from ..claim import Claim, register
+from ..derivation import Derivation
+
+
+@lru_cache(maxsize=None)
+def derive_mean_weight():
+    w = sp.Symbol(r"\mathbb{E} p_j")
+    D = Derivation("mean softmax weight of exchangeable keys")
+    D.step(sp.Eq(sp.Sum(sp.Symbol("p_i"), (sp.Symbol("i"), 1, S.n)), 1), "the weights sum to one")
+    D.step(sp.Eq(S.n * w, 1), "take expectations; exchangeable keys have equal E p_i")
+    D.step(sp.solve(sp.Eq(S.n * w, 1), w)[0], "solve for E p_j")
+    return D
+
+
+register(Claim(
+    "entries.mean_weight", model=IIDLogits(n=S.n, sigma=S.sigma), lhs=E(stat.weight(S.j)), rel="==",
+    rhs=derive_mean_weight,
+    statement="E p_j = 1/n for IID logits, at every sigma.",
+    provenance="standard", source="exchangeability",
+    assumptions=[S.j < S.n],
+    points=[dict(n=16, sigma=1.0, j=3), dict(n=256, sigma=1.5, j=0)],
+))
+
+register(Claim(
+    "entries.mean_weight_bilinear", model=BilinearQK(n=S.n, d=S.d, sigma_q=1, sigma_k=1),
+    lhs=E(stat.weight(S.j)), rel="==", rhs=derive_mean_weight,
+    statement="E p_j = 1/n in the bilinear model: its keys are exchangeable given q.",
+    provenance="standard", source="exchangeability",
+    assumptions=[S.j < S.n],
+    points=[dict(n=32, d=8, j=5), dict(n=8, d=2, j=0)],
+))
