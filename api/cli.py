@@ -6,12 +6,18 @@ Exit codes: 0 when nothing is refuted, 1 when a claim is refuted, 2 on usage err
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 import time
 
 EXIT_OK, EXIT_REFUTED, EXIT_USAGE = 0, 1, 2
+
+#: further commands, each a module ``attnsparse.cmd_<name>`` with ``add_parser(subparsers)``
+#: (which adds its sub-parser) and ``run(args) -> exit code``; it raises ``UsageError``
+#: from this module for usage errors.
+COMMAND_MODULES = ()
 
 
 class UsageError(Exception):
@@ -44,6 +50,8 @@ def _parser():
     s.add_argument("--out", metavar="DIR", help="write report.json and report.md to DIR (atomically)")
     s.add_argument("--json", action="store_true", help="print the JSON report to stdout instead of the table")
     s.set_defaults(effort="quick")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"attnsparse.cmd_{name}").add_parser(sub)
     return p
 
 
@@ -198,7 +206,10 @@ def main(argv=None):
         parser.print_help()
         return EXIT_USAGE
     try:
-        return {"list": _cmd_list, "show": _cmd_show, "check": _cmd_check}[args.command](args)
+        builtin = {"list": _cmd_list, "show": _cmd_show, "check": _cmd_check}
+        if args.command in builtin:
+            return builtin[args.command](args)
+        return importlib.import_module(f"attnsparse.cmd_{args.command}").run(args)
     except UsageError as e:
         print(f"attnsparse {args.command}: error: {e}", file=sys.stderr)
         return EXIT_USAGE
