@@ -106,6 +106,8 @@ def _cmd_show(args):
     print(f"  LaTeX: {c.latex()}")
     for p in c.points:
         print("  check point: " + ", ".join(f"{k}={v}" for k, v in p.items()))
+    if c.details is not None:
+        print("  " + c.details().replace("\n", "\n  "))
     return EXIT_OK
 
 

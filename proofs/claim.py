@@ -94,10 +94,13 @@ class Claim:
         Parameter points at which the CLI checks the claim.
     exact : callable, optional
         ``exact(dps, **params)``: a high-precision evaluator of ``lhs``.
+    details : callable, optional
+        ``details() -> str``: extra text that ``attnsparse show`` prints, such as a table of
+        the measured error of an asymptotic formula against the exact value.
     """
 
     def __init__(self, id, *, model, lhs, rel, rhs, statement="", provenance="user", rtol=None,
-                 atol=0.0, assumptions=(), points=(), source="", exact=None):
+                 atol=0.0, assumptions=(), points=(), source="", exact=None, details=None):
         if not isinstance(id, str) or not id or " " in id:
             raise ValueError(f"id must be a non-empty dotted name without spaces, got {id!r}")
         if not isinstance(model, Model):
@@ -120,7 +123,7 @@ class Claim:
         d = dict(id=id, model=model, lhs=lhs, rel=rel, _rhs_src=rhs, statement=statement,
                  provenance=provenance, rtol=rtol, atol=float(atol),
                  assumptions=tuple(sp.sympify(a) for a in assumptions),
-                 points=tuple(dict(p) for p in points), source=source, exact=exact)
+                 points=tuple(dict(p) for p in points), source=source, exact=exact, details=details)
         self.__dict__.update(d)
 
     def __setattr__(self, name, value):
