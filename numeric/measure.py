@@ -1,0 +1,383 @@
+"""Sparsity statistics of real attention: numpy ``Q``, ``K`` (and ``V``) arrays.
+
+Scores are formed one tile of queries at a time (``scale * Q[t0:t1] @ K.T`` by BLAS) and
+reduced in place by the numba kernels of :mod:`.kernels._tiles`, so memory stays
+``O(tile_rows * n_keys + n * d)``; no ``n_queries x n_keys`` matrix is ever held.
+
+* :func:`attention_stats` -- any built-in row statistics (``attnsparse.stat``) of every
+  query row.
+* :func:`measure` -- the statistics people report for real models (top-k mass, ``k_eps``,
+  H2O threshold sparsity, sink and local-window mass, MInference-style column coverage,
+  transfer of a column set to another input, sparse-attention output error) and how far
+  the rows are from the Gaussian theory.
+
+Arrays have shape ``(n, d)`` or ``(heads, n, d)``. With ``causal=True`` query ``i`` sees keys
+``j <= i + n_keys - n_queries`` (the last query sees every key).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import config
+from .statistics import USER_CODE, stat
+
+__all__ = ["attention_stats", "measure", "Measurement", "validate_array"]
+
+#: query rows per score tile, and the most bytes one score tile may take
+TILE_ROWS = 64
+TILE_BYTES = 256 * 2**20
+
+
+# ----------------------------------------------------------------------------- inputs
+
+def validate_array(x, name, ndim=(2, 3)):
+    """``x`` as a C-contiguous float64 array of shape ``(heads, n, d)``, or a ValueError naming ``name``."""
+    try:
+        a = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} must be a numeric array: {exc}") from None
+    if a.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must hold real numbers (float or integer dtype), got dtype {a.dtype}")
+    if a.ndim not in ndim:
+        raise ValueError(f"{name} must have shape (n, d) or (heads, n, d), got shape {a.shape}")
+    if 0 in a.shape:
+        raise ValueError(f"{name} must be non-empty in every axis, got shape {a.shape}")
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    bad = ~np.isfinite(a)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} contains {int(bad.sum())} NaN or infinite entries (first at index {first})")
+    return a if a.ndim == 3 else a[None]
+
+
+def _validate_qkv(Q, K, V=None):
+    q, k = validate_array(Q, "Q"), validate_array(K, "K")
+    if q.shape[0] != k.shape[0] or q.shape[2] != k.shape[2]:
+        raise ValueError(f"Q and K must have the same number of heads and the same d; "
+                         f"got Q {q.shape} and K {k.shape} (as (heads, n, d))")
+    v = None
+    if V is not None:
+        v = validate_array(V, "V")
+        if v.shape[:2] != k.shape[:2]:
+            raise ValueError(f"V must have one row per key of K: got V {v.shape} and K {k.shape} "
+                             f"(as (heads, n, d))")
+    return q, k, v
+
+
+def _positive_int(x, name, lo=1):
+    if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < lo:
+        raise ValueError(f"{name} must be an integer >= {lo}, got {x!r}")
+    return int(x)
+
+
+def _fraction(x, name):
+    if not (isinstance(x, (int, float, np.floating)) and 0.0 < float(x) < 1.0):
+        raise ValueError(f"{name} must be a number in (0, 1), got {x!r}")
+    return float(x)
+
+
+def _scale(scale, d):
+    if scale is None:
+        return 1.0 / math.sqrt(d)
+    if not (isinstance(scale, (int, float, np.floating)) and math.isfinite(scale) and scale > 0):
+        raise ValueError(f"scale must be a finite number > 0, got {scale!r}")
+    return float(scale)
+
+
+def _tile_rows(n_keys, tile_rows):
+    if tile_rows is None:
+        return max(1, min(TILE_ROWS, TILE_BYTES // (8 * n_keys)))
+    return _positive_int(tile_rows, "tile_rows")
+
+
+def _check_causal(causal, n_q, n_k):
+    if causal and n_q > n_k:
+        raise ValueError(f"causal=True needs n_queries <= n_keys (the first query must see a key); "
+                         f"got {n_q} queries and {n_k} keys")
+
+
+def _score_tiles(qs, k, tile):
+    """Yield ``(t0, S)``: the score tile ``qs[t0:t0+rows] @ k.T`` in a reused buffer."""
+    n_q, n_k = qs.shape[0], k.shape[0]
+    buf = np.empty((min(tile, n_q), n_k))
+    kt = k.T
+    for t0 in range(0, n_q, tile):
+        rows = min(tile, n_q - t0)
+        S = buf[:rows]
+        np.dot(qs[t0:t0 + rows], kt, out=S)
+        yield t0, S
+
+
+# ----------------------------------------------------------------------------- statistics
+
+def attention_stats(Q, K, stats, causal=False, scale=None, values=None, tile_rows=None):
+    """Built-in row statistics of the softmax attention of ``Q`` against ``K``.
+
+    Parameters
+    ----------
+    Q, K : array_like, shape (n_q, d) and (n_k, d), or (heads, n_q, d) and (heads, n_k, d)
+    stats : sequence of Stat
+        Built-in statistics from :data:`attnsparse.stat` (not ``stat.logits``).
+    causal : bool
+        Mask keys after each query's aligned position.
+    scale : float, optional
+        Logits are ``scale * <q_i, k_j>``; default ``1/sqrt(d)``.
+    values : dict, optional
+        Bindings of symbolic statistic parameters.
+    tile_rows : int, optional
+        Query rows per score tile (default: :data:`TILE_ROWS`, fewer for very long rows).
+        Results do not depend on it beyond floating-point reassociation in BLAS.
+
+    Returns
+    -------
+    ndarray, shape (n_q, len(stats)) or (heads, n_q, len(stats))
+    """
+    from .kernels._tiles import _tile_stats
+
+    squeeze = np.ndim(Q) == 2
+    q, k, _ = _validate_qkv(Q, K)
+    stats = list(stats)
+    for s in stats:
+        if s.code == USER_CODE:
+            raise ValueError(f"attention_stats takes built-in statistics; {s!r} is a user statistic")
+    n_q, n_k = q.shape[1], k.shape[1]
+    _check_causal(causal, n_q, n_k)
+    codes = np.array([s.code for s in stats], dtype=np.int64)
+    params = np.array([s.bind_param(_named(values, s), n_k) for s in stats], dtype=np.float64)
+    sc, tile = _scale(scale, q.shape[2]), _tile_rows(n_k, tile_rows)
+    out = np.empty((q.shape[0], n_q, len(stats)))
+    for h in range(q.shape[0]):
+        for t0, S in _score_tiles(q[h] * sc, k[h], tile):
+            _tile_stats(S, t0 + n_k - n_q, bool(causal), codes, params, out[h, t0:t0 + S.shape[0]])
+    return out[0] if squeeze else out
+
+
+def _named(values, s):
+    """``values`` keyed by the statistic's own Symbols (names accepted)."""
+    by_name = {x.name: x for x in s.free_symbols}
+    return {by_name.get(k if isinstance(k, str) else k.name, k): v for k, v in (values or {}).items()}
+
+
+@dataclass
+class Measurement:
+    """Result of :func:`measure`.
+
+    ``rows`` maps a statistic name to its per-row values, shape ``(heads, n_queries)``;
+    ``summary`` maps it to mean and quantiles over all rows; ``theory`` compares the rows
+    with iid Gaussian logits of the same per-row scale; ``scalars`` holds matrix-level
+    figures (output error, column coverage, transfer).
+    """
+
+    settings: dict
+    rows: dict
+    summary: dict = field(default_factory=dict)
+    scalars: dict = field(default_factory=dict)
+    theory: dict = field(default_factory=dict)
+
+    def to_dict(self):
+        """JSON-ready dict (per-row arrays left out)."""
+        return {"settings": self.settings, "summary": self.summary, "scalars": self.scalars,
+                "theory": self.theory}
+
+    def table(self):
+        """Plain-text report."""
+        lines = [f"{'statistic':28s} {'mean':>11s} {'q10':>11s} {'median':>11s} {'q90':>11s}"]
+        for name, s in self.summary.items():
+            lines.append(f"{name:28s} " + " ".join(f"{s[c]:11.5g}" for c in ("mean", "q10", "q50", "q90")))
+        if self.scalars:
+            lines.append("")
+            lines += [f"{name:28s} {v:11.5g}" for name, v in self.scalars.items()]
+        if self.theory:
+            lines.append("")
+            lines.append("distance from the Gaussian theory (iid logits with each row's fitted sigma, "
+                         "simulated):")
+            for name, v in self.theory.items():
+                lines.append(f"  {name:40s} {v:11.5g}")
+        return "\n".join(lines)
+
+
+_QUANTILES = {"q10": 0.1, "q50": 0.5, "q90": 0.9}
+
+
+def _summarise(x):
+    x = np.asarray(x, dtype=np.float64).ravel()
+    out = {"mean": float(np.mean(x))}
+    out.update({name: float(np.quantile(x, q)) for name, q in _QUANTILES.items()})
+    return out
+
+
+def _column_set(qs, k, causal, last_q, n_cols):
+    """0/1 vector over keys: the ``n_cols`` keys with most attention from the last ``last_q`` queries."""
+    n_q, n_k = qs.shape[0], k.shape[0]
+    last_q = min(last_q, n_q)
+    S = qs[n_q - last_q:] @ k.T
+    if causal:
+        pos = np.arange(n_q - last_q, n_q)[:, None] + (n_k - n_q)
+        S[np.arange(n_k)[None, :] > pos] = -np.inf
+    S -= S.max(axis=1, keepdims=True)
+    P = np.exp(S)
+    P /= P.sum(axis=1, keepdims=True)
+    score = P.sum(axis=0)
+    chosen = np.argsort(-score, kind="stable")[:n_cols]  # a length-n_keys vector, once per head
+    mask = np.zeros(n_k)
+    mask[chosen] = 1.0
+    return mask
+
+
+def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1, 0.01), sink=4,
+            window=64, h2o=0.01, last_q=64, n_cols=None, keep=64, transfer=None, seed=0,
+            tile_rows=None):
+    r"""Empirical sparsity statistics of the attention of ``Q`` against ``K``.
+
+    Parameters
+    ----------
+    Q, K : array_like, shape (n_q, d), (n_k, d) or with a leading head axis
+    V : array_like, shape (n_k, d_v) or (heads, n_k, d_v), optional
+        Values; with them the sparse-attention output error is reported.
+    causal : bool
+        Causal mask (query ``i`` sees keys ``j <= i + n_k - n_q``).
+    scale : float, optional
+        Logit scale, default ``1/sqrt(d)``.
+    topk : sequence of int
+        ``k`` for the row top-k mass ``T(k)``.
+    eps : sequence of float in (0, 1)
+        ``eps`` for ``k_eps = min{k : 1 - T(k) <= eps}``.
+    sink : int
+        Number of first keys whose mass is the attention-sink mass.
+    window : int
+        Local window: the ``window`` keys ending at the query's own position.
+    h2o : float in (0, 1)
+        H2O threshold sparsity: fraction of a row's weights below ``h2o`` times its max.
+    last_q, n_cols : int
+        Column coverage (MInference-style): the ``n_cols`` keys (default ``n_k // 10``, at
+        least 1) with most attention summed over the last ``last_q`` queries; each row's
+        mass on them.
+    keep : int
+        ``k`` of the renormalised top-k attention ``A_S`` in ``||A_S V - A V||_F / ||A V||_F``.
+    transfer : (Q2, K2), optional
+        A second input of the same shapes: the column set chosen on ``(Q, K)`` is applied to
+        it (transfer coverage), against its own column set (own coverage); recall is the
+        fraction of its own chosen columns that the transferred set contains.
+    seed : int
+        Seed of the Gaussian-theory surrogate rows.
+    tile_rows : int, optional
+        Query rows per score tile.
+
+    Returns
+    -------
+    Measurement
+    """
+    from .kernels._tiles import M_ENTROPY, M_FIXED, M_H2O, M_IPR, M_KEYS, M_MAX_WEIGHT, M_SIGMA, M_SINK, \
+        M_WINDOW, _measure_tile
+
+    q, k, v = _validate_qkv(Q, K, V)
+    heads, n_q, d = q.shape
+    n_k = k.shape[1]
+    _check_causal(causal, n_q, n_k)
+    ks = np.array([_positive_int(x, "topk entries") for x in _seq(topk, "topk")], dtype=np.int64)
+    epss = np.array([_fraction(x, "eps entries") for x in _seq(eps, "eps")], dtype=np.float64)
+    sink, window = _positive_int(sink, "sink"), _positive_int(window, "window")
+    last_q, keep = _positive_int(last_q, "last_q"), _positive_int(keep, "keep")
+    n_cols = max(1, n_k // 10) if n_cols is None else _positive_int(n_cols, "n_cols")
+    h2o = _fraction(h2o, "h2o")
+    sc, tile = _scale(scale, d), _tile_rows(n_k, tile_rows)
+    q2 = k2 = None
+    if transfer is not None:
+        if not (isinstance(transfer, (tuple, list)) and len(transfer) == 2):
+            raise ValueError("transfer must be a pair (Q2, K2) of arrays shaped like Q and K")
+        q2, k2, _ = _validate_qkv(*transfer)
+        if q2.shape != q.shape or k2.shape != k.shape:
+            raise ValueError(f"transfer arrays must have the shapes of Q and K: got {q2.shape} and {k2.shape}, "
+                             f"expected {q.shape} and {k.shape} (as (heads, n, d))")
+    settings = {"heads": heads, "n_queries": n_q, "n_keys": n_k, "d": d, "causal": bool(causal), "scale": sc,
+                "topk": ks.tolist(), "eps": epss.tolist(), "sink": sink, "window": window, "h2o": h2o,
+                "last_q": last_q, "n_cols": n_cols, "keep": keep if v is not None else None, "seed": seed}
+    n_cols_out = M_FIXED + len(ks) + len(epss) + 1
+    per_row = np.empty((heads, n_q, n_cols_out))
+    err_num = err_den = 0.0
+    transfer_rows = np.empty((heads, n_q, 2))
+    recall = []
+    for h in range(heads):
+        qs = q[h] * sc
+        cols = _column_set(qs, k[h], causal, last_q, n_cols)[None]
+        ps = np.empty((min(tile, n_q), n_k)) if v is not None else np.empty((0, 0))
+        for t0, S in _score_tiles(qs, k[h], tile):
+            rows = S.shape[0]
+            _measure_tile(S, t0 + n_k - n_q, bool(causal), sink, window, h2o, ks, epss, cols,
+                          keep if v is not None else 0, per_row[h, t0:t0 + rows], ps)
+            if v is not None:  # S now holds the weights P of the tile
+                av = S @ v[h]
+                err_num += float(np.sum((ps[:rows] @ v[h] - av) ** 2))
+                err_den += float(np.sum(av * av))
+        if q2 is not None:
+            qs2 = q2[h] * sc
+            own = _column_set(qs2, k2[h], causal, last_q, n_cols)
+            recall.append(float(np.sum(own * cols[0]) / n_cols))
+            both = np.stack([cols[0], own])
+            scratch = np.empty((n_q, n_cols_out + 1))
+            for t0, S in _score_tiles(qs2, k2[h], tile):
+                out = scratch[t0:t0 + S.shape[0]]
+                _measure_tile(S, t0 + n_k - n_q, bool(causal), sink, window, h2o, ks[:0], epss[:0], both, 0,
+                              out, np.empty((0, 0)))
+                transfer_rows[h, t0:t0 + S.shape[0]] = out[:, M_FIXED:M_FIXED + 2]
+    names = {"ipr": M_IPR, "entropy": M_ENTROPY, "max_weight": M_MAX_WEIGHT, "logit_sigma": M_SIGMA,
+             f"sink_mass({sink})": M_SINK, f"window_mass({window})": M_WINDOW, f"h2o_sparsity({h2o:g})": M_H2O}
+    names.update({f"topk_mass({x})": M_FIXED + i for i, x in enumerate(ks)})
+    names.update({f"k_eps({x:g})": M_FIXED + len(ks) + i for i, x in enumerate(epss)})
+    names[f"column_coverage({n_cols})"] = n_cols_out - 1
+    rows = {name: per_row[:, :, c] for name, c in names.items()}
+    res = Measurement(settings, rows, {name: _summarise(x) for name, x in rows.items()})
+    if v is not None:
+        res.scalars[f"output_error(keep={keep})"] = math.sqrt(err_num / err_den) if err_den > 0 else math.nan
+    if q2 is not None:
+        rows["transfer_coverage"], rows["own_coverage"] = transfer_rows[:, :, 0], transfer_rows[:, :, 1]
+        res.summary["transfer_coverage"] = _summarise(transfer_rows[:, :, 0])
+        res.summary["own_coverage"] = _summarise(transfer_rows[:, :, 1])
+        res.scalars["transfer_column_recall"] = float(np.mean(recall))
+    res.theory = _gaussian_distance(per_row[:, :, M_SIGMA].ravel(), per_row[:, :, M_KEYS].ravel(),
+                                    rows, epss, seed)
+    return res
+
+
+def _seq(x, name):
+    try:
+        items = list(x)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of numbers, got {x!r}") from None
+    if not items:
+        raise ValueError(f"{name} must not be empty")
+    return items
+
+
+def _gaussian_distance(sigmas, n_keys, rows, epss, seed):
+    """Measured IPR and ``k_eps`` against iid Gaussian rows with the same ``sigma`` and length.
+
+    Each measured row gets one surrogate row of ``n_keys`` iid ``N(0, sigma^2)`` logits,
+    simulated with :func:`.simulate.chunk_seeds` seeds. Ratios are measured / predicted.
+    """
+    from .kernels._rows import _surrogate_rows
+    from .simulate import chunk_seeds
+
+    stats = [stat.ipr] + [stat.k_eps(e) for e in epss]
+    codes = np.array([s.code for s in stats], dtype=np.int64)
+    params = np.array([0.0] + list(epss))
+    pred = np.empty((sigmas.size, len(stats)))
+    _surrogate_rows(sigmas, n_keys.astype(np.int64), chunk_seeds(seed, 0, sigmas.size), config.CHUNK_ROWS,
+                    codes, params, pred)
+    n_med = float(np.median(n_keys))
+    out = {"fitted logit sigma (median)": float(np.median(sigmas)),
+           "gamma = sigma^2 / (2 ln n) (median)": float(np.median(sigmas) ** 2 / (2 * math.log(n_med)))
+           if n_med > 1 else math.nan,
+           "IPR measured (median)": float(np.median(rows["ipr"])),
+           "IPR predicted (median)": float(np.median(pred[:, 0])),
+           "IPR log10 ratio (median)": float(np.median(np.log10(rows["ipr"].ravel() / pred[:, 0])))}
+    for i, e in enumerate(epss):
+        meas = rows[f"k_eps({e:g})"].ravel()
+        out[f"k_eps({e:g}) measured (median)"] = float(np.median(meas))
+        out[f"k_eps({e:g}) predicted (median)"] = float(np.median(pred[:, 1 + i]))
+        out[f"k_eps({e:g}) log10 ratio (median)"] = float(np.median(np.log10(meas / pred[:, 1 + i])))
+    return out
