@@ -1,10 +1,39 @@
-"""Recorded derivations: the steps by which the package derives a claim's closed form.
+r"""Derivations as checked chains: ``expr_0 rel_1 expr_1 rel_2 ... expr_m``.
 
 A derive function builds a :class:`Derivation`, adding one :class:`Step` per SymPy
 operation it performs. The final expression is the claim's right-hand side; nothing is
 typed in as the answer. Every SymPy call that can hang runs under :func:`bounded`
 (PITFALLS 3), and any result that still holds an unevaluated ``Integral`` where a closed
 form was expected is refused (PITFALLS 1).
+
+The API in five calls::
+
+    D = Derivation("Var Z", assumptions=[sigma > 0])
+    D.step(Var_Z, "definition")                      # expr_0: its rel is ignored
+    D.step(n * (m2 - m1**2), "independence")          # rel "=" by default
+    D.step(bound, "Jensen", rel="<=")                 # =, <=, >=, <, > or ~ (asymptotic)
+    D.check().raise_if_failed()                       # each step checked; see below
+
+Step ``k`` relates ``expr_{k-1}`` to ``expr_k`` (``text()`` numbers the expressions
+(0)..(m)). :meth:`Derivation.check` checks every step:
+
+* ``=``: SymPy simplification of the difference under a time bound, and when that is not
+  conclusive, evaluation of both sides at >= 20 random points of the domain at >= 50
+  digits (integrals by confirmed quadrature);
+* ``<=``, ``>=``, ``<``, ``>``: the same random points, plus an interval-arithmetic
+  enclosure (mpmath.iv, with bisection) on every box given with :meth:`Derivation.box`;
+* ``~``: recorded, not checked pointwise;
+* steps that use a *placeholder* (a symbol named in LaTeX such as ``\mathbb{E} Z``, an
+  undefined function, or ``Expect``/``Prob``/``Norm`` of :mod:`.functions`) rest on their
+  justification ("cited"), unless :meth:`Derivation.define` gives the placeholder a
+  meaning, which is substituted before checking. ``define`` also ties auxiliary symbols
+  to the parameters (``nu = (d-1)/2``).
+
+The random domain of each symbol comes from its SymPy assumptions (positive reals in
+(0, 3], reals in [-3, 3], positive integers 1..12), narrowed by :meth:`Derivation.domain`
+and filtered by the relational assumptions. The draws are reproducible from ``seed``.
+:meth:`Derivation.claim` turns the conclusion ``expr_0 (composed rel) expr_m`` into a
+:class:`~attnsparse.proofs.claim.Claim` that can be checked against simulation.
 """
 
 from __future__ import annotations
@@ -18,7 +47,13 @@ import sympy as sp
 
 from ..numeric.config import DERIVATION_SECONDS
 
-__all__ = ["Derivation", "Step", "NotDerived", "bounded", "closed_form"]
+__all__ = ["Derivation", "Step", "NotDerived", "bounded", "closed_form", "composed_relation", "STEP_RELATIONS"]
+
+#: relations a step may state, with their LaTeX
+STEP_RELATIONS = {"=": "=", "<=": r"\le", ">=": r"\ge", "<": "<", ">": ">", "~": r"\sim"}
+_REL_ALIASES = {"==": "="}
+#: the Claim relation of a composed step relation
+_CLAIM_REL = {"=": "==", "<=": "<=", "<": "<=", ">=": ">=", ">": ">=", "~": "approx"}
 
 class NotDerived(RuntimeError):
     """A derivation step did not produce a closed form (timed out, or left an Integral)."""
@@ -56,37 +91,238 @@ def closed_form(expr, what):
 
 @dataclass(frozen=True)
 class Step:
-    """One step: ``expr`` holds by ``why`` (relation to the previous step: ``rel``)."""
+    """One step: ``expr`` holds by ``why``, related to the previous expression by ``rel``."""
 
-    expr: sp.Basic
+    expr: object
     why: str
     rel: str = "="
 
 
+def composed_relation(rels):
+    """The relation of ``expr_0`` to ``expr_m`` implied by the step relations ``rels``.
+
+    ``=`` composes with anything; ``<=`` and ``<`` give ``<`` if any step is strict;
+    mixing upward and downward inequalities, or ``~`` with an inequality, has no composed
+    relation and raises ``ValueError``.
+    """
+    kinds = set(rels) - {"="}
+    if not kinds:
+        return "="
+    if "~" in kinds:
+        if kinds != {"~"}:
+            raise ValueError(f"steps {sorted(kinds)} mix an asymptotic step with inequalities: no composed relation")
+        return "~"
+    up, down = kinds & {"<=", "<"}, kinds & {">=", ">"}
+    if up and down:
+        raise ValueError("steps mix <= and >=: the chain proves no relation between its ends")
+    if up:
+        return "<" if "<" in up else "<="
+    return ">" if ">" in down else ">="
+
+
+class _DerivationSource:
+    """The callable a Claim calls for its right-hand side: returns one fixed derivation."""
+
+    def __init__(self, derivation):
+        self.derivation = derivation
+        self.__name__ = f"derivation {derivation.title!r}"
+
+    def __call__(self):
+        return self.derivation
+
+
 @dataclass
 class Derivation:
-    """An ordered list of steps; ``result`` is the last expression."""
+    """A chain ``expr_0 rel_1 expr_1 ... expr_m`` with a justification for every step.
+
+    Parameters
+    ----------
+    title : str
+        What is derived, in words.
+    assumptions : sequence of SymPy relationals, optional
+        Conditions on the symbols (for example ``Abs(t) < sqrt(d)``). Random points of
+        :meth:`check` satisfy them; SymPy's symbol assumptions (``positive=True``) hold too.
+
+    Notes
+    -----
+    ``result`` is the last expression, the claim's right-hand side; ``relation`` is the
+    composed relation of the chain.
+    """
 
     title: str
     steps: list = field(default_factory=list)
+    assumptions: list = field(default_factory=list)
+    domains: dict = field(default_factory=dict)
+    boxes: list = field(default_factory=list)
+    meanings: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        if not isinstance(self.title, str) or not self.title:
+            raise ValueError(f"title must be a non-empty string, got {self.title!r}")
+        self.assumptions = [sp.sympify(a) for a in self.assumptions]
+
+    # ------------------------------------------------------------------ building
     def step(self, expr, why, rel="="):
+        """Append ``rel expr`` justified by ``why``; returns ``expr``.
+
+        The first step's ``rel`` is ignored: its expression is ``expr_0``, the quantity
+        being derived (a placeholder, a functional such as ``E(stat.ipr)``, or any
+        expression). ``why`` names a catalogue lemma, an inequality (Jensen, Markov,
+        Chernoff, Hanson-Wright, ...) or "algebra".
+        """
+        rel = _REL_ALIASES.get(rel, rel)
+        if rel not in STEP_RELATIONS:
+            raise ValueError(f"rel must be one of {sorted(STEP_RELATIONS)}, got {rel!r}")
+        if not isinstance(why, str) or not why.strip():
+            raise ValueError("why must name the justification of the step (a lemma, an inequality or 'algebra')")
+        if not _is_functional(expr):
+            expr = sp.sympify(expr)
         self.steps.append(Step(expr, why, rel))
         return expr
 
+    def assume(self, *conditions):
+        """Add relational assumptions on the symbols; returns ``self``."""
+        for c in conditions:
+            c = sp.sympify(c)
+            if not isinstance(c, (sp.core.relational.Relational, sp.logic.boolalg.Boolean)):
+                raise TypeError(f"assume: {c} is not a condition (use a relation such as t < 1)")
+            self.assumptions.append(c)
+        return self
+
+    def domain(self, symbol, lo, hi):
+        """Draw ``symbol`` (a Symbol or its name) from ``[lo, hi]`` in random-point checks."""
+        lo, hi = _finite_number(lo, f"domain of {symbol}: lo"), _finite_number(hi, f"domain of {symbol}: hi")
+        if not lo < hi:
+            raise ValueError(f"domain of {symbol}: need lo < hi, got [{lo}, {hi}]")
+        self.domains[symbol] = (lo, hi)
+        return self
+
+    def box(self, ranges=None, **named):
+        """Add a box ``{symbol or name: (lo, hi)}`` on which inequality steps are also
+        checked by interval arithmetic; returns ``self``."""
+        box = dict(ranges or {}, **named)
+        if not box:
+            raise ValueError("box: give at least one range, e.g. box(t=(0, 1))")
+        for k, r in box.items():
+            try:
+                lo, hi = r
+            except (TypeError, ValueError):
+                raise ValueError(f"box: the range of {k} must be a pair (lo, hi), got {r!r}") from None
+            lo, hi = _finite_number(lo, f"box range of {k}: lo"), _finite_number(hi, f"box range of {k}: hi")
+            if not lo <= hi:
+                raise ValueError(f"box: the range of {k} must have lo <= hi, got ({lo}, {hi})")
+            box[k] = (lo, hi)
+        self.boxes.append(box)
+        return self
+
+    def define(self, placeholder, meaning):
+        """State what ``placeholder`` means: it is replaced by ``meaning`` before checking.
+
+        ``placeholder`` is a Symbol (such as ``Symbol(r"\\mathbb{E} e^{s_1}")`` or an
+        auxiliary ``nu``) or an applied function; ``meaning`` is a SymPy expression in the
+        parameters, possibly an ``Integral`` against a density. Returns ``self``.
+        """
+        if not isinstance(placeholder, (sp.Symbol, sp.Function, sp.core.function.AppliedUndef)) and not (
+                isinstance(placeholder, sp.Basic) and placeholder.is_Function):
+            raise TypeError(f"define: placeholder must be a Symbol or an applied function, got {placeholder!r}")
+        self.meanings[placeholder] = sp.sympify(meaning)
+        return self
+
+    # ------------------------------------------------------------------ reading
     @property
     def result(self):
+        """The last expression ``expr_m``."""
+        if not self.steps:
+            raise ValueError(f"derivation {self.title!r} has no steps")
         return self.steps[-1].expr
 
+    @property
+    def first(self):
+        """The first expression ``expr_0``."""
+        if not self.steps:
+            raise ValueError(f"derivation {self.title!r} has no steps")
+        return self.steps[0].expr
+
+    @property
+    def relation(self):
+        """The composed relation of ``expr_0`` to ``expr_m`` (see :func:`composed_relation`)."""
+        return composed_relation([s.rel for s in self.steps[1:]])
+
+    # ------------------------------------------------------------------ checking
+    def check(self, seed=0, points=None, dps=None, seconds=None):
+        """Check every step; returns a :class:`~attnsparse.proofs.stepcheck.DerivationCheck`.
+
+        Parameters
+        ----------
+        seed : int
+            Seed of the random points (reproducible: same seed, same points).
+        points : int, optional
+            Random points per step, at least 20 (default 20).
+        dps : int, optional
+            Decimal digits of the numerical evaluation, at least 50 (default 50).
+        seconds : float, optional
+            Time bound of each SymPy simplification (default 10 s).
+        """
+        from .stepcheck import check_derivation
+
+        return check_derivation(self, seed=seed, points=points, dps=dps, seconds=seconds)
+
+    def claim(self, id, *, model, lhs=None, rel=None, **kwargs):
+        """The conclusion as a :class:`~attnsparse.proofs.claim.Claim`: ``lhs rel expr_m``.
+
+        ``lhs`` is the functional that ``expr_0`` stands for; it defaults to ``expr_0``
+        when that is a functional (``E(...)``, ``P(...)``, ...). ``rel`` defaults to the
+        composed relation (strict inequalities become ``<=``/``>=``, ``~`` becomes
+        ``approx`` and then needs ``rtol``). The derivation's assumptions on the claim's
+        parameters become claim assumptions. Other keywords go to ``Claim``.
+        """
+        from .claim import Claim
+
+        if lhs is None:
+            if not _is_functional(self.first):
+                raise TypeError(f"derivation {self.title!r}: expr_0 is not a functional; pass lhs=E(...) "
+                                "(the functional that expr_0 stands for)")
+            lhs = self.first
+        rel = rel if rel is not None else _CLAIM_REL[self.relation]
+        names = set(model.free_symbols) | set(lhs.free_symbols) | set(self.result.free_symbols)
+        own = [a for a in self.assumptions if a.free_symbols <= names]
+        kwargs["assumptions"] = tuple(own) + tuple(kwargs.get("assumptions", ()))
+        return Claim(id, model=model, lhs=lhs, rel=rel, rhs=_DerivationSource(self), **kwargs)
+
+    # ------------------------------------------------------------------ printing
     def text(self):
+        """The chain in plain text, one expression per line, numbered (0)..(m)."""
         lines = [self.title]
-        for i, s in enumerate(self.steps, 1):
-            lines.append(f"  ({i}) {s.rel} {sp.sstr(s.expr)}    [{s.why}]")
+        for i, s in enumerate(self.steps):
+            rel = "" if i == 0 else s.rel
+            shown = repr(s.expr) if _is_functional(s.expr) else sp.sstr(s.expr)
+            lines.append(f"  ({i}) {rel:2s} {shown}    [{s.why}]")
         return "\n".join(lines)
 
     def latex(self):
-        rows = []
-        for i, s in enumerate(self.steps):
-            rel = "" if i == 0 else {"=": "=", "<=": r"\le", ">=": r"\ge"}.get(s.rel, s.rel)
-            rows.append(r"&%s %s && \text{(%s)}" % (rel, sp.latex(s.expr), s.why))
-        return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+        """The chain as an ``align*`` block, justifications on the right."""
+        from .printing import derivation_align
+
+        return derivation_align(self)
+
+    def _repr_latex_(self):
+        return self.latex()
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": self.text(), "text/latex": self.latex()}
+
+
+def _is_functional(x):
+    from ..numeric.statistics import Functional
+
+    return isinstance(x, Functional)
+
+
+def _finite_number(v, what):
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what} must be a number, got {v!r}") from None
+    if x != x or x in (float("inf"), float("-inf")):
+        raise ValueError(f"{what} must be finite, got {v!r}")
+    return v

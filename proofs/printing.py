@@ -1,4 +1,13 @@
-"""LaTeX in house notation."""
+r"""LaTeX in house notation.
+
+:class:`HousePrinter` is SymPy's LaTeX printer with the notation of THEORY.md:
+
+* ``Phi(x)``, ``Phibar(x)`` print as :math:`\Phi(x)`, :math:`\bar\Phi(x)`, and so do the
+  erfc forms SymPy produces for them (``erfc(x/sqrt(2))/2`` is :math:`\bar\Phi(x)`);
+* ``Expect``, ``Prob``, ``Norm``, ``ChiSquare`` (:mod:`.functions`) print as
+  :math:`\mathbb{E}[\cdot]`, :math:`\mathbb{P}(\cdot)`, :math:`\lVert\cdot\rVert`, :math:`\chi^2_d`;
+* functionals and models of the numeric layer print themselves through ``_latex``.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +16,45 @@ from sympy.printing.latex import LatexPrinter
 
 from ..numeric.statistics import Functional
 
-__all__ = ["HousePrinter", "latex", "claim_latex"]
+__all__ = ["HousePrinter", "latex", "claim_latex", "derivation_align", "tex_escape"]
+
+_TEX_SPECIAL = {"\\": r"$\backslash$", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}", "~": r"\~{}",
+                "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$", "<": "$<$", ">": "$>$", "|": "$|$"}
+
+
+def tex_escape(text):
+    """``text`` safe inside a LaTeX text argument (``\\text{...}`` or a paragraph)."""
+    return "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(text))
+
+
+def _gaussian_tail(expr):
+    """``("Phibar", y)`` if ``expr`` is ``erfc(y/sqrt 2)/2``, ``("Phi", y)`` for ``erfc(-y/sqrt 2)/2``."""
+    coeff, rest = expr.as_coeff_Mul()
+    if coeff != sp.S.Half or not isinstance(rest, sp.erfc):
+        return None
+    y = sp.expand(rest.args[0] * sp.sqrt(2))
+    if y.could_extract_minus_sign():
+        return "Phi", -y
+    return "Phibar", y
 
 
 class HousePrinter(LatexPrinter):
-    """SymPy's LaTeX printer with attnsparse notation (functionals print themselves)."""
+    """SymPy's LaTeX printer with attnsparse notation (see the module docstring)."""
 
     def _print_erfc(self, expr, exp=None):
-        # erfc(x/sqrt 2)/2 is the Gaussian tail; print erfc plainly
-        return r"\operatorname{erfc}\left(%s\right)" % self._print(expr.args[0])
+        out = r"\operatorname{erfc}\left(%s\right)" % self._print(expr.args[0])
+        return out if exp is None else r"%s^{%s}" % (out, exp)
+
+    def _print_Mul(self, expr):
+        tail = _gaussian_tail(expr)
+        if tail is not None:
+            name, y = tail
+            head = r"\Phi" if name == "Phi" else r"\bar{\Phi}"
+            return r"%s\left(%s\right)" % (head, self._print(y))
+        return super()._print_Mul(expr)
+
+    def _print_Functional(self, expr):
+        return expr.latex(self)
 
 
 def latex(expr):
@@ -25,6 +64,7 @@ def latex(expr):
 
 
 def claim_latex(claim):
+    """The claim's relation on one line: ``lhs rel rhs``."""
     from .claim import RELATIONS
 
     rhs = claim.rhs
@@ -32,3 +72,14 @@ def claim_latex(claim):
     if isinstance(rhs, Functional) and rhs.model is not None:
         right += r"\ \big|_{%s}" % rhs.model.latex()
     return f"{latex(claim.lhs)} {RELATIONS[claim.rel]} {right}"
+
+
+def derivation_align(derivation):
+    """A derivation as an ``align*`` block: one row per expression, justification on the right."""
+    from .derivation import STEP_RELATIONS
+
+    rows = []
+    for i, s in enumerate(derivation.steps):
+        rel = "" if i == 0 else STEP_RELATIONS[s.rel]
+        rows.append(r"&%s %s && \text{(%s)}" % (rel, latex(s.expr), tex_escape(s.why)))
+    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"

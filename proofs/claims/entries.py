@@ -15,11 +15,13 @@ from ..derivation import Derivation
 
 @lru_cache(maxsize=None)
 def derive_mean_weight():
-    w = sp.Symbol(r"\mathbb{E} p_j")
     D = Derivation("mean softmax weight of exchangeable keys")
-    D.step(sp.Eq(sp.Sum(sp.Symbol("p_i"), (sp.Symbol("i"), 1, S.n)), 1), "the weights sum to one")
-    D.step(sp.Eq(S.n * w, 1), "take expectations; exchangeable keys have equal E p_i")
-    D.step(sp.solve(sp.Eq(S.n * w, 1), w)[0], "solve for E p_j")
+    D.step(sp.Symbol(r"\mathbb{E} p_j"), "definition")
+    D.step(sp.Symbol(r"\sum_{i=1}^{n} \mathbb{E} p_i") / S.n, "exchangeable keys have equal E p_i")
+    mass = sp.Symbol(r"\mathbb{E}\left[\sum_{i=1}^{n} p_i\right]")
+    D.define(mass, 1)  # the weights sum to one in every row
+    term = D.step(mass / S.n, "linearity of expectation")
+    D.step(term.xreplace({mass: 1}), "the weights sum to one")
     return D
 
 

@@ -37,15 +37,22 @@ def s0_pow4(s):
     return s[0] ** 4
 
 
+def _chi2_pdf(r):
+    """Density of chi2_d at ``r``: the law of ``C = |q|^2 / sigma_q^2``."""
+    return r ** (S.d / 2 - 1) * sp.exp(-r / 2) / (2 ** (S.d / 2) * sp.gamma(S.d / 2))
+
+
 @lru_cache(maxsize=None)
 def derive_bilinear_mgf():
-    D = Derivation(r"MGF of one bilinear logit, by conditioning on the query")
+    D = Derivation(r"MGF of one bilinear logit, by conditioning on the query",
+                   assumptions=[sp.Abs(S.t) < sp.sqrt(S.d) / (S.sigma_q * S.sigma_k)])
     D.step(sp.Symbol(r"\mathbb{E}[e^{t s}]"), "definition")
     cond = derive_gaussian_mgf().subs({S.mu: 0, S.sigma: tau})
-    D.step(sp.Symbol(r"\mathbb{E}_q") * cond, r"given q, s ~ N(0, tau^2): Gaussian MGF lemma")
+    D.step(sp.Integral(cond.subs(tau, C_SCALE * sp.sqrt(S.r)) * _chi2_pdf(S.r), (S.r, 0, sp.oo)),
+           r"given q, s ~ N(0, tau^2) with tau^2 = c^2 C, C = |q|^2/sigma_q^2 ~ chi2_d: Gaussian MGF lemma")
     lam = sp.simplify(sp.log(cond.subs(tau, C_SCALE * sp.sqrt(S.r))).expand(force=True) / S.r)
-    D.step(sp.Symbol(r"\mathbb{E}_C") * sp.exp(lam * sp.Symbol("C")),
-           r"tau^2 = c^2 C with C = |q|^2/sigma_q^2 ~ chi2_d")
+    D.step(sp.Integral(sp.exp(lam * S.r) * _chi2_pdf(S.r), (S.r, 0, sp.oo)),
+           r"algebra: the exponent is lambda C with lambda = t^2 sigma_q^2 sigma_k^2 / (2 d)")
     out = derive_chi2_mgf().subs(S.lam, lam)
     D.step(out, "chi-square MGF lemma, valid for 2 lambda < 1, i.e. |t| < sqrt(d)/(sigma_q sigma_k)")
     return D
@@ -55,7 +62,11 @@ def _moment(order):
     """E[s^order] from the MGF: the order-th derivative at t = 0."""
     mgf = derive_bilinear_mgf().result
     D = Derivation(f"moment of order {order} of one bilinear logit")
-    D.step(sp.Symbol(r"\mathbb{E}[s^{%d}]" % order), "definition")
+    moment = D.step(sp.Symbol(r"\mathbb{E}[s^{%d}]" % order), "definition")
+    gaussian_moment = sp.factorial2(order - 1) if order % 2 == 0 else 0
+    # its meaning by conditioning on q (not through the MGF): E s^k = E_C[(c^2 C)^{k/2}] E X^k
+    D.define(moment, sp.Integral((C_SCALE**2 * S.r) ** sp.Rational(order, 2) * gaussian_moment * _chi2_pdf(S.r),
+                                 (S.r, 0, sp.oo)))
     D.step(sp.Derivative(mgf, (S.t, order)).subs(S.t, 0), "moments are derivatives of the MGF at 0")
     with bounded(what=f"moment {order}"):
         out = sp.factor(sp.simplify(sp.diff(mgf, S.t, order).subs(S.t, 0)))

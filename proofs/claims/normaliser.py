@@ -11,7 +11,7 @@ from ...numeric.statistics import E, Var, stat
 from .. import symbols as S
 from ..claim import Claim, register
 from ..derivation import Derivation
-from ..lemmas import derive_gaussian_mgf
+from ..lemmas import derive_gaussian_mgf, gaussian_pdf
 
 
 def _lognormal_moment(order):
@@ -19,11 +19,18 @@ def _lognormal_moment(order):
     return derive_gaussian_mgf().subs(S.t, order)
 
 
+def _lognormal_moment_integral(order):
+    """E e^{order * s} for s ~ N(mu, sigma^2) as an integral against the Gaussian density."""
+    return sp.Integral(sp.exp(order * (S.mu + S.sigma * S.X)) * gaussian_pdf(S.X), (S.X, -sp.oo, sp.oo))
+
+
 @lru_cache(maxsize=None)
 def derive_mean_partition():
     D = Derivation("mean of the partition function")
     D.step(sp.Symbol(r"\mathbb{E} Z"), "definition, Z = sum_j e^{s_j}")
-    D.step(S.n * sp.Symbol(r"\mathbb{E} e^{s_1}"), "linearity; the s_j are identically distributed")
+    mean_exp = sp.Symbol(r"\mathbb{E} e^{s_1}")
+    D.define(mean_exp, _lognormal_moment_integral(1))
+    D.step(S.n * mean_exp, "linearity; the s_j are identically distributed")
     D.step(S.n * _lognormal_moment(1), "Gaussian MGF lemma at t = 1")
     return D
 
@@ -32,7 +39,9 @@ def derive_mean_partition():
 def derive_var_partition():
     D = Derivation("variance of the partition function")
     D.step(sp.Symbol(r"\operatorname{Var} Z"), "definition")
-    D.step(S.n * sp.Symbol(r"\operatorname{Var} e^{s_1}"), "the s_j are independent")
+    var_exp = sp.Symbol(r"\operatorname{Var} e^{s_1}")
+    D.define(var_exp, _lognormal_moment_integral(2) - _lognormal_moment_integral(1) ** 2)
+    D.step(S.n * var_exp, "the s_j are independent")
     m1, m2 = _lognormal_moment(1), _lognormal_moment(2)
     D.step(S.n * (m2 - m1**2), "Var = E e^{2s} - (E e^{s})^2, Gaussian MGF lemma at t = 2 and t = 1")
     D.step(sp.factor(sp.simplify(S.n * (m2 - m1**2))), "simplify")

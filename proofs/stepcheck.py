@@ -1,0 +1,437 @@
+"""Checking the steps of a :class:`~attnsparse.proofs.derivation.Derivation`.
+
+Each step ``expr_{k-1} rel_k expr_k`` gets one :class:`StepCheck` with a status:
+
+``verified``
+    an equality simplified to zero by SymPy (under a time bound), or a relation that held
+    at every random point at high precision (and, for inequalities, the interval result
+    on each given box is reported alongside);
+``failed``
+    a random point or an interval box where the relation is false; the point and both
+    values are recorded;
+``cited``
+    the step uses a placeholder with no stated meaning: it rests on its justification;
+``asymptotic``
+    a ``~`` step, recorded but not checked pointwise;
+``inconclusive``
+    too few random points could be evaluated (or satisfied the assumptions).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import mpmath as mp
+import numpy as np
+import sympy as sp
+
+from .derivation import NotDerived, _is_functional, bounded
+from .functions import is_placeholder
+
+__all__ = ["StepCheck", "DerivationCheck", "StepFailed", "check_derivation",
+           "CHECK_POINTS", "CHECK_DPS", "SIMPLIFY_SECONDS"]
+
+#: minimum (and default) number of random points per step
+CHECK_POINTS = 20
+#: minimum (and default) decimal digits of the random-point evaluation
+CHECK_DPS = 50
+#: default time bound of one SymPy simplification (seconds)
+SIMPLIFY_SECONDS = 10.0
+#: draws allowed per wanted point before a step is reported inconclusive
+DRAWS_PER_POINT = 25
+#: most sub-boxes examined by the interval bisection of one box
+BOX_PIECES = 256
+#: default sampling ranges by symbol kind
+REAL_RANGE, POSITIVE_RANGE, INTEGER_RANGE = (-3.0, 3.0), (0.05, 3.0), (1, 12)
+
+
+class StepFailed(AssertionError):
+    """A derivation step is false at a point: raised by :meth:`DerivationCheck.raise_if_failed`."""
+
+
+@dataclass
+class StepCheck:
+    """The outcome of checking step ``number`` (``expr_{number-1} rel expr_number``)."""
+
+    number: int
+    rel: str
+    why: str
+    status: str
+    method: str
+    detail: str = ""
+    counterexample: dict | None = None
+    values: tuple | None = None
+
+    def text(self):
+        out = f"step {self.number} ({self.number - 1}) {self.rel} ({self.number}) [{self.why}]: {self.status}"
+        out += f" by {self.method}" if self.method else ""
+        if self.counterexample is not None:
+            point = ", ".join(f"{k} = {v}" for k, v in self.counterexample.items())
+            out += f"\n    counterexample: {point}"
+            if self.values is not None:
+                out += f"\n    left = {self.values[0]}\n    right = {self.values[1]}"
+        if self.detail:
+            out += f"\n    {self.detail}"
+        return out
+
+
+@dataclass
+class DerivationCheck:
+    """All step checks of one derivation."""
+
+    title: str
+    steps: list = field(default_factory=list)
+    seed: int = 0
+    points: int = CHECK_POINTS
+    dps: int = CHECK_DPS
+
+    @property
+    def failed(self):
+        """The failing steps."""
+        return [s for s in self.steps if s.status == "failed"]
+
+    @property
+    def ok(self):
+        """True when no step failed (cited, asymptotic and inconclusive steps do not fail)."""
+        return not self.failed
+
+    def counts(self):
+        out = {}
+        for s in self.steps:
+            out[s.status] = out.get(s.status, 0) + 1
+        return out
+
+    def summary(self):
+        c = self.counts()
+        return ", ".join(f"{n} {k}" for k, n in sorted(c.items())) or "no steps"
+
+    def text(self):
+        head = f"{self.title}: {self.summary()} (seed {self.seed}, {self.points} points, {self.dps} digits)"
+        return "\n".join([head] + ["  " + s.text().replace("\n", "\n  ") for s in self.steps])
+
+    __str__ = text
+
+    def raise_if_failed(self):
+        """Raise :class:`StepFailed` naming the first failing step; returns ``self`` otherwise."""
+        if self.failed:
+            raise StepFailed(f"derivation {self.title!r}: " + self.failed[0].text())
+        return self
+
+    def _repr_latex_(self):
+        from .printing import tex_escape
+
+        rows = [r"\text{%s} & \text{%s} & \text{%s}" % (s.number, tex_escape(s.why), tex_escape(s.status))
+                for s in self.steps]
+        return (r"\begin{array}{rll}\text{step} & \text{justification} & \text{status}\\ \hline "
+                + r"\\ ".join(rows) + r"\end{array}")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": self.text(), "text/latex": "$" + self._repr_latex_() + "$"}
+
+
+# ---------------------------------------------------------------------- entry point
+def check_derivation(derivation, seed=0, points=None, dps=None, seconds=None):
+    """Check each step of ``derivation``; see the module docstring for the statuses."""
+    points = CHECK_POINTS if points is None else points
+    dps = CHECK_DPS if dps is None else dps
+    seconds = SIMPLIFY_SECONDS if seconds is None else seconds
+    if not isinstance(points, int) or isinstance(points, bool) or points < CHECK_POINTS:
+        raise ValueError(f"points must be an integer >= {CHECK_POINTS}, got {points!r}")
+    if not isinstance(dps, int) or isinstance(dps, bool) or dps < CHECK_DPS:
+        raise ValueError(f"dps must be an integer >= {CHECK_DPS}, got {dps!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if not (isinstance(seconds, (int, float)) and 0 < seconds < math.inf):
+        raise ValueError(f"seconds must be a positive number, got {seconds!r}")
+    if len(derivation.steps) < 2:
+        raise ValueError(f"derivation {derivation.title!r} has {len(derivation.steps)} step(s); "
+                         "a chain needs at least two expressions")
+    ctx = _Context(derivation, seed, points, dps, seconds)
+    out = DerivationCheck(derivation.title, seed=seed, points=points, dps=dps)
+    for k in range(1, len(derivation.steps)):
+        out.steps.append(ctx.check_step(k))
+    return out
+
+
+class _Context:
+    """What every step check of one derivation shares: meanings, domains, assumptions."""
+
+    def __init__(self, derivation, seed, points, dps, seconds):
+        self.d, self.seed, self.points, self.dps, self.seconds = derivation, seed, points, dps, seconds
+        symbols = set()
+        for s in derivation.steps:
+            if not _is_functional(s.expr):
+                symbols |= self._expand(s.expr).free_symbols
+        for a in derivation.assumptions:
+            symbols |= a.free_symbols
+        self.by_name = {s.name: s for s in symbols}
+        self.domains = {self._resolve(k, "domain"): v for k, v in derivation.domains.items()}
+        self.boxes = [{self._resolve(k, "box"): v for k, v in b.items()} for b in derivation.boxes]
+
+    def _resolve(self, key, what):
+        if isinstance(key, sp.Symbol):
+            key = key.name
+        if key not in self.by_name:
+            raise ValueError(f"{what}: no symbol named {key!r} in derivation {self.d.title!r}; "
+                             f"its symbols are: {', '.join(sorted(self.by_name)) or 'none'}")
+        return self.by_name[key]
+
+    def _expand(self, expr):
+        """Replace defined placeholders by their meanings (repeatedly, for nested ones)."""
+        for _ in range(10):
+            new = expr.xreplace(self.d.meanings) if self.d.meanings else expr
+            if new == expr:
+                return new
+            expr = new
+        raise ValueError(f"derivation {self.d.title!r}: the meanings given with define() are circular")
+
+    # ------------------------------------------------------------------ one step
+    def check_step(self, k):
+        prev, step = self.d.steps[k - 1], self.d.steps[k]
+        base = dict(number=k, rel=step.rel, why=step.why)
+        if step.rel == "~":
+            return StepCheck(**base, status="asymptotic", method="",
+                             detail="asymptotic steps are recorded, not checked pointwise")
+        a, b = (e if _is_functional(e) else self._expand(e) for e in (prev.expr, step.expr))
+        opaque = _opaque_parts(a) + _opaque_parts(b)
+        if opaque:
+            names = sorted(set(opaque))
+            verb = "has" if len(names) == 1 else "have"
+            return StepCheck(**base, status="cited", method="",
+                             detail=f"uses {', '.join(names)}, which {verb} no stated meaning: "
+                                    "the step rests on its justification")
+        if step.rel == "=" and not (a.has(sp.Integral) or b.has(sp.Integral)):
+            symbolic = self._simplifies_to_zero(a - b)
+            if symbolic is True:
+                return StepCheck(**base, status="verified", method="SymPy simplification")
+        return self._numeric(base, a, b, step.rel)
+
+    def _simplifies_to_zero(self, diff):
+        try:
+            with bounded(self.seconds, what="simplification of a derivation step"):
+                diff = _doit_calculus(diff)
+                out = sp.simplify(diff)
+                if out != 0 and self.d.assumptions:
+                    out = sp.simplify(sp.refine(out, sp.And(*self.d.assumptions)))
+        except NotDerived:
+            return None
+        return out == 0
+
+    # ------------------------------------------------------------------ random points
+    def _numeric(self, base, a, b, rel):
+        syms = sorted(a.free_symbols | b.free_symbols | _assumption_symbols(self.d.assumptions),
+                      key=lambda s: s.name)
+        rng = np.random.default_rng([self.seed, base["number"]])
+        a, b = _doit_calculus(a), _doit_calculus(b)
+        good = draws = 0
+        tol = mp.mpf(10) ** (-(self.dps - 10))
+        while good < self.points and draws < DRAWS_PER_POINT * self.points:
+            draws += 1
+            point = {s: self._draw(s, rng) for s in syms}
+            if not self._satisfies(point):
+                continue
+            va, vb = _value(a, point, self.dps), _value(b, point, self.dps)
+            if va is None or vb is None:
+                continue
+            good += 1
+            if not _holds(va, vb, rel, tol, self.dps):
+                return StepCheck(**base, status="failed", method=f"random point {good} at {self.dps} digits",
+                                 counterexample={s.name: _show_number(v) for s, v in point.items()},
+                                 values=(mp.nstr(va, 20), mp.nstr(vb, 20)),
+                                 detail=f"the relation {rel} is false at this point")
+        method = f"{good} random points at {self.dps} digits"
+        if good < self.points:
+            return StepCheck(**base, status="inconclusive", method=method,
+                             detail=f"only {good} of {self.points} points could be evaluated in {draws} draws "
+                                    "(check the domains and assumptions)")
+        if rel == "=":
+            return StepCheck(**base, status="verified", method=method)
+        return self._intervals(base, a, b, rel, method)
+
+    def _draw(self, s, rng):
+        lo, hi = self.domains.get(s, _default_range(s))
+        if s.is_integer:
+            lo, hi = math.ceil(float(lo)), math.floor(float(hi))
+            if s.is_positive:
+                lo = max(lo, 1)
+            elif s.is_nonnegative:
+                lo = max(lo, 0)
+            if lo > hi:
+                raise ValueError(f"domain of {s}: no admissible integer in [{lo}, {hi}]")
+            return sp.Integer(int(rng.integers(lo, hi + 1)))
+        return sp.Rational(float(rng.uniform(float(lo), float(hi))))
+
+    def _satisfies(self, point):
+        for cond in self.d.assumptions:
+            ok = cond.subs(point)
+            if ok not in (sp.true, sp.false):
+                raise ValueError(f"assumption {cond} is not decided at {point}: it uses symbols that no step has")
+            if ok is sp.false:
+                return False
+        return True
+
+    # ------------------------------------------------------------------ interval boxes
+    def _intervals(self, base, a, b, rel, method):
+        gap = (b - a) if rel in ("<=", "<") else (a - b)  # the step holds where gap >= 0 (> 0)
+        strict = rel in ("<", ">")
+        notes = []
+        for box in self.boxes:
+            missing = sorted(s.name for s in gap.free_symbols if s not in box)
+            if missing:
+                notes.append(f"box {_box_text(box)} does not bound {', '.join(missing)}: skipped")
+                continue
+            verdict, where = _interval_sign(gap, {s: box[s] for s in gap.free_symbols}, strict, self.dps)
+            if verdict == "false":
+                point = {s: sp.Rational(str(v)) for s, v in where.items()}
+                va, vb = _value(a, point, self.dps), _value(b, point, self.dps)
+                return StepCheck(**base, status="failed", method=f"interval arithmetic on box {_box_text(box)}",
+                                 counterexample={s.name: _show_number(v) for s, v in point.items()},
+                                 values=None if va is None else (mp.nstr(va, 20), mp.nstr(vb, 20)),
+                                 detail="the enclosure of right - left excludes the relation on a sub-box")
+            notes.append(f"interval arithmetic on box {_box_text(box)}: {where}")
+        return StepCheck(**base, status="verified", method=method, detail="; ".join(notes))
+
+
+# ---------------------------------------------------------------------- helpers
+def _opaque_parts(expr):
+    """Names of the placeholders in ``expr`` (functionals count as placeholders)."""
+    if _is_functional(expr):
+        return [repr(expr)]
+    out = [str(n) for n in sp.preorder_traversal(expr) if isinstance(n, sp.Basic) and is_placeholder(n)]
+    return out
+
+
+def _assumption_symbols(assumptions):
+    out = set()
+    for a in assumptions:
+        out |= a.free_symbols
+    return out
+
+
+def _doit_calculus(expr):
+    """Carry out derivatives and substitutions (not integrals: those are evaluated numerically)."""
+    return expr.replace(lambda e: isinstance(e, (sp.Subs, sp.Derivative)), lambda e: e.doit())
+
+
+def _default_range(s):
+    if s.is_integer:
+        return INTEGER_RANGE
+    if s.is_positive or s.is_nonnegative:
+        return POSITIVE_RANGE
+    return REAL_RANGE
+
+
+def _value(expr, point, dps):
+    """``expr`` at ``point`` to ``dps`` confirmed digits, or None where it is not a finite real."""
+    from ..numeric.precision import PrecisionError, eval_confirmed
+
+    try:
+        return eval_confirmed(expr, point, dps)
+    except (ValueError, TypeError, ZeroDivisionError, PrecisionError, OverflowError):
+        return None
+
+
+def _holds(va, vb, rel, tol, dps):
+    with mp.workdps(dps + 20):
+        scale = max(abs(va), abs(vb), mp.mpf(10) ** -30)
+        slack = tol * scale
+        diff = va - vb
+        if rel == "=":
+            return abs(diff) <= slack
+        if rel == "<=":
+            return diff <= slack
+        if rel == ">=":
+            return diff >= -slack
+        if rel == "<":
+            return diff < -slack
+        return diff > slack  # ">"
+
+
+def _show_number(v):
+    if isinstance(v, sp.Integer):
+        return int(v)
+    return float(v)
+
+
+def _box_text(box):
+    return "{" + ", ".join(f"{s.name} in [{lo}, {hi}]" for s, (lo, hi) in sorted(box.items(), key=lambda i: i[0].name)) + "}"
+
+
+# ---------------------------------------------------------------------- interval arithmetic
+_IV_FUNCTIONS = {"exp", "log", "sin", "cos", "gamma", "loggamma", "erf", "erfc", "Phi", "Phibar", "Abs"}
+
+
+def _monotone(f, increasing):
+    """An interval version of a monotone mpmath function: endpoints at extra precision, widened."""
+    iv = mp.iv
+
+    def g(x):
+        x = iv.mpf(x)
+        with mp.workprec(iv.prec + 30):
+            lo, hi = mp.make_mpf(x._mpi_[0]), mp.make_mpf(x._mpi_[1])
+            fl, fh = (f(lo), f(hi)) if increasing else (f(hi), f(lo))
+            widen = mp.mpf(2) ** (-iv.prec)
+            fl, fh = fl - abs(fl) * widen - widen**2, fh + abs(fh) * widen + widen**2
+        return iv.mpf([fl, fh])
+
+    return g
+
+
+def _iv_namespace():
+    iv = mp.iv
+    return {"mpf": iv.mpf, "exp": iv.exp, "log": iv.log, "sqrt": iv.sqrt, "sin": iv.sin, "cos": iv.cos,
+            "pi": iv.pi, "e": iv.e, "E": iv.e, "gamma": iv.gamma, "loggamma": iv.loggamma, "fabs": abs,
+            "erf": _monotone(mp.erf, True), "erfc": _monotone(mp.erfc, False),
+            "Phi": _monotone(mp.ncdf, True), "Phibar": _monotone(lambda x: mp.ncdf(-x), False)}
+
+
+def _interval_sign(gap, box, strict, dps):
+    """Decide the sign of ``gap`` on ``box`` by enclosures with bisection.
+
+    Returns ``("proved", text)``, ``("false", point)`` (a sub-box where the relation fails
+    everywhere, given by its midpoint), or ``("open", text)``.
+    """
+    names = {type(f).__name__ for f in gap.atoms(sp.Function)}
+    unsupported = sorted(names - _IV_FUNCTIONS)
+    if unsupported or gap.has(sp.Integral):
+        what = ", ".join(unsupported) or "Integral"
+        return "open", f"not available ({what} has no interval version here)"
+    syms = sorted(box, key=lambda s: s.name)
+    f = sp.lambdify(syms, gap, modules=[_iv_namespace()])
+    iv = mp.iv
+    old = iv.prec
+    iv.prec = int(dps * 3.33) + 10  # the iv context has no workprec; restored below
+    try:
+        queue, proved, examined, open_pieces = [[box[s] for s in syms]], 0, 0, 0
+        while queue:
+            piece = queue.pop()
+            examined += 1
+            try:
+                enc = f(*[iv.mpf([lo, hi]) for lo, hi in piece])
+                enc = iv.mpf(enc)
+                lo_e, hi_e = mp.make_mpf(enc._mpi_[0]), mp.make_mpf(enc._mpi_[1])
+            except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
+                return "open", "not available (the enclosure could not be computed)"
+            if lo_e > 0 or (lo_e >= 0 and not strict):
+                proved += 1
+                continue
+            if hi_e < 0 or (hi_e <= 0 and strict):
+                return "false", {s: (mp.mpf(lo) + mp.mpf(hi)) / 2 for s, (lo, hi) in zip(syms, piece)}
+            if examined + len(queue) >= BOX_PIECES:
+                open_pieces += 1
+                continue
+            widths = [float(hi) - float(lo) for lo, hi in piece]
+            i = int(np.argmax(widths))
+            if widths[i] == 0:
+                open_pieces += 1
+                continue
+            lo, hi = piece[i]
+            mid = (mp.mpf(lo) + mp.mpf(hi)) / 2
+            queue.append(piece[:i] + [(lo, mid)] + piece[i + 1:])
+            queue.append(piece[:i] + [(mid, hi)] + piece[i + 1:])
+    finally:
+        iv.prec = old
+    if open_pieces:
+        return "open", f"not proved ({open_pieces} of {proved + open_pieces} sub-boxes undecided)"
+    return "proved", f"proved on {proved} sub-box(es)"
