@@ -28,11 +28,32 @@ def quad_confirmed(f, points, dps):
     misses mass far from the nodes.
     """
     with mp.workdps(dps + 5):
-        val, err = mp.quad(f, points, error=True, maxdegree=10)
-        if not mp.isfinite(val) or err > mp.mpf(10) ** (-(dps - 2)) * max(abs(val), mp.mpf(10) ** (-dps)):
+        # mpmath stops on an absolute error estimate: rescale so the integrand is O(1)
+        scale = _magnitude(f, points)
+        val, err = mp.quad(lambda z: f(z) / scale, points, error=True, maxdegree=10)
+        val, err = val * scale, err * scale
+        # relative accuracy (tail probabilities may be tiny); an exact zero needs err < 10^-dps
+        if not mp.isfinite(val) or err > mp.mpf(10) ** (-(dps - 2)) * (abs(val) or mp.mpf(10) ** (-2)):
             raise PrecisionError(f"quadrature error estimate {mp.nstr(err, 3)} too large for {dps} digits "
                                  f"(value {mp.nstr(val, 8)})")
         return val
+
+
+def _magnitude(f, points):
+    """The largest |f| seen at the finite split points and the midpoints between them (or 1)."""
+    finite = [p for p in points if mp.isfinite(p)]
+    probes = finite + [(a + b) / 2 for a, b in zip(finite[:-1], finite[1:])]
+    probes += [finite[0] - 1] if points[0] == -mp.inf else []
+    probes += [finite[-1] + 1] if points[-1] == mp.inf else []
+    best = mp.mpf(0)
+    for z in probes:
+        try:
+            v = abs(f(z))
+        except (ZeroDivisionError, ValueError):
+            continue
+        if mp.isfinite(v) and v > best:
+            best = v
+    return best or mp.mpf(1)
 
 
 def _integral(I, dps):
