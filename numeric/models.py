@@ -51,6 +51,8 @@ def _number(expr, name, values):
         raise ValueError(f"parameter {name} still depends on unbound symbol(s) {missing}")
     if not val.is_number:
         raise ValueError(f"parameter {name} does not evaluate to a number: {val}")
+    if val.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise ValueError(f"{name} must be a finite real number, got {val}")
     z = complex(sp.N(val, 20))
     if z.imag != 0:
         raise ValueError(f"parameter {name} must be real, got {val}")
