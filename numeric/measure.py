@@ -1,8 +1,10 @@
 """Sparsity statistics of real attention: numpy ``Q``, ``K`` (and ``V``) arrays.
 
-Scores are formed one tile of queries at a time (``scale * Q[t0:t1] @ K.T`` by BLAS) and
-reduced in place by the numba kernels of :mod:`.kernels._tiles`, so memory stays
+Scores are formed one tile of queries at a time (``scale * Q[t0:t1] @ K.T``) and reduced
+in place by the numba kernels of :mod:`.kernels._tiles`, so memory stays
 ``O(tile_rows * n_keys + n * d)``; no ``n_queries x n_keys`` matrix is ever held.
+:func:`attention_stats` runs in one parallel numba launch with its own score micro-kernel;
+:func:`measure` forms tiles with BLAS, because it also multiplies them by ``V``.
 
 * :func:`attention_stats` -- any built-in row statistics (``attnsparse.stat``) of every
   query row.
@@ -27,9 +29,12 @@ from .statistics import USER_CODE, stat
 
 __all__ = ["attention_stats", "measure", "Measurement", "validate_array"]
 
-#: query rows per score tile, and the most bytes one score tile may take
-TILE_ROWS = 64
-TILE_BYTES = 256 * 2**20
+#: query rows per score tile of :func:`attention_stats` (fewer for very long rows: one tile
+#: takes at most FUSED_TILE_BYTES), and of :func:`measure` (at most MEASURE_TILE_BYTES)
+FUSED_TILE_ROWS = 32
+FUSED_TILE_BYTES = 32 * 2**20
+MEASURE_TILE_ROWS = 512
+MEASURE_TILE_BYTES = 256 * 2**20
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -88,9 +93,9 @@ def _scale(scale, d):
     return float(scale)
 
 
-def _tile_rows(n_keys, tile_rows):
+def _tile_rows(n_keys, tile_rows, rows, max_bytes):
     if tile_rows is None:
-        return max(1, min(TILE_ROWS, TILE_BYTES // (8 * n_keys)))
+        return max(4, min(rows, max_bytes // (8 * n_keys)))
     return _positive_int(tile_rows, "tile_rows")
 
 
@@ -136,7 +141,9 @@ def attention_stats(Q, K, stats, causal=False, scale=None, values=None, tile_row
     -------
     ndarray, shape (n_q, len(stats)) or (heads, n_q, len(stats))
     """
-    from .kernels._tiles import _tile_stats
+    import numba
+
+    from .kernels._tiles import _fused_stats
 
     squeeze = np.ndim(Q) == 2
     q, k, _ = _validate_qkv(Q, K)
@@ -148,11 +155,12 @@ def attention_stats(Q, K, stats, causal=False, scale=None, values=None, tile_row
     _check_causal(causal, n_q, n_k)
     codes = np.array([s.code for s in stats], dtype=np.int64)
     params = np.array([s.bind_param(_named(values, s), n_k) for s in stats], dtype=np.float64)
-    sc, tile = _scale(scale, q.shape[2]), _tile_rows(n_k, tile_rows)
+    sc, tile = _scale(scale, q.shape[2]), _tile_rows(n_k, tile_rows, FUSED_TILE_ROWS, FUSED_TILE_BYTES)
+    tile = min(tile, n_q)
+    n_chunks = min(-(-n_q // tile), 4 * numba.get_num_threads())
     out = np.empty((q.shape[0], n_q, len(stats)))
     for h in range(q.shape[0]):
-        for t0, S in _score_tiles(q[h] * sc, k[h], tile):
-            _tile_stats(S, t0 + n_k - n_q, bool(causal), codes, params, out[h, t0:t0 + S.shape[0]])
+        _fused_stats(q[h] * sc, k[h], tile, n_chunks, n_k - n_q, bool(causal), codes, params, out[h])
     return out[0] if squeeze else out
 
 
@@ -284,7 +292,7 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
     last_q, keep = _positive_int(last_q, "last_q"), _positive_int(keep, "keep")
     n_cols = max(1, n_k // 10) if n_cols is None else _positive_int(n_cols, "n_cols")
     h2o = _fraction(h2o, "h2o")
-    sc, tile = _scale(scale, d), _tile_rows(n_k, tile_rows)
+    sc, tile = _scale(scale, d), _tile_rows(n_k, tile_rows, MEASURE_TILE_ROWS, MEASURE_TILE_BYTES)
     q2 = k2 = None
     if transfer is not None:
         if not (isinstance(transfer, (tuple, list)) and len(transfer) == 2):

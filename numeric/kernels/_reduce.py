@@ -7,8 +7,11 @@ The row is reduced in place, in a fixed order of passes:
 2. one exp pass: ``s_j <- e_j = exp(s_j - m1)`` with ``z = sum e_j`` (``log Z = m1 +
    log1p(z - 1)``, the max term kept apart), ``sum e_j^2`` (IPR) and ``sum (s_j - m1) e_j``
    (entropy), all relative to the max, so nothing overflows at any logit scale (PITFALLS 10);
-3. selection on the weights ``e`` for ``topk_mass``, ``tail_mass`` and ``k_eps``
-   (quickselect, :mod:`._select`), one linear pass for ``count_above``.
+3. selection for ``topk_mass``, ``tail_mass`` and ``k_eps`` without sorting: the exp pass
+   also files every key in one of ``nb`` buckets of equal width in ``s_j - m1`` (a
+   histogram of counts and weight sums, monotone in the weight); the bucket holding the
+   boundary is found from the histogram, and only its keys are gathered and resolved
+   exactly by quickselect (:mod:`._select`). One linear pass gives ``count_above``.
 
 Entries equal to ``-inf`` are masked keys: their weight is exactly 0 and they never make
 NaN. A row whose entries are all ``-inf`` gives NaN statistics. No fastmath (PITFALLS 11).
@@ -19,16 +22,20 @@ from numba import njit
 
 from ._select import _count_within, _kth_smallest
 
+#: most histogram buckets per row (a row of n keys uses min(max(n // 4, 16), NB_MAX))
+NB_MAX = 4096
+
 # statistic codes, kept in sync with attnsparse.numeric.statistics.BUILTIN
 LOG_PARTITION, MAX_LOGIT, MAX_WEIGHT, IPR, ENTROPY, COUNT_ABOVE = 0, 1, 2, 3, 4, 5
 TOPK_MASS, TAIL_MASS, K_EPS, WEIGHT, ARGMAX, TOP_GAP, PARTITION, LOGIT = 6, 7, 8, 9, 10, 11, 12, 13
 
 
 @njit(cache=True)
-def _row_max2(s):
-    """``(m1, m2, argmax)``: the largest and second largest entries and the first argmax."""
+def _row_range(s):
+    """``(m1, m2, argmax, lo)``: largest, second largest, first argmax, smallest finite entry."""
     m1 = -np.inf
     m2 = -np.inf
+    lo = np.inf
     amax = 0
     for j in range(s.shape[0]):
         x = s[j]
@@ -38,19 +45,39 @@ def _row_max2(s):
             amax = j
         elif x > m2:
             m2 = x
-    return m1, m2, amax
+        if x < lo and x > -np.inf:
+            lo = x
+    return m1, m2, amax, lo
 
 
 @njit(cache=True)
-def _row_exp(s, m1, amax):
+def _hist_arrays(n):
+    """Scratch of one row: bucket ids, candidates, bucket counts and weight sums."""
+    return np.empty(n, np.int32), np.empty(n), np.zeros(NB_MAX, np.int64), np.zeros(NB_MAX)
+
+
+@njit(cache=True)
+def _n_buckets(n, span):
+    """``(nb, 1 / width)`` of the histogram of a row of ``n`` keys whose logits span ``span``."""
+    nb = min(max(n // 4, 16), NB_MAX)
+    return nb, (nb / span if span > 0.0 else 0.0)
+
+
+@njit(cache=True)
+def _row_exp(s, m1, amax, nb, inv_w, bk, cnt, sm):
     """Overwrite ``s`` with ``exp(s - m1)``; return ``(z - 1, sum e^2, sum (s - m1) e)``.
 
     The max term ``e = 1`` at ``amax`` is left out of the first sum, so ``log z =
-    log1p(z - 1)`` keeps its digits when one key holds nearly all the mass.
+    log1p(z - 1)`` keeps its digits when one key holds nearly all the mass. With
+    ``nb > 0`` every key is also filed in bucket ``bk[j] = floor((m1 - s_j) * inv_w)``
+    (zero weights in the last one), counted in ``cnt`` and summed in ``sm``.
     """
     zr = 0.0
     sq = 0.0
     se = 0.0
+    if nb > 0:
+        cnt[:nb] = 0
+        sm[:nb] = 0.0
     for j in range(s.shape[0]):
         x = s[j] - m1
         e = np.exp(x)
@@ -59,43 +86,108 @@ def _row_exp(s, m1, amax):
         if e > 0.0 and j != amax:  # x = -inf (masked) would give -inf * 0 = NaN
             zr += e
             se += x * e
+        if nb > 0:
+            b = nb - 1
+            if e > 0.0:
+                b = min(int(-x * inv_w), nb - 1)
+            bk[j] = b
+            cnt[b] += 1
+            sm[b] += e
     return zr, sq, se
 
 
 @njit(cache=True)
-def _topk_sums(e, k):
-    """``(sum of the k largest, sum of the others)`` of the weights ``e``; permutes ``e``."""
-    n = e.shape[0]
-    if k <= 0:
-        return 0.0, np.sum(e)
-    if k >= n:
-        return np.sum(e), 0.0
-    t = _kth_smallest(e, n - k)  # the k-th largest weight
+def _gather(e, bk, b, cand):
+    """Copy the weights of bucket ``b`` to ``cand``; return how many."""
+    c = 0
+    for j in range(e.shape[0]):
+        if bk[j] == b:
+            cand[c] = e[j]
+            c += 1
+    return c
+
+
+@njit(cache=True)
+def _top_bucket(cnt, nb, k):
+    """``(b, above)``: the bucket holding the ``k``-th largest weight, and the count in buckets before it."""
+    above = 0
+    b = 0
+    while b < nb - 1 and above + cnt[b] < k:
+        above += cnt[b]
+        b += 1
+    return b, above
+
+
+@njit(cache=True)
+def _topk_sums(e, bk, cnt, sm, nb, k, cand):
+    """``(sum of the k largest, sum of the others)`` of the weights ``e`` (0 < k < n)."""
+    b, above = _top_bucket(cnt, nb, k)
+    c = _gather(e, bk, b, cand)
+    r = k - above  # of the bucket's keys, the r largest are in the top k
+    w = cand[:c]
+    t = _kth_smallest(w, c - r)
     top = 0.0
     rest = 0.0
     n_above = 0
     n_tied = 0
-    for j in range(n):
-        if e[j] > t:
-            top += e[j]
+    for i in range(c):
+        if w[i] > t:
+            top += w[i]
             n_above += 1
-        elif e[j] < t:
-            rest += e[j]
+        elif w[i] < t:
+            rest += w[i]
         else:
             n_tied += 1
-    # ties at t are split: k - n_above of them belong to the top k
-    take = k - n_above
-    return top + take * t, rest + (n_tied - take) * t
+    take = r - n_above  # ties at t are split between the top k and the rest
+    top += take * t
+    rest += (n_tied - take) * t
+    for i in range(b):
+        top += sm[i]
+    for i in range(b + 1, nb):
+        rest += sm[i]
+    return top, rest
+
+
+@njit(cache=True)
+def _kth_largest(e, bk, cnt, nb, k, cand):
+    """The ``k``-th largest weight of ``e`` (1 <= k <= n)."""
+    b, above = _top_bucket(cnt, nb, k)
+    c = _gather(e, bk, b, cand)
+    return _kth_smallest(cand[:c], c - (k - above))
+
+
+@njit(cache=True)
+def _count_small(e, bk, cnt, sm, nb, budget, cand):
+    """Largest ``m`` such that the ``m`` smallest weights of ``e`` sum to ``<= budget``."""
+    acc = 0.0
+    m = 0
+    b = nb - 1
+    while b >= 0 and acc + sm[b] <= budget:
+        acc += sm[b]
+        m += cnt[b]
+        b -= 1
+    if b < 0:
+        return m
+    c = _gather(e, bk, b, cand)
+    return m + _count_within(cand[:c], budget - acc)
+
+
+@njit(cache=True)
+def _needs_hist(codes):
+    for c in codes:
+        if c == TOPK_MASS or c == TAIL_MASS or c == K_EPS:
+            return True
+    return False
 
 
 @njit(cache=True)
 def _row_reduce(s, codes, sparams, out):
     """Write the statistics ``codes`` (parameters ``sparams``) of the logit row ``s`` to ``out``.
 
-    ``s`` is overwritten (with unnormalised weights, then permuted).
+    ``s`` is overwritten with the unnormalised weights ``exp(s - max s)``.
     """
     n = s.shape[0]
-    m1, m2, amax = _row_max2(s)
+    m1, m2, amax, lo = _row_range(s)
     for t in range(codes.shape[0]):  # logits that index statistics need, before s changes
         c = codes[t]
         if c == LOGIT or c == WEIGHT:
@@ -104,7 +196,12 @@ def _row_reduce(s, codes, sparams, out):
     if m1 == -np.inf:  # every key masked
         out[:] = np.nan
         return
-    zr, sq, se = _row_exp(s, m1, amax)
+    nb, inv_w = 0, 0.0
+    bk, cand, cnt, sm = _hist_arrays(0)
+    if _needs_hist(codes):
+        bk, cand, cnt, sm = _hist_arrays(n)
+        nb, inv_w = _n_buckets(n, m1 - lo)
+    zr, sq, se = _row_exp(s, m1, amax, nb, inv_w, bk, cnt, sm)
     z = 1.0 + zr
     logz = m1 + np.log1p(zr)
     for t in range(codes.shape[0]):
@@ -122,16 +219,22 @@ def _row_reduce(s, codes, sparams, out):
             out[t] = np.log1p(zr) - se / z
         elif c == COUNT_ABOVE:
             thr = a * z
-            cnt = 0
+            cnt_above = 0
             for j in range(n):
                 if s[j] > thr:
-                    cnt += 1
-            out[t] = cnt
+                    cnt_above += 1
+            out[t] = cnt_above
         elif c == TOPK_MASS or c == TAIL_MASS:
-            top, rest = _topk_sums(s, int(a))
+            k = int(a)
+            if k <= 0:
+                top, rest = 0.0, z
+            elif k >= n:
+                top, rest = z, 0.0
+            else:
+                top, rest = _topk_sums(s, bk, cnt, sm, nb, k, cand)
             out[t] = (top if c == TOPK_MASS else rest) / z
         elif c == K_EPS:
-            out[t] = n - _count_within(s, a * z)
+            out[t] = n - _count_small(s, bk, cnt, sm, nb, a * z, cand)
         elif c == WEIGHT:
             out[t] = np.exp(out[t] - logz)
         elif c == ARGMAX:

@@ -1,7 +1,10 @@
-"""Private numba kernels: statistics of a tile of real attention score rows.
+"""Private numba kernels: statistics of real attention score rows, tile by tile.
 
-The caller forms a score tile ``S = scale * Q[t0:t1] @ K.T`` (BLAS) and passes it here;
-these kernels reduce each row in place, in parallel over rows. Row ``i`` of the tile is
+``_fused_stats`` does everything in one parallel launch: each chunk of work owns one score
+buffer of ``tile`` rows, forms ``S = Qs[t0:t1] @ K.T`` with the register-blocked
+micro-kernel ``_scores`` (faster here than calling BLAS from numba threads, and free of
+BLAS thread pools fighting numba's) and reduces each row in place while it is in cache.
+``_measure_tile`` reduces a tile the caller formed (with BLAS, outside numba). Row ``i`` of the tile is
 query position ``q0 + i`` aligned to the keys (``q0 = t0 + n_keys - n_queries``); under a
 causal mask it sees keys ``j <= q0 + i``, the prefix ``S[i, :q0 + i + 1]``, so masked keys
 cost nothing. Each ``prange`` iteration writes only its own rows (PITFALLS 13).
@@ -10,8 +13,8 @@ cost nothing. Each ``prange`` iteration writes only its own rows (PITFALLS 13).
 import numpy as np
 from numba import njit, prange
 
-from ._reduce import _row_exp, _row_max2, _row_reduce, _topk_sums
-from ._select import _count_within, _kth_smallest
+from ._reduce import _count_small, _hist_arrays, _kth_largest, _n_buckets, _row_exp, _row_range, _row_reduce, \
+    _topk_sums
 
 
 @njit(cache=True)
@@ -20,11 +23,63 @@ def _n_visible(n_keys, pos, causal):
     return min(n_keys, pos + 1) if causal else n_keys
 
 
+# flags for the score micro-kernel only: reassociation lets LLVM vectorise the d-sums;
+# no nnan/ninf, so inf and NaN keep their meaning (PITFALLS 11); inputs are finite
+_SCORE_FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
+# keys per block of the micro-kernel (a block of K stays in L2 across the tile's rows)
+_KEY_BLOCK = 256
+
+
+@njit(fastmath=_SCORE_FASTMATH, cache=True)
+def _scores(Q, K, n_keys, S):
+    """``S[i, j] = <Q[i], K[j]>`` for ``j < n_keys``, four query rows at a time."""
+    n_q, d = Q.shape
+    for j0 in range(0, n_keys, _KEY_BLOCK):
+        j1 = min(n_keys, j0 + _KEY_BLOCK)
+        i = 0
+        while i + 4 <= n_q:
+            for j in range(j0, j1):
+                a0 = 0.0
+                a1 = 0.0
+                a2 = 0.0
+                a3 = 0.0
+                for a in range(d):
+                    k = K[j, a]
+                    a0 += Q[i, a] * k
+                    a1 += Q[i + 1, a] * k
+                    a2 += Q[i + 2, a] * k
+                    a3 += Q[i + 3, a] * k
+                S[i, j] = a0
+                S[i + 1, j] = a1
+                S[i + 2, j] = a2
+                S[i + 3, j] = a3
+            i += 4
+        for r in range(i, n_q):
+            for j in range(j0, j1):
+                acc = 0.0
+                for a in range(d):
+                    acc += Q[r, a] * K[j, a]
+                S[r, j] = acc
+
+
 @njit(parallel=True, cache=True)
-def _tile_stats(S, q0, causal, codes, sparams, out):
-    """``out[i]``: the built-in statistics ``codes`` of score row ``S[i]``; ``S`` is overwritten."""
-    for i in prange(S.shape[0]):
-        _row_reduce(S[i, :_n_visible(S.shape[1], q0 + i, causal)], codes, sparams, out[i])
+def _fused_stats(Qs, K, tile, n_chunks, q0, causal, codes, sparams, out):
+    """``out[i]``: statistics ``codes`` of the score row ``Qs[i] @ K.T`` (query position ``q0 + i``).
+
+    Tiles of ``tile`` query rows are dealt to ``n_chunks`` chunks round-robin; the result
+    does not depend on ``n_chunks`` or on the number of threads.
+    """
+    n_q, n_k = Qs.shape[0], K.shape[0]
+    n_tiles = (n_q + tile - 1) // tile
+    for c in prange(n_chunks):
+        S = np.empty((tile, n_k))
+        for t in range(c, n_tiles, n_chunks):
+            t0 = t * tile
+            t1 = min(n_q, t0 + tile)
+            nv = _n_visible(n_k, q0 + t1 - 1, causal)  # keys seen by the tile's last row
+            _scores(Qs[t0:t1], K, nv, S)
+            for i in range(t1 - t0):
+                _row_reduce(S[i, :_n_visible(n_k, q0 + t0 + i, causal)], codes, sparams, out[t0 + i])
 
 
 @njit(cache=True)
@@ -50,15 +105,10 @@ M_FIXED = 8
 
 
 @njit(cache=True)
-def _keep_topk(p, k, w, ps):
-    """``ps``: the weights ``p`` restricted to their ``k`` largest, renormalised (scratch ``w``).
-
-    Ties at the threshold are kept in index order, so exactly ``min(k, n)`` entries stay.
-    """
+def _keep_topk(p, t, k, ps):
+    """``ps``: the weights ``p`` kept where they are among their ``k`` largest (``t`` the
+    ``k``-th largest; ties at ``t`` kept in index order), renormalised; zero elsewhere."""
     n = p.shape[0]
-    k = min(k, n)
-    w[:n] = p
-    t = _kth_smallest(w[:n], n - k)
     n_above = 0
     for j in range(n):
         if p[j] > t:
@@ -92,19 +142,26 @@ def _measure_tile(S, q0, causal, sink, window, h2o, ks, epss, colsets, keep_k, o
         nv = _n_visible(n_keys, pos, causal)
         s = S[i, :nv]
         o = out[i]
-        m1, _m2, amax = _row_max2(s)
+        m1, _m2, amax, lo = _row_range(s)
         _mean, o[M_SIGMA] = _row_moments(s)
-        zr, sq, se = _row_exp(s, m1, amax)
+        bk, cand, cnt, sm = _hist_arrays(nv)
+        nb, inv_w = _n_buckets(nv, m1 - lo)
+        zr, sq, se = _row_exp(s, m1, amax, nb, inv_w, bk, cnt, sm)
         z = 1.0 + zr
         o[M_IPR] = sq / (z * z)
         o[M_ENTROPY] = np.log1p(zr) - se / z
         o[M_MAX_WEIGHT] = 1.0 / z
         o[M_KEYS] = nv
-        cnt = 0
+        n_low = 0
         for j in range(nv):  # H2O: weights below h2o * max weight (the max has e = 1)
             if s[j] < h2o:
-                cnt += 1
-        o[M_H2O] = cnt / nv
+                n_low += 1
+        o[M_H2O] = n_low / nv
+        for t in range(nk):
+            k = ks[t]
+            o[M_FIXED + t] = 1.0 if k >= nv else _topk_sums(s, bk, cnt, sm, nb, k, cand)[0] / z
+        for t in range(ne):
+            o[M_FIXED + nk + t] = nv - _count_small(s, bk, cnt, sm, nb, epss[t] * z, cand)
         s /= z
         S[i, nv:] = 0.0
         o[M_SINK] = np.sum(s[:min(sink, nv)])
@@ -115,12 +172,6 @@ def _measure_tile(S, q0, causal, sink, window, h2o, ks, epss, colsets, keep_k, o
             for j in range(nv):
                 acc += s[j] * colsets[c, j]
             o[M_FIXED + nk + ne + c] = acc
-        w = np.empty(nv)
-        for t in range(nk):
-            w[:] = s
-            o[M_FIXED + t] = _topk_sums(w, ks[t])[0]
-        for t in range(ne):
-            w[:] = s
-            o[M_FIXED + nk + t] = nv - _count_within(w, epss[t])
         if keep_k > 0:
-            _keep_topk(s, keep_k, w, PS[i])
+            k = min(keep_k, nv)
+            _keep_topk(s, _kth_largest(s, bk, cnt, nb, k, cand), k, PS[i])
