@@ -1,0 +1,67 @@
+"""The command line as a user meets it."""
+
+import json
+import subprocess
+import sys
+
+import sympy as sp
+
+import attnsparse as asp
+from attnsparse.cli import main
+
+
+def test_list_groups_every_claim_by_area_with_provenance(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for c in asp.claims():
+        line = next(l for l in out.splitlines() if l.strip().startswith(c.id + " "))
+        assert asp.PROVENANCE[c.provenance].split()[0] in line
+        # the claim is listed under its area heading
+        assert out.rindex("\n" + c.area + "\n", 0, out.index(line)) >= 0
+
+
+def test_list_json(capsys):
+    assert main(["list", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {d["id"] for d in data} == {c.id for c in asp.claims()}
+
+
+def test_show_prints_derivation_and_latex(capsys):
+    assert main(["show", "logits.bilinear_mgf"]) == 0
+    out = capsys.readouterr().out
+    assert "chi-square MGF lemma" in out and "LaTeX:" in out and "assumptions:" in out
+    assert "check point: d=4" in out
+
+
+def test_check_one_claim_writes_reports(tmp_path, capsys):
+    out_dir = tmp_path / "rep"
+    assert main(["check", "normaliser.mean_partition", "--seed", "5", "--out", str(out_dir)]) == 0
+    table = capsys.readouterr().out
+    assert "normaliser.mean_partition" in table and "consistent" in table
+    data = json.loads((out_dir / "report.json").read_text())
+    assert data["meta"]["seed"] == 5 and len(data["results"]) == 2
+    r = data["results"][0]
+    assert r["verdict"] == "consistent" and r["ci"][0] <= r["theory"] <= r["ci"][1]
+    assert "| normaliser.mean_partition |" in (out_dir / "report.md").read_text()
+    assert not [p for p in out_dir.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_check_at_a_user_point_and_json(capsys):
+    assert main(["check", "entries.mean_weight", "-p", "n=32", "-p", "sigma=0.5", "-p", "j=1", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["results"][0]["params"] == {"n": 32, "sigma": 0.5, "j": 1}
+
+
+def test_check_exits_1_when_a_claim_is_refuted(capsys):
+    n, sigma = sp.symbols("n sigma", positive=True)
+    asp.register(asp.Claim("zz_test.wrong_mean_partition", model=asp.IIDLogits(n=n, sigma=sigma),
+                           lhs=asp.E(asp.stat.partition), rel="==", rhs=n * sp.exp(sigma**2),
+                           points=[dict(n=16, sigma=1.0)]))
+    assert main(["check", "zz_test.wrong_mean_partition"]) == 1
+    assert "refuted" in capsys.readouterr().out
+
+
+def test_console_script_and_module_entry_points():
+    for cmd in (["attnsparse", "--version"], [sys.executable, "-m", "attnsparse", "--version"]):
+        out = subprocess.run(cmd, capture_output=True, text=True)
+        assert out.returncode == 0 and out.stdout.strip() == asp.__version__
