@@ -165,8 +165,8 @@ def _measure_tile(S, q0, causal, sink, window, h2o, ks, epss, colsets, keep_k, o
         s /= z
         S[i, nv:] = 0.0
         o[M_SINK] = np.sum(s[:min(sink, nv)])
-        last = max(0, min(pos, nv - 1))  # the window ends at the query's own position
-        o[M_WINDOW] = np.sum(s[max(0, last - window + 1):last + 1])
+        last = min(pos, nv - 1)  # the window ends at the query's own position (none if < 0)
+        o[M_WINDOW] = np.sum(s[max(0, last - window + 1):last + 1]) if last >= 0 else 0.0
         for c in range(colsets.shape[0]):
             acc = 0.0
             for j in range(nv):
