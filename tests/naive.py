@@ -135,3 +135,37 @@ def naive_measure_rows(Q, K, causal, scale, sink, window, h2o, cols):
         out.append([P[i, :sink].sum(), P[i, win].sum(),
                     np.mean(P[i, vis] < h2o * P[i].max()), P[i] @ cols])
     return np.array(out), P
+
+
+MASK64 = (1 << 64) - 1
+
+
+def naive_splitmix64_state(seed):
+    """The four xoshiro256** state words SplitMix64 makes from ``seed`` (Python ints)."""
+    z, out = seed & MASK64, []
+    for _ in range(4):
+        z = (z + 0x9E3779B97F4A7C15) & MASK64
+        x = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
+        out.append(x ^ (x >> 31))
+    return out
+
+
+def naive_xoshiro256ss(state, count):
+    """``count`` outputs of xoshiro256** from ``state`` (four Python ints), as in the paper's C code."""
+    s = list(state)
+
+    def rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & MASK64
+
+    out = []
+    for _ in range(count):
+        out.append((rotl((s[1] * 5) & MASK64, 7) * 9) & MASK64)
+        t = (s[1] << 17) & MASK64
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = rotl(s[3], 45)
+    return out

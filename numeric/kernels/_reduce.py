@@ -51,9 +51,13 @@ def _row_range(s):
 
 
 @njit(cache=True)
-def _hist_arrays(n):
-    """Scratch of one row: bucket ids, candidates, bucket counts and weight sums."""
-    return np.empty(n, np.int32), np.empty(n), np.zeros(NB_MAX, np.int64), np.zeros(NB_MAX)
+def _row_scratch(n):
+    """Scratch for rows of up to ``n`` keys: bucket ids, candidates, bucket counts and sums.
+
+    Allocate it once per chunk of rows and pass it to every :func:`_row_reduce` call.
+    """
+    nb = min(max(n // 4, 16), NB_MAX)
+    return np.empty(n, np.int32), np.empty(n), np.empty(nb, np.int64), np.empty(nb)
 
 
 @njit(cache=True)
@@ -181,10 +185,11 @@ def _needs_hist(codes):
 
 
 @njit(cache=True)
-def _row_reduce(s, codes, sparams, out):
+def _row_reduce(s, codes, sparams, out, scratch):
     """Write the statistics ``codes`` (parameters ``sparams``) of the logit row ``s`` to ``out``.
 
-    ``s`` is overwritten with the unnormalised weights ``exp(s - max s)``.
+    ``s`` is overwritten with the unnormalised weights ``exp(s - max s)``; ``scratch`` is
+    :func:`_row_scratch` of at least ``len(s)`` keys.
     """
     n = s.shape[0]
     m1, m2, amax, lo = _row_range(s)
@@ -196,10 +201,9 @@ def _row_reduce(s, codes, sparams, out):
     if m1 == -np.inf:  # every key masked
         out[:] = np.nan
         return
+    bk, cand, cnt, sm = scratch
     nb, inv_w = 0, 0.0
-    bk, cand, cnt, sm = _hist_arrays(0)
     if _needs_hist(codes):
-        bk, cand, cnt, sm = _hist_arrays(n)
         nb, inv_w = _n_buckets(n, m1 - lo)
     zr, sq, se = _row_exp(s, m1, amax, nb, inv_w, bk, cnt, sm)
     z = 1.0 + zr

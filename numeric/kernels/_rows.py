@@ -5,50 +5,53 @@ Every simulated row is an independent sample of the model: a fresh query and fre
 :func:`._reduce._row_reduce` (one compare pass, one exp pass, selection; no sort).
 
 RNG discipline (PITFALLS 12, 13): rows are grouped in chunks of ``chunk_rows``; chunk
-``c`` reseeds numba's generator with ``chunk_seeds[c]`` at its top and writes only its own
-rows of ``out``. Results are therefore identical run to run and for any thread count.
+``c`` seeds its own generator state (:mod:`._normal`, xoshiro256** and a ziggurat) from
+``chunk_seeds[c]`` and writes only its own rows of ``out``. Results are therefore
+identical run to run and for any thread count.
 No fastmath: the statistics rely on exact -inf/NaN semantics (PITFALLS 11).
 """
 
 import numpy as np
 from numba import njit, prange
 
-from ._reduce import _row_reduce
+from ._normal import _normal, _seed
+from ._reduce import _row_reduce, _row_scratch
 
 KIND_IID, KIND_BILINEAR, KIND_SELF = 0, 1, 2
 
 
 @njit(cache=True)
-def _draw_row(kind, n, d, fpar, ivec, fvec, mat, s, work):
-    """Fill ``s[:n]`` with one row of logits of the model (``work`` is scratch, length >= 2d)."""
+def _draw_row(kind, n, d, fpar, ivec, fvec, mat, s, work, rng):
+    """Fill ``s[:n]`` with one row of logits of the model (``work``: scratch of length >= 2d;
+    ``rng``: generator state)."""
     if kind == KIND_IID:
         mu, sigma, dof = fpar[0], fpar[1], fpar[2]
         if dof > 0:  # per-row scale sigma * sqrt(chi2_dof / dof)
             acc = 0.0
             for _ in range(int(dof)):
-                z = np.random.standard_normal()
+                z = _normal(rng)
                 acc += z * z
             sigma = sigma * np.sqrt(acc / dof)
         for j in range(n):
-            s[j] = mu + sigma * np.random.standard_normal()
+            s[j] = mu + sigma * _normal(rng)
         for t in range(ivec.shape[0]):
             s[ivec[t]] += fvec[t]
     elif kind == KIND_BILINEAR:
         sq, sk, scale = fpar[0], fpar[1], fpar[2]
         q = work[:d]
         for a in range(d):
-            q[a] = sq * np.random.standard_normal()
+            q[a] = sq * _normal(rng)
         for j in range(n):
             acc = 0.0
             for a in range(d):
-                acc += q[a] * (fvec[a] + sk * np.random.standard_normal())
+                acc += q[a] * (fvec[a] + sk * _normal(rng))
             s[j] = scale * acc
     else:  # self-attention, query row 0 (diagonal key j = 0)
         sx, scale = fpar[0], fpar[1]
         x0 = work[:d]
         w = work[d:2 * d]
         for a in range(d):
-            x0[a] = sx * np.random.standard_normal()
+            x0[a] = sx * _normal(rng)
         for b in range(d):  # w = W^T x0
             acc = 0.0
             for a in range(d):
@@ -61,7 +64,7 @@ def _draw_row(kind, n, d, fpar, ivec, fvec, mat, s, work):
         for j in range(1, n):
             acc = 0.0
             for b in range(d):
-                acc += sx * np.random.standard_normal() * w[b]
+                acc += sx * _normal(rng) * w[b]
             s[j] = scale * acc
 
 
@@ -70,12 +73,14 @@ def _simulate_rows(kind, n, d, fpar, ivec, fvec, mat, chunk_seeds, chunk_rows, c
     """Rows ``out[r]`` of built-in statistics, one independent logit row each."""
     n_rows = out.shape[0]
     for c in prange(chunk_seeds.shape[0]):
-        np.random.seed(chunk_seeds[c])
+        rng = np.empty(4, np.uint64)
+        _seed(rng, chunk_seeds[c])
         s = np.empty(n)
         work = np.empty(2 * d)
+        scratch = _row_scratch(n)
         for r in range(c * chunk_rows, min((c + 1) * chunk_rows, n_rows)):
-            _draw_row(kind, n, d, fpar, ivec, fvec, mat, s, work)
-            _row_reduce(s, codes, sparams, out[r])
+            _draw_row(kind, n, d, fpar, ivec, fvec, mat, s, work, rng)
+            _row_reduce(s, codes, sparams, out[r], scratch)
 
 
 @njit(parallel=True)
@@ -83,11 +88,12 @@ def _simulate_user(kind, n, d, fpar, ivec, fvec, mat, chunk_seeds, chunk_rows, f
     """``out[r] = f(s, fargs)`` for a user function of the logit row (not cached: ``f`` varies)."""
     n_rows = out.shape[0]
     for c in prange(chunk_seeds.shape[0]):
-        np.random.seed(chunk_seeds[c])
+        rng = np.empty(4, np.uint64)
+        _seed(rng, chunk_seeds[c])
         s = np.empty(n)
         work = np.empty(2 * d)
         for r in range(c * chunk_rows, min((c + 1) * chunk_rows, n_rows)):
-            _draw_row(kind, n, d, fpar, ivec, fvec, mat, s, work)
+            _draw_row(kind, n, d, fpar, ivec, fvec, mat, s, work, rng)
             out[r] = f(s, fargs)
 
 
@@ -96,10 +102,12 @@ def _surrogate_rows(sigmas, n_keys, chunk_seeds, chunk_rows, codes, sparams, out
     """``out[r]``: statistics of ``n_keys[r]`` iid ``N(0, sigmas[r]^2)`` logits (the Gaussian theory's row)."""
     n_rows = out.shape[0]
     for c in prange(chunk_seeds.shape[0]):
-        np.random.seed(chunk_seeds[c])
+        rng = np.empty(4, np.uint64)
+        _seed(rng, chunk_seeds[c])
         s = np.empty(np.max(n_keys))
+        scratch = _row_scratch(s.shape[0])
         for r in range(c * chunk_rows, min((c + 1) * chunk_rows, n_rows)):
             row = s[:n_keys[r]]
             for j in range(row.shape[0]):
-                row[j] = sigmas[r] * np.random.standard_normal()
-            _row_reduce(row, codes, sparams, out[r])
+                row[j] = sigmas[r] * _normal(rng)
+            _row_reduce(row, codes, sparams, out[r], scratch)

@@ -13,8 +13,8 @@ cost nothing. Each ``prange`` iteration writes only its own rows (PITFALLS 13).
 import numpy as np
 from numba import njit, prange
 
-from ._reduce import _count_small, _hist_arrays, _kth_largest, _n_buckets, _row_exp, _row_range, _row_reduce, \
-    _topk_sums
+from ._reduce import _count_small, _kth_largest, _n_buckets, _row_exp, _row_range, _row_reduce, \
+    _row_scratch, _topk_sums
 
 
 @njit(cache=True)
@@ -73,13 +73,14 @@ def _fused_stats(Qs, K, tile, n_chunks, q0, causal, codes, sparams, out):
     n_tiles = (n_q + tile - 1) // tile
     for c in prange(n_chunks):
         S = np.empty((tile, n_k))
+        scratch = _row_scratch(n_k)
         for t in range(c, n_tiles, n_chunks):
             t0 = t * tile
             t1 = min(n_q, t0 + tile)
             nv = _n_visible(n_k, q0 + t1 - 1, causal)  # keys seen by the tile's last row
             _scores(Qs[t0:t1], K, nv, S)
             for i in range(t1 - t0):
-                _row_reduce(S[i, :_n_visible(n_k, q0 + t0 + i, causal)], codes, sparams, out[t0 + i])
+                _row_reduce(S[i, :_n_visible(n_k, q0 + t0 + i, causal)], codes, sparams, out[t0 + i], scratch)
 
 
 @njit(cache=True)
@@ -144,7 +145,7 @@ def _measure_tile(S, q0, causal, sink, window, h2o, ks, epss, colsets, keep_k, o
         o = out[i]
         m1, _m2, amax, lo = _row_range(s)
         _mean, o[M_SIGMA] = _row_moments(s)
-        bk, cand, cnt, sm = _hist_arrays(nv)
+        bk, cand, cnt, sm = _row_scratch(nv)
         nb, inv_w = _n_buckets(nv, m1 - lo)
         zr, sq, se = _row_exp(s, m1, amax, nb, inv_w, bk, cnt, sm)
         z = 1.0 + zr

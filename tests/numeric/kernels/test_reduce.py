@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import naive  # noqa: E402
 
-from attnsparse.numeric.kernels._reduce import _row_reduce  # noqa: E402
+from attnsparse.numeric.kernels._reduce import _row_reduce, _row_scratch  # noqa: E402
 from attnsparse.numeric.kernels._select import _count_within, _kth_smallest  # noqa: E402
 
 SMOOTH = ["log_partition", "max_logit", "max_weight", "ipr", "entropy", "topk_mass", "tail_mass", "weight",
@@ -23,7 +23,7 @@ INTEGER = ["count_above", "k_eps"]
 def kernel_stats(s, names, params):
     out = np.empty(len(names))
     _row_reduce(np.array(s, dtype=np.float64), np.array([naive.CODES[x] for x in names], dtype=np.int64),
-                np.array(params, dtype=np.float64), out)
+                np.array(params, dtype=np.float64), out, _row_scratch(len(s)))
     return out
 
 
