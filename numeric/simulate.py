@@ -3,7 +3,16 @@
 ``simulate_stats`` draws independent logit rows of a model and returns a matrix of row
 statistics; ``simulate`` estimates one functional (E, P, Var, quantile) with its
 confidence interval. Seeds: a master seed and a batch number define a
-``numpy.random.SeedSequence``, which gives one seed per chunk of rows.
+``numpy.random.SeedSequence``, which gives one seed per chunk of rows; each chunk runs its
+own xoshiro256** stream with ziggurat normals (:mod:`.kernels._normal`), so the numbers
+are the same run to run and for any number of numba threads.
+
+Every row is an independent sample of the model (a fresh query and fresh keys for the
+bilinear and self-attention models), reduced by the fused kernel of
+:mod:`.kernels._reduce`: one compare pass, one exp pass and histogram selection for
+top-k, tail mass and ``k_eps`` (no sort). For statistics of many queries against one
+fixed key set (real arrays, or one draw of ``X W_Q`` and ``X W_K``) use
+:func:`attnsparse.numeric.measure.attention_stats`; its rows are not independent.
 """
 
 from __future__ import annotations
