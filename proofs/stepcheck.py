@@ -323,13 +323,44 @@ def _default_range(s):
 
 
 def _value(expr, point, dps):
-    """``expr`` at ``point`` to ``dps`` confirmed digits, or None where it is not a finite real."""
-    from ..numeric.precision import PrecisionError, eval_confirmed
+    """``expr`` at ``point`` to about ``dps`` digits, or None where it is not a finite real.
 
+    Integrals are computed by :func:`~attnsparse.numeric.precision.quad_confirmed`, which
+    refuses a result whose error estimate is too large for ``dps`` digits.
+    """
     try:
-        return eval_confirmed(expr, point, dps)
-    except (ValueError, TypeError, ZeroDivisionError, PrecisionError, OverflowError):
+        e = expr.subs(point)
+        e = e.replace(lambda n: isinstance(n, sp.Integral), lambda n: _quad(n, dps))
+        v = sp.N(e, dps + 5)
+        if v.free_symbols or v.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+            return None
+        z = complex(v)
+        if z.imag != 0 or not math.isfinite(z.real):
+            return None
+        with mp.workdps(dps + 5):
+            return mp.mpf(sp.re(v)._to_mpmath(mp.mp.prec))
+    except (ValueError, TypeError, ArithmeticError):
         return None
+
+
+def _quad(integral, dps):
+    """A one-dimensional definite integral with numeric limits, to ``dps`` digits or raise.
+
+    Tanh-sinh quadrature, split at 0 when the range straddles it; a result whose error
+    estimate exceeds ``10**-dps`` relative is refused (PITFALLS 5).
+    """
+    if len(integral.limits) != 1 or len(integral.limits[0]) != 3:
+        raise ValueError(f"only one-dimensional definite integrals are evaluated, got {integral}")
+    (var, lo, hi), = integral.limits
+    f = sp.lambdify(var, integral.function, modules="mpmath")
+    with mp.workdps(dps + 10):
+        ends = [mp.mpmathify(sp.N(v, dps + 10)) if v.is_finite else (mp.inf if v.is_extended_positive else -mp.inf)
+                for v in (lo, hi)]
+        pts = [ends[0]] + ([mp.mpf(0)] if ends[0] < 0 < ends[1] else []) + [ends[1]]
+        val, err = mp.quad(f, pts, error=True, maxdegree=10)
+        if not mp.isfinite(val) or err > mp.mpf(10) ** (-dps) * max(abs(val), mp.mpf(10) ** (-dps)):
+            raise ArithmeticError(f"quadrature error estimate {mp.nstr(err, 3)} too large for {dps} digits")
+        return sp.Float(val, dps + 10)
 
 
 def _holds(va, vb, rel, tol, dps):

@@ -1,0 +1,74 @@
+"""The pytest plugin, driven on the sample user project in tests/userproject/.
+
+The user's test file is copied, as ``test_userclaims.py``, into an empty folder (no
+conftest, no ini file) and run by pytest in a subprocess: the plugin must arrive through
+the ``pytest11`` entry point alone.
+"""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+USER_FILE = Path(__file__).parent / "userproject" / "userclaims.py"
+
+
+@pytest.fixture(scope="module")
+def user_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("userproject")
+    shutil.copy(USER_FILE, folder / "test_userclaims.py")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", "--claim-seed", "3",
+                           "test_userclaims.py"], cwd=folder, capture_output=True, text=True, timeout=600)
+    return proc
+
+
+def _outcomes(stdout):
+    return dict((name, outcome) for outcome, name in
+                re.findall(r"^(PASSED|FAILED|ERROR) test_userclaims\.py::(\w+)", stdout, re.M))
+
+
+def test_user_tests_pass_and_fail_as_they_should(user_run):
+    outcomes = _outcomes(user_run.stdout)
+    names = re.findall(r"^def (test_\w+)", USER_FILE.read_text(), re.M)
+    assert sorted(outcomes) == sorted(names), user_run.stdout[-3000:]
+    for name in names:
+        assert outcomes[name] == ("PASSED" if name.startswith("test_ok_") else "FAILED"), (name, user_run.stdout[-3000:])
+    assert user_run.returncode == 1
+
+
+def test_failure_messages_name_the_cause(user_run):
+    out = user_run.stdout
+    assert re.search(r"claim user\.max_weight_is_uniform refuted", out)
+    assert re.search(r"step 3 \(2\) = \(3\) \[algebra\]: failed", out)
+    assert "counterexample: n = " in out and "sigma = " in out
+    assert re.search(r"claim user\.mean_weight_sharp inconclusive: .*allow_inconclusive=True", out)
+
+
+def test_terminal_summary_lists_every_check(user_run):
+    out = user_run.stdout
+    table = out[out.index("attnsparse claims checked"):]
+    for claim_id in ("user.mean_weight", "user.jensen_log_partition", "user.max_weight_is_uniform",
+                     "user.mean_weight_sharp"):
+        assert claim_id in table
+    assert "seed=3" in out  # --claim-seed reached the checks
+
+
+def test_options_and_marker_are_registered():
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert "--claim-effort={quick,full}" in proc.stdout
+    assert "--claim-seed" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--markers"],
+                          capture_output=True, text=True, timeout=120)
+    assert "@pytest.mark.claim(" in proc.stdout
+
+
+def test_plugin_module_imports_no_engine():
+    code = ("import sys, attnsparse.pytest_plugin; "
+            "print([m for m in ('numba', 'attnsparse.claimtest', 'attnsparse.numeric.check', "
+            "'attnsparse.proofs.stepcheck') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "[]", out.stderr
