@@ -145,9 +145,10 @@ def _measure_tile(S, q0, causal, sink, window, h2o, ks, epss, colsets, keep_k, o
         o = out[i]
         m1, _m2, amax, lo = _row_range(s)
         _mean, o[M_SIGMA] = _row_moments(s)
-        bk, cand, cnt, sm = _row_scratch(nv)
+        scratch = _row_scratch(nv)
+        bk, cand, cnt, sm, _tf = scratch
         nb, inv_w = _n_buckets(nv, m1 - lo)
-        zr, sq, se = _row_exp(s, m1, amax, nb, inv_w, bk, cnt, sm)
+        zr, sq, se = _row_exp(s, m1, amax, nb, inv_w, scratch)
         z = 1.0 + zr
         o[M_IPR] = sq / (z * z)
         o[M_ENTROPY] = np.log1p(zr) - se / z

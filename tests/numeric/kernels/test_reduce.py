@@ -140,3 +140,22 @@ def test_selection_matches_sort(kind, n, seed, q):
     want = int(np.sum(cs <= budget))
     got = _count_within(w.copy(), budget)
     assert got == want or np.min(np.abs(cs - budget)) <= 1e-12 * max(budget, 1e-300)
+
+
+def test_vectorised_exp_within_one_ulp():
+    from attnsparse.numeric.kernels._reduce import X_MIN, _exp_shifted
+
+    rng = np.random.default_rng(4)
+    x = np.concatenate([-rng.random(200_000) * 708, -rng.random(1000) * 1e-6,
+                        [0.0, -1e-300, -0.5 * np.log(2), X_MIN, np.nextafter(X_MIN, 0)],
+                        -np.log(2) * np.arange(1, 1000)])
+    x = x[x >= X_MIN]
+    s, xs, tf = x.copy(), np.empty_like(x), np.empty_like(x)
+    _exp_shifted(s, 0.0, xs, tf)
+    want = np.exp(x)
+    assert np.max(np.abs(s - want) / np.spacing(want)) <= 1.0
+    assert np.array_equal(xs, x)
+    below = np.array([np.nextafter(X_MIN, -np.inf), -709.0, -1e4, -np.inf])
+    s = below.copy()
+    _exp_shifted(s, 0.0, np.empty(4), np.empty(4))
+    assert np.array_equal(s, np.zeros(4))
