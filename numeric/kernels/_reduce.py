@@ -65,7 +65,8 @@ def _row_scratch(n):
 def _n_buckets(n, span):
     """``(nb, 1 / width)`` of the histogram of a row of ``n`` keys whose logits span ``span``."""
     nb = min(max(n // 4, 16), NB_MAX)
-    return nb, (nb / span if span > 0.0 else 0.0)
+    inv_w = nb / span if span > 0.0 else 0.0
+    return nb, (inv_w if inv_w < np.inf else 0.0)  # a subnormal span: one bucket
 
 
 # exp(x) for x <= 0 as Cody-Waite reduction x = k ln 2 + r, |r| <= ln(2)/2, a degree-13
@@ -131,8 +132,9 @@ def _row_exp(s, m1, amax, nb, inv_w, scratch):
             se += xs[j] * e
         if nb > 0:
             b = nb - 1
-            if e > 0.0:
-                b = min(int(-xs[j] * inv_w), nb - 1)
+            v = -xs[j] * inv_w
+            if e > 0.0 and v < nb - 1:
+                b = int(v)
             bk[j] = b
             cnt[b] += 1
             sm[b] += e

@@ -159,3 +159,11 @@ def test_vectorised_exp_within_one_ulp():
     s = below.copy()
     _exp_shifted(s, 0.0, np.empty(4), np.empty(4))
     assert np.array_equal(s, np.zeros(4))
+
+
+@pytest.mark.parametrize("s", [[2.2250738585072014e-309, 0, 0, 0, 0], [1e-300, 0, 0], [5.0] * 40,
+                               [1e-320] + [0.0] * 80])
+def test_rows_with_a_tiny_spread(s):
+    """Logit spreads so small that the bucket width would overflow (found by hypothesis)."""
+    check_row(np.array(s, dtype=np.float64), 1, 0.5, 0)
+    check_row(np.array(s, dtype=np.float64), 0, 0.5, 0)
