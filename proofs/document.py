@@ -82,14 +82,15 @@ def claim_environment(claim, result=None):
     lines = [r"\begin{claim}[\texttt{%s}]\label{claim:%s}" % (ident, claim.id.replace("_", "-")),
              tex_escape(claim.statement) if claim.statement else "", "",
              r"\emph{Provenance:} %s%s." % (tex_escape(PROVENANCE[claim.provenance]),
-                                             ("; " + tex_escape(claim.source)) if claim.source else ""),
-             r"\emph{Model:} $%s$." % claim.model.latex(),
+                                             ("; " + tex_escape(claim.source)) if claim.source else ""), "",
+             r"\emph{Model:} $%s$." % claim.model.latex(), "",
              r"\emph{Assumptions:} %s." % ", ".join("$%s$" % a for a in assumptions_latex(claim)),
              r"\[ %s \]" % claim.latex(),
              r"\end{claim}"]
     d = claim.derivation
     if d is not None:
-        lines += [r"\begin{proof}[Derivation: %s]" % tex_escape(d.title), derivation_align(d), r"\end{proof}"]
+        lines += [r"\begin{proof}[Derivation: %s]" % tex_escape(d.title), derivation_align(d, notes=True),
+                  r"\end{proof}"]
     lines.append(validation_stamp(claim, result))
     return "\n".join(lines) + "\n"
 

@@ -74,12 +74,24 @@ def claim_latex(claim):
     return f"{latex(claim.lhs)} {RELATIONS[claim.rel]} {right}"
 
 
-def derivation_align(derivation):
-    """A derivation as an ``align*`` block: one row per expression, justification on the right."""
+def derivation_align(derivation, notes=False):
+    """A derivation as an ``align*`` block, one row per expression.
+
+    With ``notes=False`` each justification sits at the right of its row (for notebooks
+    and web pages); with ``notes=True`` rows are tagged (0)..(m) and the justifications
+    follow as a list, which keeps wide steps on a printed page.
+    """
     from .derivation import STEP_RELATIONS
 
-    rows = []
+    rows, items = [], []
     for i, s in enumerate(derivation.steps):
         rel = "" if i == 0 else STEP_RELATIONS[s.rel]
-        rows.append(r"&%s %s && \text{(%s)}" % (rel, latex(s.expr), tex_escape(s.why)))
-    return "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+        if notes:
+            rows.append(r"&%s %s \tag*{(%d)}" % (rel, latex(s.expr), i))
+            items.append(r"\item[(%d)] %s" % (i, tex_escape(s.why)))
+        else:
+            rows.append(r"&%s %s && \text{(%s)}" % (rel, latex(s.expr), tex_escape(s.why)))
+    out = "\\begin{align*}\n" + " \\\\\n".join(rows) + "\n\\end{align*}"
+    if notes:
+        out += "\n\\begin{itemize}\\small\n" + "\n".join(items) + "\n\\end{itemize}"
+    return out

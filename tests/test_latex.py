@@ -33,7 +33,7 @@ def test_environment_has_statement_assumptions_proof_and_stamp(capsys):
     assert r"\begin{claim}[\texttt{logits.bilinear\_mgf}]" in out
     assert r"\emph{Assumptions:}" in out and r"\left|{t}\right| <" in out
     assert asp.get("logits.bilinear_mgf").latex() in out  # the one-line relation, in display math
-    assert r"\begin{proof}" in out and r"\begin{align*}" in out and r"\text{(chi-square MGF lemma" in out
+    assert r"\begin{proof}" in out and r"\begin{align*}" in out and r"\item[(3)] chi-square MGF lemma" in out
     assert "Not checked against simulation" in out and asp.__version__ in out
 
 
