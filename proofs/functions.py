@@ -24,68 +24,51 @@ def _gaussian_density(x):
     return sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
 
 
-class Phi(sp.Function):
+class _GaussianProbability(sp.Function):
+    """Shared body of Phi and Phibar: ``erfc(sign x / sqrt 2) / 2``."""
+
+    nargs = 1
+    sign = 1
+    head = ""
+
+    @classmethod
+    def eval(cls, x):
+        if x is sp.S.Zero:
+            return sp.S.Half
+        if x in (sp.oo, -sp.oo):
+            # Phibar(oo) = 0 and Phi(oo) = 1; at -oo the other way round
+            return sp.S.Zero if (x is sp.oo) == (cls.sign > 0) else sp.S.One
+        return None
+
+    def fdiff(self, argindex=1):
+        return -self.sign * _gaussian_density(self.args[0])
+
+    def _eval_rewrite_as_erfc(self, x, **kwargs):
+        return sp.erfc(self.sign * x / sp.sqrt(2)) / 2
+
+    def _eval_evalf(self, prec):
+        return self.rewrite(sp.erfc)._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _latex(self, printer, exp=None):
+        out = r"%s\left(%s\right)" % (self.head, printer._print(self.args[0]))
+        return out if exp is None else r"%s^{%s}" % (out, exp)
+
+
+class Phi(_GaussianProbability):
     r"""The standard normal cdf :math:`\Phi(x) = \tfrac12 \operatorname{erfc}(-x/\sqrt2)`."""
 
-    nargs = 1
-
-    @classmethod
-    def eval(cls, x):
-        if x is sp.S.Zero:
-            return sp.S.Half
-        if x is sp.oo:
-            return sp.S.One
-        if x is -sp.oo:
-            return sp.S.Zero
-        return None
-
-    def fdiff(self, argindex=1):
-        return _gaussian_density(self.args[0])
-
-    def _eval_rewrite_as_erfc(self, x, **kwargs):
-        return sp.erfc(-x / sp.sqrt(2)) / 2
-
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.erfc)._eval_evalf(prec)
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _latex(self, printer, exp=None):
-        out = r"\Phi\left(%s\right)" % printer._print(self.args[0])
-        return out if exp is None else r"%s^{%s}" % (out, exp)
+    sign = -1
+    head = r"\Phi"
 
 
-class Phibar(sp.Function):
+class Phibar(_GaussianProbability):
     r"""The standard normal tail :math:`\bar\Phi(x) = 1 - \Phi(x) = \tfrac12 \operatorname{erfc}(x/\sqrt2)`."""
 
-    nargs = 1
-
-    @classmethod
-    def eval(cls, x):
-        if x is sp.S.Zero:
-            return sp.S.Half
-        if x is sp.oo:
-            return sp.S.Zero
-        if x is -sp.oo:
-            return sp.S.One
-        return None
-
-    def fdiff(self, argindex=1):
-        return -_gaussian_density(self.args[0])
-
-    def _eval_rewrite_as_erfc(self, x, **kwargs):
-        return sp.erfc(x / sp.sqrt(2)) / 2
-
-    def _eval_evalf(self, prec):
-        return self.rewrite(sp.erfc)._eval_evalf(prec)
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _latex(self, printer, exp=None):
-        out = r"\bar{\Phi}\left(%s\right)" % printer._print(self.args[0])
-        return out if exp is None else r"%s^{%s}" % (out, exp)
+    sign = 1
+    head = r"\bar{\Phi}"
 
 
 class _Placeholder(sp.Function):

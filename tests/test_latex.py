@@ -106,6 +106,10 @@ def test_house_functions_evaluate():
     with mp.workdps(30):
         assert abs(sp.N(Phi(sp.Rational(1, 3)), 30) - sp.Float(mp.ncdf(mp.mpf(1) / 3), 30)) < 1e-28
         assert abs(sp.N(Phibar(2), 30) - sp.Float(mp.ncdf(-2), 30)) < 1e-28
+    assert (Phi(sp.oo), Phi(-sp.oo), Phibar(sp.oo), Phibar(-sp.oo), Phi(0)) == (1, 0, 0, 1, sp.Rational(1, 2))
+    x = sp.Symbol("x", real=True)
+    assert sp.simplify(sp.diff(Phi(x), x) - sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)) == 0
+    assert sp.simplify(Phi(x).rewrite(sp.erfc) + Phibar(x).rewrite(sp.erfc) - 1) == 0
 
 
 def test_tex_escape_makes_text_safe():
