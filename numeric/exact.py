@@ -1,0 +1,483 @@
+r"""Exact finite-n functionals of IID Gaussian logits (THEORY.md section 4).
+
+For ``s_j = sigma X_j`` with ``X_j ~ N(0, 1)`` iid, ``j = 1..n``, let
+``L(u) = E exp(-u e^{sigma X})`` be the lognormal Laplace transform. The identities
+``Z^{-k} = Gamma(k)^{-1} int_0^inf u^{k-1} e^{-uZ} du`` and ``E e^{-uZ} = L(u)^n`` turn
+every softmax functional below into a two- or three-fold integral:
+
+* (E1) ``E sum_j p_j^k = n/Gamma(k) int u^{k-1} L_k(u) L(u)^{n-1} du``;
+* (E2) ``E ln Z = int (e^{-u} - L(u)^n) du/u``;
+* (E3) ``E H = E ln Z - n int E[sigma X e^{sigma X} e^{-u e^{sigma X}}] L(u)^{n-1} du``;
+* (E4) the top-k mass ``E T(k)`` (``E p_(1)`` at ``k = 1``);
+* (E5) the mass above a logit threshold;
+* (E8) the bilinear model, as the chi-square mixture over ``tau`` of the IID functional.
+
+Numerics (PITFALLS 5, 6, 9; the route THEORY.md reports as working):
+
+* ``u = e^{-t}``: every integrand is written in ``w = sigma x - t``, so ``u e^{sigma x} = e^w``
+  never overflows; the t-range is split at the high-temperature centre ``ln n + sigma^2/2``
+  and at the condensed centre ``sigma sqrt(2 ln n)``;
+* ``L^{n-1}`` is ``exp((n-1) log1p(-M))`` with ``M = 1 - L = E[-expm1(-u e^{sigma X})]``
+  integrated directly, so no digits are lost to ``1 - L`` when ``n`` is large;
+* every x-integral is split at the switch point ``x = t/sigma`` of ``e^{-u e^{sigma x}}``,
+  at the Gaussian mode 0, and at ``x_s +- 3/sigma``;
+* quadrature is tanh-sinh on each piece, vectorised over the whole grid. Its error estimate
+  is the change from step ``h`` to ``h/2``.
+
+Confirmation: a value is returned only when the quadrature error estimate is below the
+requested tolerance *and* the value agrees with a second evaluation at higher working
+precision (float64 against x87 long double for ``dps <= 13``; mpmath at ``dps + 5`` and
+``dps + 15`` digits above that). Otherwise :class:`~attnsparse.numeric.precision.PrecisionError`
+is raised. Every ``eval_*`` function takes the number of confirmed significant digits
+``dps`` first and returns an ``mpmath.mpf``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath as mp
+import numpy as np
+
+from .precision import PrecisionError
+
+__all__ = ["eval_moment", "eval_ipr", "eval_log_partition", "eval_entropy", "eval_topk_mass",
+           "eval_max_weight", "eval_mass_above", "eval_bilinear", "eval_count_above",
+           "eval_prob_weight_above", "FAST_DPS"]
+
+#: the largest ``dps`` served by the float64 / long double route
+FAST_DPS = 13
+#: Gaussian cut-off of the x-integrals: phi(40) ~ 1e-348 is below every precision served
+#: by the float routes; the mpmath route widens it with the precision
+_X_CUT = 40.0
+
+
+# ----------------------------------------------------------------------------- backends
+class _Backend:
+    """Array arithmetic at one working precision: float64, long double, or mpmath objects."""
+
+    def __init__(self, kind, dps=None):
+        self.kind, self.dps = kind, dps
+        if kind == "mp":
+            self.ctx = mp.mp.clone()
+            self.ctx.dps = dps
+            c = self.ctx
+            self.dtype = object
+            self._u = {name: np.frompyfunc(getattr(c, name), 1, 1) for name in ("exp", "log", "expm1", "log1p")}
+            self.pi = c.pi
+            self.eps = c.mpf(10) ** (-dps)
+        else:
+            self.dtype = np.float64 if kind == "f64" else np.longdouble
+            self.pi = self.dtype("3.14159265358979323846264338327950288")
+            self.eps = np.finfo(self.dtype).eps
+
+    def num(self, x):
+        """A scalar at this precision."""
+        if self.kind == "mp":
+            return self.ctx.mpf(x) if not isinstance(x, str) else self.ctx.mpf(x)
+        return self.dtype(x)
+
+    def arr(self, x):
+        if self.kind == "mp":
+            a = np.asarray(x, dtype=object)
+            return np.frompyfunc(self.ctx.mpf, 1, 1)(a) if a.size else a
+        return np.asarray(x, dtype=self.dtype)
+
+    def __getattr__(self, name):
+        if name in ("exp", "log", "expm1", "log1p"):
+            if self.kind == "mp":
+                f = self._u[name]
+                return lambda a: f(a)
+            return getattr(np, name)
+        raise AttributeError(name)
+
+    def to_mpf(self, x):
+        if self.kind == "mp":
+            return mp.mpf(x)
+        return mp.mpf(float(x)) if self.kind == "f64" else mp.mpf(np.format_float_scientific(x, precision=21))
+
+
+def _ts_rule(be, level):
+    """Tanh-sinh nodes and weights on [-1, 1] at step ``h = 2^-level``.
+
+    The range of the index is cut where the weights fall below the backend's precision.
+    """
+    h = 2.0 ** (-level)
+    digits = 20 if be.kind != "mp" else be.dps
+    kmax = math.log(4 / math.pi * digits * math.log(10))  # weights ~ exp(-pi/2 e^{kh}) < 10^-digits
+    m = int(math.ceil(kmax / h))
+    if be.kind == "mp":
+        c = be.ctx
+        hh = c.mpf(2) ** (-level)
+        s = [c.pi / 2 * c.sinh(i * hh) for i in range(-m, m + 1)]
+        x = np.array([c.tanh(v) for v in s], dtype=object)
+        w = np.array([hh * c.pi / 2 * c.cosh(i * hh) / c.cosh(v) ** 2 for i, v in zip(range(-m, m + 1), s)],
+                     dtype=object)
+    else:
+        kk = be.arr(np.arange(-m, m + 1)) * be.num(h)
+        s = be.pi / 2 * np.sinh(kk)
+        x, w = np.tanh(s), be.num(h) * be.pi / 2 * np.cosh(kk) / np.cosh(s) ** 2
+    keep = np.abs(np.asarray(x, dtype=float)) < 1.0
+    return x[keep], w[keep]
+
+
+class _Quad:
+    """Vectorised tanh-sinh quadrature over pieces whose endpoints may be arrays."""
+
+    def __init__(self, be, level):
+        self.be = be
+        self.x, self.w = _ts_rule(be, level)
+
+    def nodes(self, pts):
+        """Nodes and weights for the pieces between consecutive entries of ``pts``.
+
+        ``pts`` is a list of arrays broadcastable to a common shape ``S``, sorted along the
+        list. Returns ``(X, W)`` of shape ``S + (pieces * m,)``.
+        """
+        pts = [np.asarray(p) for p in pts]
+        shape = np.broadcast_shapes(*[p.shape for p in pts])
+        X, W = [], []
+        for a, b in zip(pts[:-1], pts[1:]):
+            a = np.broadcast_to(a, shape)[..., None]
+            b = np.broadcast_to(b, shape)[..., None]
+            half = (b - a) / 2
+            X.append((a + b) / 2 + half * self.x)
+            W.append(half * self.w)
+        return np.concatenate(X, -1), np.concatenate(W, -1)
+
+    @staticmethod
+    def apply(f, W):
+        """``sum W f`` along the last axis."""
+        return np.sum(W * f, -1)
+
+
+def _sorted_pts(lo, hi, inner):
+    """``[lo, sorted(clip(inner, lo, hi)), hi]`` as a list of arrays (one per split point)."""
+    inner = [np.minimum(np.maximum(p, lo), hi) for p in np.broadcast_arrays(*inner)]
+    return [lo] + list(np.sort(np.stack(inner), axis=0)) + [hi]
+
+
+# ----------------------------------------------------------------------------- the integrals
+class _IID:
+    """The t-grid and the lognormal Laplace transform for one ``(n, sigma)`` at one precision.
+
+    The t-grid (``u = e^{-t}``) is split at the condensed centre ``sigma sqrt(2 ln n)`` and
+    the high-temperature centre ``ln n + sigma^2/2``, and reaches far enough on both sides
+    for the integrands to fall below the working precision.
+    """
+
+    def __init__(self, be, n, sigma, level):
+        self.be, self.q = be, _Quad(be, level)
+        self.n, self.sigma = n, be.num(sigma)
+        digits = 20 if be.kind != "mp" else be.dps
+        self.xcut = be.num(max(_X_CUT, math.sqrt(4.7 * digits) + 5))
+        self.rt2pi = (2 * be.pi) ** be.num("0.5")
+        ln_n, s = math.log(n), float(sigma)
+        t_hot, t_cold = ln_n + s * s / 2, s * math.sqrt(2 * ln_n)
+        lo, hi = min(t_hot, t_cold), max(t_hot, t_cold)
+        far = (3 * s + 1) * math.sqrt(2 * digits * math.log(10)) + 5
+        t_lo, t_hi = lo - far, hi + 1.5 * digits * math.log(10) + 5
+        # e^{-u} = exp(-e^{-t}) switches at t = 0 (it enters E ln Z)
+        inner = {lo - 2 * s - 2, lo, hi, hi + 3, hi + 12} | {v for v in (-3.0, 0.0, 3.0) if t_lo < v < t_hi}
+        t_pts = [t_lo] + sorted(inner) + [t_hi]
+        self.T, self.Wt = self.q.nodes([be.arr(p) for p in t_pts])
+
+    def x_nodes(self, t):
+        """x-nodes for integrals of ``phi(x) g(sigma x - t)``, split at the switch ``x = t/sigma``."""
+        xs, w, zero = t / self.sigma, 3 / self.sigma, 0 * t
+        fixed = [zero + v for v in (-8, -3, 0, 3, 8)]
+        return self.q.nodes(_sorted_pts(zero - self.xcut, zero + self.xcut, fixed + [xs - w, xs, xs + w]))
+
+    def phi_exp(self, x, extra):
+        """``phi(x) exp(extra)``, combined in one exponent."""
+        return self.be.exp(-x * x / 2 + extra) / self.rt2pi
+
+    def laplace(self, t):
+        """``M = 1 - L(e^{-t})`` and ``ln L(e^{-t})`` at the t-nodes ``t``.
+
+        ``ln L`` is ``log1p(-M)`` while ``M < 1/2`` and ``log L`` (L integrated directly)
+        beyond, so neither small ``M`` nor small ``L`` loses digits.
+        """
+        be = self.be
+        X, W = self.x_nodes(t)
+        ew = be.exp(self.sigma * X - t[..., None])
+        ph = self.phi_exp(X, 0 * X)
+        M, L = self.q.apply(-be.expm1(-ew) * ph, W), self.q.apply(be.exp(-ew) * ph, W)
+        return M, _log_one_minus(be, M, L)
+
+    def log_l_pow(self, t, power):
+        """``power * ln L(e^{-t})``."""
+        return power * self.laplace(t)[1]
+
+    def t_integral(self, g):
+        """``int g(t) dt`` over the t-grid; ``g`` holds the values at the t-nodes."""
+        return self.q.apply(g, self.Wt)
+
+
+def _moment(be, level, n, sigma, k):
+    I = _IID(be, n, sigma, level)
+    lnL = I.log_l_pow(I.T, n - 1)
+    X, W = I.x_nodes(I.T)
+    w = I.sigma * X - I.T[..., None]
+    Lk = I.q.apply(I.phi_exp(X, k * w - be.exp(w)), W)
+    c = be.num(n) / (be.ctx.gamma(k) if be.kind == "mp" else be.exp(be.num(math.lgamma(k))))
+    return c * I.t_integral(Lk * be.exp(lnL))
+
+
+def _log_partition(be, level, n, sigma):
+    I = _IID(be, n, sigma, level)
+    lnLn = I.log_l_pow(I.T, n)
+    # e^{-u} - L^n = (1 - L^n) - (1 - e^{-u}), each small term computed without cancellation
+    return I.t_integral(-be.expm1(lnLn) + be.expm1(-be.exp(-I.T)))
+
+
+def _entropy(be, level, n, sigma):
+    I = _IID(be, n, sigma, level)
+    lnL = I.log_l_pow(I.T, n - 1)
+    X, W = I.x_nodes(I.T)
+    w = I.sigma * X - I.T[..., None]
+    G = I.q.apply(I.sigma * X * I.phi_exp(X, w - be.exp(w)), W)
+    return _log_partition(be, level, n, sigma) - n * I.t_integral(G * be.exp(lnL))
+
+
+def _log_one_minus(be, m, one_minus_m):
+    """``ln(1 - m)`` from whichever of ``m`` and ``1 - m`` (both given) is accurate."""
+    small = np.asarray(m < 0.5, dtype=bool)
+    safe_m = np.where(small, m, 0 * m)
+    safe_l = np.where(small, 1 + 0 * m, np.maximum(one_minus_m, be.num(1e-300) + 0 * m))
+    return np.where(small, be.log1p(-safe_m), be.log(safe_l))
+
+
+def _log_binom(be, n1, j):
+    """``ln C(n1, j)`` at the backend's precision (a sum of j logs; j is small)."""
+    out = be.num(0)
+    for i in range(j):
+        out = out + be.log(be.num(n1 - i) / be.num(i + 1))
+    return out
+
+
+#: Gauss-Legendre points per gap between consecutive outer x-nodes (top-k integral)
+_GAP_POINTS = 10
+
+
+def _gauss_legendre(be, m):
+    """``m``-point Gauss-Legendre nodes and weights on [-1, 1] at the backend's precision."""
+    if be.kind != "mp":
+        x, w = np.polynomial.legendre.leggauss(m)
+        return be.arr(x), be.arr(w)
+    x = [be.ctx.findroot(lambda z: be.ctx.legendre(m, z), be.ctx.cos(be.ctx.pi * (i + 0.75) / (m + 0.5)))
+         for i in range(m)]
+    w = [2 / ((1 - xi**2) * be.ctx.diff(lambda z: be.ctx.legendre(m, z), xi) ** 2) for xi in x]
+    return np.array(x, dtype=object), np.array(w, dtype=object)
+
+
+def _topk(be, level, n, sigma, k, above=None):
+    """``E T(k)`` (``above`` None) or the mass of keys with ``X > above`` (``k`` None).
+
+    Conditioning on key 1 at ``X_1 = x``: its weight is ``e^{sigma x}/(e^{sigma x} + Z')``, and
+    it is among the top k iff at most ``k - 1`` other keys exceed ``x``, so
+    ``E T(k) = n int phi(x) int exp(w - e^w) sum_{j<k} C(n-1, j) L_>^j L_<^{n-1-j} dt dx``
+    with ``w = sigma x - t``, ``L_>(x) = int_x^inf phi(y) exp(-e^{sigma y - t}) dy`` and
+    ``L_< = L - L_>``. ``L_>`` at all outer x-nodes comes from one reversed cumulative sum
+    of Gauss-Legendre integrals over the gaps between consecutive nodes.
+    """
+    I = _IID(be, n, sigma, level)
+    top = math.sqrt(2 * math.log(n))
+    lo_x, hi_x = (-float(I.xcut) if above is None else float(above)), float(I.xcut)
+    splits = [-6, -3, -1, 0, 1, 3, top - 2, top - 1, top, top + 1, top + 3, top + 6]
+    pts = sorted({min(max(p, lo_x), hi_x) for p in splits} | {lo_x, hi_x})
+    Xo, Wo = I.q.nodes([be.arr(p) for p in pts])
+    M, lnL = I.laplace(I.T)
+    w = I.sigma * Xo[:, None] - I.T[None, :]  # (mx, mt)
+    if above is not None:
+        inner = be.exp(w - be.exp(w) + ((n - 1) * lnL)[None, :])
+        return n * I.q.apply(I.phi_exp(Xo, 0 * Xo) * I.q.apply(inner, I.Wt[None, :]), Wo)
+    gx, gw = _gauss_legendre(be, _GAP_POINTS)
+    edges = np.concatenate([Xo, be.arr([hi_x])])
+    half = (edges[1:] - edges[:-1]) / 2
+    Y = (edges[1:] + edges[:-1])[:, None] / 2 + half[:, None] * gx  # (mx, g)
+    WY = half[:, None] * gw
+    gaps = np.sum((WY * I.phi_exp(Y, 0 * Y))[:, None, :]
+                  * be.exp(-be.exp(I.sigma * Y[:, None, :] - I.T[None, :, None])), -1)  # (mx, mt)
+    Lg = np.cumsum(gaps[::-1], axis=0)[::-1]  # L_>(x_i, t)
+    ln_less = _log_one_minus(be, M[None, :] + Lg, be.exp(lnL)[None, :] - Lg)
+    ln_more = be.log(np.maximum(Lg, be.num(1e-300) + 0 * Lg))
+    inner = 0 * w
+    for j in range(k):
+        inner = inner + be.exp(_log_binom(be, n - 1, j) + j * ln_more + (n - 1 - j) * ln_less + w - be.exp(w))
+    return n * I.q.apply(I.phi_exp(Xo, 0 * Xo) * I.q.apply(inner, I.Wt[None, :]), Wo)
+
+
+# ----------------------------------------------------------------------------- confirmation
+def _check_args(n, sigma, dps):
+    if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or not 5 <= dps <= 60:
+        raise ValueError(f"dps must be an integer in [5, 60], got {dps!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= 2**40:
+        raise ValueError(f"n must be an integer in [2, 2^40], got {n!r}")
+    s = float(sigma)
+    if not (math.isfinite(s) and 0 < s <= 30):
+        raise ValueError(f"sigma must be a real number in (0, 30], got {sigma!r}")
+    return int(n), s
+
+
+def _confirmed(compute, dps, what):
+    """``compute(backend, level)`` confirmed to ``dps`` significant digits, or raise.
+
+    At each precision the quadrature level (step ``h = 2^-level``) is raised until two
+    successive levels agree to a tenth of the tolerance: that change is the error estimate
+    of the coarser level, and tanh-sinh converges quadratically, so the finer value is
+    better still. The values at the two precisions must then agree to ``dps`` digits.
+    """
+    if dps <= FAST_DPS:
+        backends, levels = [_Backend("f64"), _Backend("ld")], range(2, 7)
+    else:
+        backends, levels = [_Backend("mp", dps + 5), _Backend("mp", dps + 15)], range(3, 9)
+    tol = mp.mpf(10) ** (-dps)
+    vals, start = [], levels[0]
+    for be in backends:
+        prev = None
+        for lev in range(start, levels[-1] + 1):
+            v = be.to_mpf(compute(be, lev))
+            if not mp.isfinite(v):
+                raise PrecisionError(f"{what}: non-finite value at quadrature level {lev} ({be.kind})")
+            if prev is not None and abs(v - prev) <= tol * abs(v) / 10:
+                break
+            prev = v
+        else:
+            raise PrecisionError(f"{what}: quadrature levels {lev - 1} and {lev} differ by "
+                                 f"{mp.nstr(abs(v - prev), 3)}, above the target {mp.nstr(tol * abs(v) / 10, 3)}"
+                                 f" ({be.kind})")
+        vals.append(v)
+        start = max(levels[0], lev - 1)
+    v1, v2 = vals
+    with mp.workdps(dps + 20):
+        if abs(v1 - v2) > tol * abs(v2):
+            raise PrecisionError(f"{what}: not confirmed to {dps} digits: {mp.nstr(v1, dps + 3)} at "
+                                 f"{backends[0].kind} vs {mp.nstr(v2, dps + 3)} at {backends[1].kind}")
+    with mp.workdps(dps):
+        return +v2
+
+
+# ----------------------------------------------------------------------------- public API
+def eval_moment(dps, n, sigma, k):
+    r"""``E sum_j p_j^k`` for IID ``N(0, sigma^2)`` logits (E1), confirmed to ``dps`` digits.
+
+    .. math:: \mathbb{E}\sum_j p_j^k = \frac{n}{\Gamma(k)}\int_0^\infty u^{k-1} L_k(u) L(u)^{n-1}\,du,
+              \quad L_k(u) = \mathbb{E}[e^{k\sigma X} e^{-u e^{\sigma X}}].
+
+    Parameters
+    ----------
+    dps : int
+        Confirmed significant digits, 5..60 (<= 13: float64 against long double).
+    n : int
+        Keys per row, 2..2^40.
+    sigma : float
+        Logit standard deviation, in (0, 30].
+    k : float
+        Moment order, > 0 (k = 2: the IPR).
+    """
+    n, s = _check_args(n, sigma, dps)
+    k = float(k)
+    if not (math.isfinite(k) and 0 < k <= 50):
+        raise ValueError(f"k must be a real number in (0, 50], got {k!r}")
+    return _confirmed(lambda be, lev: _moment(be, lev, n, s, k), dps, f"E sum p^{k:g} (n={n}, sigma={s:g})")
+
+
+def eval_ipr(dps, n, sigma):
+    """``E sum_j p_j^2``, the expected inverse participation ratio (E1 at k = 2)."""
+    return eval_moment(dps, n, sigma, 2)
+
+
+def eval_log_partition(dps, n, sigma):
+    r"""``E ln Z`` for IID ``N(0, sigma^2)`` logits (E2): ``int_0^inf (e^{-u} - L(u)^n) du/u``."""
+    n, s = _check_args(n, sigma, dps)
+    return _confirmed(lambda be, lev: _log_partition(be, lev, n, s), dps, f"E ln Z (n={n}, sigma={s:g})")
+
+
+def eval_entropy(dps, n, sigma):
+    r"""``E H(p)`` (E3): ``E ln Z - n int E[sigma X e^{sigma X} e^{-u e^{sigma X}}] L(u)^{n-1} du``."""
+    n, s = _check_args(n, sigma, dps)
+
+    return _confirmed(lambda be, lev: _entropy(be, lev, n, s), dps, f"E H (n={n}, sigma={s:g})")
+
+
+def eval_topk_mass(dps, n, sigma, k):
+    r"""``E T(k)``, the expected mass of the k largest weights (E4), for ``1 <= k <= 64``.
+
+    .. math:: \mathbb{E} T(k) = n\int\phi(x)\int_0^\infty e^{\sigma x} e^{-u e^{\sigma x}}
+              \sum_{j<k}\binom{n-1}{j} L_{>x}(u)^j L_{<x}(u)^{n-1-j}\,du\,dx.
+    """
+    n, s = _check_args(n, sigma, dps)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(64, n):
+        raise ValueError(f"k must be an integer in [1, min(64, n)], got {k!r}")
+    if k == n:
+        return mp.mpf(1)
+    return _confirmed(lambda be, lev: _topk(be, lev, n, s, int(k)), dps, f"E T({k}) (n={n}, sigma={s:g})")
+
+
+def eval_max_weight(dps, n, sigma):
+    """``E p_(1)``, the expected largest weight (E4 at k = 1)."""
+    return eval_topk_mass(dps, n, sigma, 1)
+
+
+def eval_mass_above(dps, n, sigma, x):
+    r"""``E sum_j p_j 1{X_j > x}`` (E5): the mass of keys whose standardised logit exceeds ``x``.
+
+    The logit threshold is ``sigma x`` (logits ``sigma X_j``).
+    """
+    n, s = _check_args(n, sigma, dps)
+    x = float(x)
+    if not (math.isfinite(x) and abs(x) < _X_CUT - 1):
+        raise ValueError(f"x must be a real number in ({1 - _X_CUT:g}, {_X_CUT - 1:g}), got {x!r}")
+    return _confirmed(lambda be, lev: _topk(be, lev, n, s, None, above=x), dps,
+                      f"mass above x={x:g} (n={n}, sigma={s:g})")
+
+
+_IID_FUNCTIONALS = {
+    "ipr": lambda be, lev, n, s: _moment(be, lev, n, s, 2),
+    "log_partition": _log_partition,
+    "entropy": _entropy,
+    "max_weight": lambda be, lev, n, s: _topk(be, lev, n, s, 1),
+}
+
+
+def _bilinear(be, level, what, n, d, sigma):
+    """Chi-square mixture (THEORY.md section 2) over ``v = ln(tau^2/sigma^2)``, ``tau^2 = sigma^2 chi2_d/d``."""
+    q = _Quad(be, level)
+    sd = math.sqrt(2 / d)
+    digits = 20 if be.kind != "mp" else be.dps
+    v_lo = -2 * digits * math.log(10) / d - 1  # density ~ e^{d v/2} as v -> -oo
+    v_hi = math.log(1 + 2 * digits * math.log(10) / d * 2) + 1  # density ~ e^{-d e^v/2} as v -> +oo
+    pts = sorted({v_lo, v_hi} | {v for v in (-3 * sd, -sd, 0.0, sd, 3 * sd) if v_lo < v < v_hi})
+    V, W = q.nodes([be.arr(p) for p in pts])
+    half_d = be.num(d) / 2
+    lg = be.ctx.loggamma(half_d) if be.kind == "mp" else be.num(math.lgamma(d / 2))
+    r = half_d * 2 * be.exp(V)
+    dens = be.exp(half_d * be.log(r / 2) - r / 2 - lg)  # chi2_d density times dr/dv = r
+    f = _IID_FUNCTIONALS[what]
+    vals = np.array([f(be, level, n, float(sigma) * math.exp(float(v) / 2)) for v in V], dtype=V.dtype)
+    return q.apply(dens * vals, W)
+
+
+def eval_bilinear(dps, what, n, d, sigma):
+    r"""A row functional of the bilinear model (E8), by the chi-square mixture over ``tau``.
+
+    Given ``q`` the bilinear logits are iid ``N(0, tau^2)`` with ``tau^2 = sigma^2 chi2_d/d``
+    and ``sigma = sigma_q sigma_k`` (THEORY.md section 2), so
+
+    .. math:: \mathbb{E}_{\text{bilinear}}\, g = \int_0^\infty \mathbb{E}_{\text{iid}, \tau(r)}\, g
+              \; f_{\chi^2_d}(r)\,dr, \qquad \tau(r) = \sigma\sqrt{r/d}.
+
+    Parameters
+    ----------
+    what : {"ipr", "log_partition", "entropy", "max_weight"}
+    d : int
+        Head dimension, 2..4096.
+    """
+    n, s = _check_args(n, sigma, dps)
+    if what not in _IID_FUNCTIONALS:
+        raise ValueError(f"what must be one of {sorted(_IID_FUNCTIONALS)}, got {what!r}")
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 2 <= d <= 4096:
+        raise ValueError(f"d must be an integer in [2, 4096], got {d!r}")
+    return _confirmed(lambda be, lev: _bilinear(be, lev, what, n, int(d), s), dps,
+                      f"bilinear E {what} (n={n}, d={d}, sigma={s:g})")
