@@ -9,9 +9,10 @@ The row is reduced in place, in a fixed order of passes:
    (entropy), all relative to the max, so nothing overflows at any logit scale (PITFALLS 10);
 3. selection for ``topk_mass``, ``tail_mass`` and ``k_eps`` without sorting: the exp pass
    also files every key in one of ``nb`` buckets of equal width in ``s_j - m1`` (a
-   histogram of counts and weight sums, monotone in the weight); the bucket holding the
-   boundary is found from the histogram, and only its keys are gathered and resolved
-   exactly by quickselect (:mod:`._select`). One linear pass gives ``count_above``.
+   histogram of counts and weight sums, monotone in the weight) and the weights are copied
+   grouped by bucket (one counting-sort pass, buckets unsorted inside); the bucket holding
+   the boundary is found from the histogram, and only its keys are resolved exactly by
+   quickselect (:mod:`._select`). One linear pass gives ``count_above``.
 
 Entries equal to ``-inf`` are masked keys: their weight is exactly 0 and they never make
 NaN. A row whose entries are all ``-inf`` gives NaN statistics. No fastmath (PITFALLS 11).
@@ -54,11 +55,12 @@ def _row_range(s):
 
 @njit(cache=True)
 def _row_scratch(n):
-    """Scratch for rows of up to ``n`` keys: bucket ids, candidates, bucket counts and sums,
-    and exponent bits. Allocate it once per chunk of rows; pass it to :func:`_row_reduce`.
+    """Scratch for rows of up to ``n`` keys: bucket ids, logits minus max, bucket counts and
+    sums, exponent bits (then the weights grouped by bucket), bucket ends. Allocate it once per chunk of rows; pass it to :func:`_row_reduce`.
     """
     nb = min(max(n // 4, 16), NB_MAX)
-    return np.empty(n, np.int32), np.empty(n), np.empty(nb, np.int64), np.empty(nb), np.empty(n)
+    return np.empty(n, np.int32), np.empty(n), np.empty(nb, np.int64), np.empty(nb), np.empty(n), \
+        np.empty(nb, np.int64)
 
 
 @njit(cache=True)
@@ -116,7 +118,7 @@ def _row_exp(s, m1, amax, nb, inv_w, scratch):
     ``nb > 0`` every key is also filed in bucket ``bk[j] = floor((m1 - s_j) * inv_w)``
     (zero weights in the last one), counted in ``cnt`` and summed in ``sm``.
     """
-    bk, xs, cnt, sm, tf = scratch
+    bk, xs, cnt, sm, tf, _ends = scratch
     _exp_shifted(s, m1, xs, tf)
     zr = 0.0
     sq = 0.0
@@ -142,14 +144,27 @@ def _row_exp(s, m1, amax, nb, inv_w, scratch):
 
 
 @njit(cache=True)
-def _gather(e, bk, b, cand):
-    """Copy the weights of bucket ``b`` to ``cand``; return how many."""
-    c = 0
-    for j in range(e.shape[0]):
-        if bk[j] == b:
-            cand[c] = e[j]
-            c += 1
-    return c
+def _group(e, bk, cnt, nb, ends, grouped):
+    """Copy the weights ``e`` into ``grouped`` bucket by bucket (a counting sort by bucket;
+    within a bucket the order is arbitrary). ``ends[b]``: end of bucket ``b`` in ``grouped``.
+    Returns the histogram ``(grouped, ends, cnt, nb)`` the selections below take."""
+    acc = 0
+    for b in range(nb):
+        ends[b] = acc
+        acc += cnt[b]
+    if nb > 0:  # with nb = 0 no histogram was made (no selection statistic asked)
+        for j in range(e.shape[0]):
+            b = bk[j]
+            grouped[ends[b]] = e[j]
+            ends[b] += 1
+    return grouped, ends, cnt, nb
+
+
+@njit(cache=True)
+def _bucket(hist, b):
+    """The weights of bucket ``b`` (a view into the grouped copy; selections permute it)."""
+    grouped, ends, cnt, _nb = hist
+    return grouped[ends[b] - cnt[b]:ends[b]]
 
 
 @njit(cache=True)
@@ -164,12 +179,13 @@ def _top_bucket(cnt, nb, k):
 
 
 @njit(cache=True)
-def _topk_sums(e, bk, cnt, sm, nb, k, cand):
-    """``(sum of the k largest, sum of the others)`` of the weights ``e`` (0 < k < n)."""
+def _topk_sums(hist, sm, k):
+    """``(sum of the k largest, sum of the others)`` of the weights (0 < k < n)."""
+    cnt, nb = hist[2], hist[3]
     b, above = _top_bucket(cnt, nb, k)
-    c = _gather(e, bk, b, cand)
+    w = _bucket(hist, b)
+    c = w.shape[0]
     r = k - above  # of the bucket's keys, the r largest are in the top k
-    w = cand[:c]
     t = _kth_smallest(w, c - r)
     top = 0.0
     rest = 0.0
@@ -194,27 +210,27 @@ def _topk_sums(e, bk, cnt, sm, nb, k, cand):
 
 
 @njit(cache=True)
-def _kth_largest(e, bk, cnt, nb, k, cand):
-    """The ``k``-th largest weight of ``e`` (1 <= k <= n)."""
-    b, above = _top_bucket(cnt, nb, k)
-    c = _gather(e, bk, b, cand)
-    return _kth_smallest(cand[:c], c - (k - above))
+def _kth_largest(hist, k):
+    """The ``k``-th largest weight (1 <= k <= n)."""
+    b, above = _top_bucket(hist[2], hist[3], k)
+    w = _bucket(hist, b)
+    return _kth_smallest(w, w.shape[0] - (k - above))
 
 
 @njit(cache=True)
-def _count_small(e, bk, cnt, sm, nb, budget, cand):
-    """Largest ``m`` such that the ``m`` smallest weights of ``e`` sum to ``<= budget``."""
+def _count_small(hist, sm, budget):
+    """Largest ``m`` such that the ``m`` smallest weights sum to ``<= budget``."""
+    cnt = hist[2]
     acc = 0.0
     m = 0
-    b = nb - 1
+    b = hist[3] - 1
     while b >= 0 and acc + sm[b] <= budget:
         acc += sm[b]
         m += cnt[b]
         b -= 1
     if b < 0:
         return m
-    c = _gather(e, bk, b, cand)
-    return m + _count_within(cand[:c], budget - acc)
+    return m + _count_within(_bucket(hist, b), budget - acc)
 
 
 @njit(cache=True)
@@ -242,11 +258,12 @@ def _row_reduce(s, codes, sparams, out, scratch):
     if m1 == -np.inf:  # every key masked
         out[:] = np.nan
         return
-    bk, cand, cnt, sm, _tf = scratch
+    bk, _xs, cnt, sm, grouped, ends = scratch
     nb, inv_w = 0, 0.0
     if _needs_hist(codes):
         nb, inv_w = _n_buckets(n, m1 - lo)
     zr, sq, se = _row_exp(s, m1, amax, nb, inv_w, scratch)
+    hist = _group(s, bk, cnt, nb, ends, grouped)
     z = 1.0 + zr
     logz = m1 + np.log1p(zr)
     for t in range(codes.shape[0]):
@@ -276,10 +293,10 @@ def _row_reduce(s, codes, sparams, out, scratch):
             elif k >= n:
                 top, rest = z, 0.0
             else:
-                top, rest = _topk_sums(s, bk, cnt, sm, nb, k, cand)
+                top, rest = _topk_sums(hist, sm, k)
             out[t] = (top if c == TOPK_MASS else rest) / z
         elif c == K_EPS:
-            out[t] = n - _count_small(s, bk, cnt, sm, nb, a * z, cand)
+            out[t] = n - _count_small(hist, sm, a * z)
         elif c == WEIGHT:
             out[t] = np.exp(out[t] - logz)
         elif c == ARGMAX:

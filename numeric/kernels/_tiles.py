@@ -13,7 +13,7 @@ cost nothing. Each ``prange`` iteration writes only its own rows (PITFALLS 13).
 import numpy as np
 from numba import njit, prange
 
-from ._reduce import _count_small, _kth_largest, _n_buckets, _row_exp, _row_range, _row_reduce, \
+from ._reduce import _count_small, _group, _kth_largest, _n_buckets, _row_exp, _row_range, _row_reduce, \
     _row_scratch, _topk_sums
 
 
@@ -146,9 +146,10 @@ def _measure_tile(S, q0, causal, sink, window, h2o, ks, epss, colsets, keep_k, o
         m1, _m2, amax, lo = _row_range(s)
         _mean, o[M_SIGMA] = _row_moments(s)
         scratch = _row_scratch(nv)
-        bk, cand, cnt, sm, _tf = scratch
+        bk, _xs, cnt, sm, grouped, ends = scratch
         nb, inv_w = _n_buckets(nv, m1 - lo)
         zr, sq, se = _row_exp(s, m1, amax, nb, inv_w, scratch)
+        hist = _group(s, bk, cnt, nb, ends, grouped)
         z = 1.0 + zr
         o[M_IPR] = sq / (z * z)
         o[M_ENTROPY] = np.log1p(zr) - se / z
@@ -161,9 +162,11 @@ def _measure_tile(S, q0, causal, sink, window, h2o, ks, epss, colsets, keep_k, o
         o[M_H2O] = n_low / nv
         for t in range(nk):
             k = ks[t]
-            o[M_FIXED + t] = 1.0 if k >= nv else _topk_sums(s, bk, cnt, sm, nb, k, cand)[0] / z
+            o[M_FIXED + t] = 1.0 if k >= nv else _topk_sums(hist, sm, k)[0] / z
         for t in range(ne):
-            o[M_FIXED + nk + t] = nv - _count_small(s, bk, cnt, sm, nb, epss[t] * z, cand)
+            o[M_FIXED + nk + t] = nv - _count_small(hist, sm, epss[t] * z)
+        keep = min(keep_k, nv)
+        t_keep = _kth_largest(hist, keep) / z if keep > 0 else 0.0  # the same division as s /= z
         s /= z
         S[i, nv:] = 0.0
         o[M_SINK] = np.sum(s[:min(sink, nv)])
@@ -174,6 +177,5 @@ def _measure_tile(S, q0, causal, sink, window, h2o, ks, epss, colsets, keep_k, o
             for j in range(nv):
                 acc += s[j] * colsets[c, j]
             o[M_FIXED + nk + ne + c] = acc
-        if keep_k > 0:
-            k = min(keep_k, nv)
-            _keep_topk(s, _kth_largest(s, bk, cnt, nb, k, cand), k, PS[i])
+        if keep > 0:
+            _keep_topk(s, t_keep, keep, PS[i])
