@@ -1,0 +1,579 @@
+"""Parameter sweeps: run a spec over its grid on local processes or a Dask cluster, resumably.
+
+One grid point is one task, :func:`compute_point`: it simulates ``samples`` rows at the
+point with the point's own seed (:func:`~.sweep_spec.point_seed`) and returns a JSON-able
+record. The driver writes each record, as it arrives, to its own file in the store
+(``DIR/points/<key>.json``, atomically: temporary file, fsync, rename, fsync of the
+folder). A rerun reads the store and computes only the missing points; a store written
+by another spec (another hash) is refused. docs/sweeps.md describes the formats.
+
+Executors: ``serial`` (this process), ``processes`` (concurrent.futures, spawned
+processes), ``dask`` (a LocalCluster of worker processes with one thread each, or an
+existing cluster at ``scheduler``). Every executor gives the same numbers: a record
+depends on the spec and the point only.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .sweep_spec import SpecError, SweepSpec, canonical_json, parse_spec, point_key, point_seed
+
+__all__ = ["run_sweep", "sweep_status", "compute_point", "load_sweep", "SweepStore", "SweepStatus",
+           "SweepResult", "StoreError", "default_store", "EXECUTORS"]
+
+EXECUTORS = ("auto", "serial", "processes", "dask")
+RECORD_FORMAT = 1
+MANIFEST = "sweep.json"
+POINTS = "points"
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used for this spec (written by another spec, or unreadable)."""
+
+
+def default_store(spec_path) -> str:
+    """The default store of a spec file: ``<stem>-sweep`` in the current folder."""
+    return os.path.splitext(os.path.basename(os.fspath(spec_path)))[0] + "-sweep"
+
+
+# ----------------------------------------------------------------------------- the task
+
+_SPEC_CACHE: dict = {}
+#: parallel numba kernels must not run from two threads of one process at once (PITFALLS 17):
+#: a Dask worker with several threads serialises its simulations on this lock
+_SIMULATION_LOCK = threading.Lock()
+
+
+def _spec_of(raw, name) -> SweepSpec:
+    key = (canonical_json(raw), name)
+    if key not in _SPEC_CACHE:
+        _SPEC_CACHE[key] = parse_spec(raw, default_name=name, check_points=False)
+    return _SPEC_CACHE[key]
+
+
+def compute_point(raw: dict, name: str, point: dict, numba_threads: int | None = None) -> dict:
+    """Simulate one grid point of the spec ``raw`` and return its record.
+
+    Parameters
+    ----------
+    raw : dict
+        The spec as read from TOML (plain data, cheap to send to a worker).
+    name : str
+        The spec's name (used when ``raw`` has none).
+    point : dict {name: number}
+        The grid point.
+    numba_threads : int, optional
+        Numba threads for this task (the share of the cores of one local worker);
+        the results do not depend on it.
+
+    Returns
+    -------
+    dict
+        The record; see docs/sweeps.md.
+    """
+    from ..numeric.simulate import simulate_stats
+
+    t0 = time.perf_counter()
+    spec = _spec_of(raw, name)
+    seed = point_seed(spec.seed, point)
+    values = spec.values(point)
+    record = {"format": RECORD_FORMAT, "spec_hash": spec.hash, "key": point_key(point), "point": point,
+              "seed": seed, "samples": spec.samples, "level": spec.level, "model": None, "stats": {},
+              "claims": {}}
+    with _SIMULATION_LOCK:
+        if numba_threads:
+            import numba
+
+            numba.set_num_threads(max(1, min(int(numba_threads), numba.config.NUMBA_NUM_THREADS)))
+        if spec.targets:
+            bm = spec.model.bind(values)
+            record["model"] = {"kind": type(spec.model).__name__,
+                               **{p: spec.model.scalar(p, values) for p in spec.model.params}}
+            stats = [t.functional.stat for t in spec.targets]
+            x = simulate_stats(spec.model, stats, spec.samples, seed, values)
+            for i, t in enumerate(spec.targets):
+                est = t.functional.estimate(t.functional.values(x[:, i], values), spec.level)
+                param = None if t.functional.stat.param is None else t.functional.stat.bind_param(values, bm.n)
+                record["stats"][t.label] = {"expr": t.text, "functional": repr(t.functional), "param": param,
+                                            **_estimate_fields(est)}
+        for cid in spec.claims:
+            record["claims"][cid] = _claim_fields(cid, spec, point, seed)
+    record["run"] = {"seconds": round(time.perf_counter() - t0, 3), "host": socket.gethostname(),
+                     "pid": os.getpid(), "attnsparse": _version()}
+    return record
+
+
+def _estimate_fields(est):
+    return {"estimate": _finite(est.value), "stderr": _finite(est.stderr),
+            "ci": [_finite(est.ci[0]), _finite(est.ci[1])]}
+
+
+def _finite(x):
+    """A float for JSON; infinite or NaN values become None."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _claim_fields(cid, spec, point, seed):
+    import attnsparse
+
+    c = attnsparse.get(cid)
+    params = spec.claim_params(cid, point)
+    sim = c.simulate(samples=spec.samples, seed=seed, level=spec.level, **params)
+    try:
+        theory = _finite(c.evaluate(**params))
+    except TypeError:  # the right-hand side is a functional of another model: simulated, not evaluated
+        theory = None
+    return {"rel": c.rel, "theory": theory, **_estimate_fields(sim.estimate)}
+
+
+def _version():
+    from .._version import __version__
+
+    return __version__
+
+
+# ----------------------------------------------------------------------------- the store
+
+class SweepStore:
+    """The folder holding one sweep: ``sweep.json`` (manifest) and ``points/<key>.json``.
+
+    Parameters
+    ----------
+    folder : str
+        The store's folder (created on first write).
+    """
+
+    def __init__(self, folder):
+        self.folder = os.fspath(folder)
+        self.points_dir = os.path.join(self.folder, POINTS)
+
+    def manifest(self):
+        """The manifest as a dict, or None when the folder holds no sweep yet."""
+        path = os.path.join(self.folder, MANIFEST)
+        if not os.path.exists(path):
+            return None
+        try:
+            return _read_json(path)
+        except ValueError as e:
+            raise StoreError(f"{path}: unreadable manifest ({e})") from None
+
+    def attach(self, spec: SweepSpec, spec_text: str | None = None):
+        """Make the store hold ``spec``'s sweep: create it, or check that it already does."""
+        if os.path.exists(self.folder) and not os.path.isdir(self.folder):
+            raise StoreError(f"--out {self.folder!r} exists and is not a folder")
+        m = self.manifest()
+        if m is None:
+            if os.path.isdir(self.folder) and os.listdir(self.folder):
+                raise StoreError(f"{self.folder!r} is not empty and holds no sweep ({MANIFEST} missing); "
+                                 "give an empty or new folder with --out")
+            self._write(os.path.join(self.folder, MANIFEST), _manifest(spec), sort_keys=False)
+            if spec_text is not None:
+                from ..report import write_atomic
+
+                write_atomic(os.path.join(self.folder, "spec.toml"), spec_text)
+            return
+        self.check(spec, m)
+
+    def check(self, spec: SweepSpec, manifest=None):
+        """Refuse a store written by another spec, naming the fields that differ."""
+        m = manifest or self.manifest()
+        if m is None:
+            raise StoreError(f"{self.folder!r} holds no sweep ({MANIFEST} missing)")
+        if m.get("spec_hash") != spec.hash:
+            old = m.get("spec", {})
+            changed = sorted(k for k in set(old) | set(spec.raw)
+                             if k not in ("name", "description") and old.get(k) != spec.raw.get(k))
+            raise StoreError(
+                f"{self.folder!r} holds the sweep of another spec (hash {str(m.get('spec_hash'))[:12]}; this spec "
+                f"hashes to {spec.hash[:12]}; changed: {', '.join(changed) or 'engine settings'}). Records of "
+                "different specs are never mixed: give another --out for the changed spec, or delete "
+                f"{self.folder!r} to start over.")
+
+    def records(self, spec_hash=None):
+        """{key: record} of every stored point (stray temporary files are removed)."""
+        out = {}
+        if not os.path.isdir(self.points_dir):
+            return out
+        for name in os.listdir(self.points_dir):
+            path = os.path.join(self.points_dir, name)
+            if name.startswith(".tmp-"):  # a write interrupted by a kill: its point is recomputed
+                os.unlink(path)
+                continue
+            if not name.endswith(".json"):
+                continue
+            try:
+                rec = _read_json(path)
+            except ValueError as e:
+                raise StoreError(f"{path}: unreadable record ({e}); delete it to recompute the point") from None
+            if spec_hash is not None and rec.get("spec_hash") != spec_hash:
+                raise StoreError(f"{path}: written by spec hash {str(rec.get('spec_hash'))[:12]}, "
+                                 f"not {spec_hash[:12]}; delete it to recompute the point")
+            if rec.get("key") + ".json" != name:
+                raise StoreError(f"{path}: its key {rec.get('key')!r} does not match its file name")
+            out[rec["key"]] = rec
+        return out
+
+    def write(self, record):
+        """Store one point's record atomically (an existing record of the point is replaced)."""
+        self._write(os.path.join(self.points_dir, record["key"] + ".json"), record)
+
+    @staticmethod
+    def _write(path, obj, sort_keys=True):
+        import json
+
+        from ..report import write_atomic
+
+        # records: canonical JSON (equal data, equal bytes); the manifest keeps the spec's order
+        text = canonical_json(obj) if sort_keys else json.dumps(obj, indent=1)
+        write_atomic(path, text + "\n")
+        _fsync_dir(os.path.dirname(path))
+
+
+def _manifest(spec):
+    return {"format": RECORD_FORMAT, "name": spec.name, "spec_hash": spec.hash, "spec": spec.raw,
+            "points": len(spec.points()), "attnsparse": _version()}
+
+
+def _read_json(path):
+    import json
+
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _fsync_dir(folder):
+    """Make a rename in ``folder`` durable (a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ----------------------------------------------------------------------------- running
+
+@dataclass
+class SweepStatus:
+    """Where a sweep stands: points done and missing, and the failures of the last run."""
+
+    name: str
+    store: str
+    spec_hash: str
+    total: int
+    done: int
+    missing: list
+    computed: int = 0
+    failed: list = field(default_factory=list)
+    seconds: float = 0.0
+    executor: str = ""
+
+    @property
+    def complete(self):
+        return not self.missing
+
+    def text(self, max_lines=20):
+        """A human summary: counts, then the missing (and failed) points."""
+        lines = [f"sweep {self.name} (spec hash {self.spec_hash[:12]}) in {self.store}: "
+                 f"{self.done}/{self.total} points done, {len(self.missing)} missing"]
+        if self.computed or self.seconds:
+            lines.append(f"this run: {self.computed} points computed in {self.seconds:.1f} s ({self.executor})")
+        for p, err in self.failed[:max_lines]:
+            lines.append(f"  failed {_fmt(p)}: {err}")
+        shown = [p for p in self.missing if all(p is not q for q, _ in self.failed)]
+        for p in shown[:max_lines]:
+            lines.append(f"  missing {_fmt(p)}")
+        if len(shown) > max_lines:
+            lines.append(f"  ... and {len(shown) - max_lines} more missing")
+        return "\n".join(lines)
+
+
+def _fmt(point):
+    return ", ".join(f"{k}={v}" for k, v in point.items())
+
+
+def sweep_status(spec: SweepSpec, out) -> SweepStatus:
+    """The done/missing points of ``spec`` in the store ``out`` (without running anything)."""
+    store = SweepStore(out)
+    points = spec.points()
+    if store.manifest() is None:
+        return SweepStatus(spec.name, store.folder, spec.hash, len(points), 0, points)
+    store.check(spec)
+    have = store.records(spec.hash)
+    missing = [p for p in points if point_key(p) not in have]
+    return SweepStatus(spec.name, store.folder, spec.hash, len(points), len(points) - len(missing), missing)
+
+
+def run_sweep(spec: SweepSpec, out, *, executor="auto", workers=None, scheduler=None, progress=True,
+              spec_text=None) -> SweepStatus:
+    """Compute the missing points of ``spec`` into the store ``out``.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        From :func:`~.sweep_spec.load_spec`.
+    out : str
+        The store's folder. A store of another spec is refused (:class:`StoreError`).
+    executor : {"auto", "serial", "processes", "dask"}
+        ``auto``: Dask when ``scheduler`` is given or dask.distributed imports, else processes.
+    workers : int, optional
+        Local worker processes (default: the number of cores). Ignored with ``scheduler``.
+    scheduler : str, optional
+        Address of a running Dask scheduler, e.g. ``tcp://host:8786``.
+    progress : bool
+        Show a tqdm bar on stderr (it disables itself when stderr is not a terminal).
+    spec_text : str, optional
+        The spec file's text, kept in the store as ``spec.toml``.
+
+    Returns
+    -------
+    SweepStatus
+        Failed points are listed, not raised: the others are stored and a rerun retries them.
+    """
+    executor = _choose_executor(executor, scheduler)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    workers = workers or os.cpu_count() or 1
+    store = SweepStore(out)
+    store.attach(spec, spec_text)
+    points = spec.points()
+    have = store.records(spec.hash)
+    todo = [p for p in points if point_key(p) not in have]
+    t0 = time.perf_counter()
+    failed, written = [], 0
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=spec.name, unit="point",
+               file=sys.stderr, disable=None if progress else True, dynamic_ncols=True)
+    try:
+        if todo:
+            run = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}[executor]
+            for point, result in run(spec, todo, workers, scheduler):
+                if isinstance(result, BaseException):
+                    failed.append((point, f"{type(result).__name__}: {result}"))
+                else:
+                    store.write(result)
+                    written += 1
+                bar.update(1)
+    finally:
+        bar.close()
+    status = sweep_status(spec, out)
+    status.computed = written
+    status.failed, status.seconds, status.executor = failed, time.perf_counter() - t0, executor
+    return status
+
+
+def _choose_executor(executor, scheduler):
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    if scheduler is not None:
+        if executor not in ("auto", "dask"):
+            raise ValueError(f"a scheduler address needs the dask executor, not {executor!r}")
+        _require_distributed()
+        return "dask"
+    if executor == "auto":
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            return "processes"
+        return "dask"
+    if executor == "dask":
+        _require_distributed()
+    return executor
+
+
+def _require_distributed():
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ImportError("the dask executor needs dask.distributed: pip install 'attnsparse[distributed]'") from None
+
+
+def _threads_per_worker(workers):
+    return max(1, (os.cpu_count() or 1) // workers)
+
+
+def _run_serial(spec, todo, workers, scheduler):
+    for p in todo:
+        try:
+            yield p, compute_point(spec.raw, spec.name, p)
+        except Exception as e:  # noqa: BLE001 - reported per point, the sweep goes on
+            yield p, e
+
+
+def _run_processes(spec, todo, workers, scheduler):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    threads = _threads_per_worker(workers)
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_exit_with_parent,
+                             initargs=(os.getpid(),)) as pool:
+        futures = {pool.submit(compute_point, spec.raw, spec.name, p, threads): p for p in todo}
+        try:
+            for fut in as_completed(futures):
+                exc = fut.exception()
+                yield futures[fut], exc if exc is not None else fut.result()
+        finally:
+            for fut in futures:
+                fut.cancel()
+
+
+def _exit_with_parent(parent_pid, poll_seconds=1.0):
+    """In a worker process: exit when the driver process is gone (killed with SIGKILL)."""
+    def watch():
+        while True:
+            if os.getppid() != parent_pid:
+                os._exit(1)
+            time.sleep(poll_seconds)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _run_dask(spec, todo, workers, scheduler):
+    import logging
+
+    from distributed import Client, LocalCluster, as_completed
+
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        threads = _threads_per_worker(workers)
+    else:
+        cluster, threads = None, None
+    try:
+        with Client(cluster if cluster is not None else scheduler) as client:
+            futures = {}
+            for p in todo:
+                fut = client.submit(compute_point, spec.raw, spec.name, p, threads, pure=False,
+                                    key=f"attnsparse-{spec.hash[:12]}-{point_key(p)}-{os.getpid()}")
+                futures[fut.key] = (fut, p)
+            try:
+                for fut in as_completed([f for f, _ in futures.values()]):
+                    p = futures[fut.key][1]
+                    if fut.status == "error":
+                        yield p, fut.exception()
+                    else:
+                        yield p, fut.result()
+            finally:
+                client.cancel([f for f, _ in futures.values()])
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+# ----------------------------------------------------------------------------- loading
+
+@dataclass
+class SweepResult:
+    """A stored sweep, loaded for trend checks and plots.
+
+    Attributes
+    ----------
+    spec : SweepSpec
+        The spec the store was written by.
+    records : list of dict
+        The stored records, in the grid's canonical order.
+    missing : list of dict
+        Grid points without a record.
+    """
+
+    spec: SweepSpec
+    records: list
+    missing: list
+    folder: str
+
+    @property
+    def complete(self):
+        return not self.missing
+
+    def columns(self):
+        """{column name: ndarray over records}.
+
+        Names: each grid parameter (``n``); ``model.<param>`` (bound model parameters,
+        e.g. ``model.sigma``); for each statistic label ``L``: ``L`` (the estimate),
+        ``L.stderr``, ``L.ci_low``, ``L.ci_high``, ``L.param`` (its bound parameter, e.g. k);
+        for each claim ``ID``: ``ID``, ``ID.stderr``, ``ID.ci_low``, ``ID.ci_high``,
+        ``ID.theory``; and ``seed``. Missing numbers (None in JSON) are NaN.
+        """
+        cols = {}
+        for name in self.spec.grid:
+            cols[name] = [r["point"][name] for r in self.records]
+        cols["seed"] = [r["seed"] for r in self.records]
+        if self.spec.targets:
+            for p in self.spec.model.params:
+                cols[f"model.{p}"] = [r["model"][p] for r in self.records]
+        for group, labels in (("stats", [t.label for t in self.spec.targets]), ("claims", self.spec.claims)):
+            for lab in labels:
+                entries = [r[group][lab] for r in self.records]
+                cols[lab] = [e["estimate"] for e in entries]
+                cols[f"{lab}.stderr"] = [e["stderr"] for e in entries]
+                cols[f"{lab}.ci_low"] = [e["ci"][0] for e in entries]
+                cols[f"{lab}.ci_high"] = [e["ci"][1] for e in entries]
+                extra = "param" if group == "stats" else "theory"
+                cols[f"{lab}.{extra}"] = [e[extra] for e in entries]
+        return {k: np.array([np.nan if v is None else v for v in vals]) if k != "seed"
+                else np.array(vals, dtype=np.uint64) for k, vals in cols.items()}
+
+    def column(self, name):
+        """One column of :meth:`columns`; a KeyError lists the names."""
+        cols = self.columns()
+        if name not in cols:
+            raise KeyError(f"no column {name!r} in sweep {self.spec.name}; columns: {', '.join(cols)}")
+        return cols[name]
+
+
+def load_spec_of_store(folder) -> SweepSpec:
+    """The spec a store was written by, re-validated from its manifest."""
+    m = SweepStore(folder).manifest()
+    if m is None:
+        raise StoreError(f"{os.fspath(folder)!r} holds no sweep ({MANIFEST} missing)")
+    try:
+        spec = parse_spec(m["spec"], default_name=m.get("name", "sweep"), check_points=False)
+    except SpecError as e:
+        raise StoreError(f"{os.fspath(folder)!r}: its stored spec is no longer valid ({e})") from None
+    if spec.hash != m["spec_hash"]:
+        raise StoreError(f"{os.fspath(folder)!r}: its spec hashes to {spec.hash[:12]} under this version of "
+                         f"attnsparse, not {m['spec_hash'][:12]} (engine settings changed)")
+    return spec
+
+
+def load_sweep(folder, complete=True) -> SweepResult:
+    """Load the sweep stored in ``folder``.
+
+    Parameters
+    ----------
+    folder : str
+        A store written by ``attnsparse sweep`` / :func:`run_sweep`.
+    complete : bool
+        Refuse (StoreError) a sweep with missing points unless False.
+
+    Returns
+    -------
+    SweepResult
+        ``.records`` (dicts, canonical order) and ``.columns()`` (numpy arrays).
+    """
+    spec = load_spec_of_store(folder)
+    have = SweepStore(folder).records(spec.hash)
+    records, missing = [], []
+    for p in spec.points():
+        rec = have.get(point_key(p))
+        (records.append(rec) if rec is not None else missing.append(p))
+    if complete and missing:
+        raise StoreError(f"sweep {spec.name} in {os.fspath(folder)!r} is not finished: {len(missing)} of "
+                         f"{len(missing) + len(records)} points missing; rerun `attnsparse sweep` to complete it")
+    return SweepResult(spec, records, missing, os.fspath(folder))
