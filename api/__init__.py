@@ -7,9 +7,10 @@ IIDLogits(n=16, sigma=1, mu=0)
 from ._version import __version__
 from .numeric.models import IIDLogits, BilinearQK, SelfAttention
 from .numeric.statistics import E, P, Var, quantile, stat
+from .numeric.measure import measure, attention_stats
 from .proofs.claim import Claim, register, get, claims, PROVENANCE
 from .proofs.derivation import Derivation, NotDerived
 
 __all__ = ["IIDLogits", "BilinearQK", "SelfAttention", "E", "P", "Var", "quantile", "stat",
-           "Claim", "register", "get", "claims", "PROVENANCE", "Derivation", "NotDerived",
+           "measure", "attention_stats", "Claim", "register", "get", "claims", "PROVENANCE", "Derivation", "NotDerived",
            "__version__"]

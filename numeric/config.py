@@ -25,3 +25,10 @@ CONFIRM_EXTRA_DPS = 15
 
 #: seconds allowed for one symbolic derivation step before it is reported as not derived
 DERIVATION_SECONDS = 60.0
+
+#: query rows per score tile of ``measure.attention_stats`` (fewer for very long rows: one
+#: tile takes at most FUSED_TILE_BYTES), and of ``measure.measure`` (at most MEASURE_TILE_BYTES)
+FUSED_TILE_ROWS = 32
+FUSED_TILE_BYTES = 32 * 2**20
+MEASURE_TILE_ROWS = 512
+MEASURE_TILE_BYTES = 256 * 2**20

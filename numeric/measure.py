@@ -29,12 +29,6 @@ from .statistics import USER_CODE, stat
 
 __all__ = ["attention_stats", "measure", "Measurement", "validate_array"]
 
-#: query rows per score tile of :func:`attention_stats` (fewer for very long rows: one tile
-#: takes at most FUSED_TILE_BYTES), and of :func:`measure` (at most MEASURE_TILE_BYTES)
-FUSED_TILE_ROWS = 32
-FUSED_TILE_BYTES = 32 * 2**20
-MEASURE_TILE_ROWS = 512
-MEASURE_TILE_BYTES = 256 * 2**20
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -155,7 +149,7 @@ def attention_stats(Q, K, stats, causal=False, scale=None, values=None, tile_row
     _check_causal(causal, n_q, n_k)
     codes = np.array([s.code for s in stats], dtype=np.int64)
     params = np.array([s.bind_param(_named(values, s), n_k) for s in stats], dtype=np.float64)
-    sc, tile = _scale(scale, q.shape[2]), _tile_rows(n_k, tile_rows, FUSED_TILE_ROWS, FUSED_TILE_BYTES)
+    sc, tile = _scale(scale, q.shape[2]), _tile_rows(n_k, tile_rows, config.FUSED_TILE_ROWS, config.FUSED_TILE_BYTES)
     tile = min(tile, n_q)
     n_chunks = min(-(-n_q // tile), 4 * numba.get_num_threads())
     out = np.empty((q.shape[0], n_q, len(stats)))
@@ -292,7 +286,7 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
     last_q, keep = _positive_int(last_q, "last_q"), _positive_int(keep, "keep")
     n_cols = max(1, n_k // 10) if n_cols is None else _positive_int(n_cols, "n_cols")
     h2o = _fraction(h2o, "h2o")
-    sc, tile = _scale(scale, d), _tile_rows(n_k, tile_rows, MEASURE_TILE_ROWS, MEASURE_TILE_BYTES)
+    sc, tile = _scale(scale, d), _tile_rows(n_k, tile_rows, config.MEASURE_TILE_ROWS, config.MEASURE_TILE_BYTES)
     q2 = k2 = None
     if transfer is not None:
         if not (isinstance(transfer, (tuple, list)) and len(transfer) == 2):
