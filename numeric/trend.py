@@ -1,0 +1,178 @@
+r"""Trend checks: asymptotic claims tested over a grid of row lengths ``n``.
+
+An asymptotic statement ("``tau(alpha n^C) -> 0``", "``k_eps`` stays bounded") says nothing
+at one ``n``. A trend check simulates the statistic at every ``n`` of a grid, fits the
+power law ``E[stat] ~ A n^b`` by least squares in ``(ln n, ln E[stat])``, and bootstraps the
+rows within each ``n`` (``BOOTSTRAP`` resamples) for a confidence interval of the exponent
+``b`` at level ``1 - alpha``. The interval is compared with the prediction:
+
+* ``law="exponent"``: ``b`` should equal ``rhs`` within ``tol`` (polylog factors move the
+  local exponent by about ``1/ln n``): consistent if the CI lies inside ``rhs +- tol``,
+  refuted if it lies outside, inconclusive otherwise;
+* ``law="decreasing"``: ``b < 0`` (the statistic tends to 0): consistent if the CI lies
+  below ``-tol``, refuted if it lies above 0;
+* ``law="bounded"``: ``b ~ 0`` (the statistic stays bounded): consistent if the CI lies in
+  ``(-oo, tol]``, refuted if it lies above ``tol``;
+* ``law="not_decreasing"``: ``b >= 0`` up to ``tol``: consistent if the CI lies above ``-tol``,
+  refuted if it lies below ``-tol``;
+* ``law="less"``: the statistic averaged over the grid is smaller than the comparison
+  statistic's (``compare``) at equal average budget: a paired difference of grid means.
+
+The false-alarm level of one trend check is ``alpha`` (one interval, one look). The
+p-value reported for Holm's correction is the bootstrap tail mass beyond the refuting
+boundary.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import sympy as sp
+
+from .check import CheckResult
+from .simulate import _check_seed, simulate_stats
+
+__all__ = ["fit_exponent", "trend_check", "GRIDS", "BOOTSTRAP", "LAWS"]
+
+#: row lengths per effort (powers of two) and rows simulated at each n
+GRIDS = {
+    "quick": {"log2n": (8, 10, 12, 14), "rows": 600},
+    "full": {"log2n": (8, 10, 12, 14, 16, 18), "rows": 4000},
+}
+#: bootstrap resamples of the exponent
+BOOTSTRAP = 2000
+LAWS = ("exponent", "decreasing", "bounded", "not_decreasing", "less")
+
+
+def fit_exponent(ns, samples):
+    r"""Least-squares exponent ``b`` of ``mean(samples[i]) ~ A ns[i]^b``.
+
+    Parameters
+    ----------
+    ns : sequence of int
+        Row lengths (at least two distinct values).
+    samples : sequence of 1-d arrays
+        Positive-mean samples of the statistic at each ``n``.
+
+    Returns
+    -------
+    float
+        .. math:: b = \frac{\sum_i (\ell_i - \bar\ell)(y_i - \bar y)}{\sum_i (\ell_i - \bar\ell)^2},
+           \quad \ell_i = \ln n_i,\ y_i = \ln \bar x_i.
+    """
+    ell = np.log(np.asarray(ns, dtype=float))
+    if len(set(ns)) < 2:
+        raise ValueError("fit_exponent needs at least two distinct row lengths")
+    means = np.array([np.mean(s) for s in samples])
+    if np.any(means <= 0):
+        raise ValueError("fit_exponent needs a positive mean at every n (the law is a power of n)")
+    return _slope(ell, np.log(means))
+
+
+def _slope(ell, y):
+    """Slope(s) of ``y`` on ``ell`` along the last axis."""
+    dl = ell - ell.mean()
+    return np.sum(dl * (y - y.mean(-1, keepdims=True)), -1) / np.sum(dl * dl)
+
+
+def _bootstrap_means(rng, samples, reps):
+    """``(reps, len(samples))`` means of rows resampled within each n."""
+    out = np.empty((reps, len(samples)))
+    for i, s in enumerate(samples):
+        idx = rng.integers(0, len(s), size=(reps, len(s)))
+        out[:, i] = s[idx].mean(1)
+    return out
+
+
+def _simulate_grid(claim, stat_, values, ns, rows, seed, stream):
+    """Per-n samples of ``stat_`` (a Stat), with n and the claim parameters bound."""
+    out = []
+    n_sym = claim.n_symbol
+    for i, n in enumerate(ns):
+        vals = dict(values, **{n_sym: sp.Integer(n)})
+        x = simulate_stats(claim.model, [stat_], rows, seed, vals, batch=1000 * stream + i)[:, 0]
+        out.append(x)
+    return out
+
+
+def _decide(law, lo, hi, theory, tol):
+    if law == "exponent":
+        if lo >= theory - tol and hi <= theory + tol:
+            return "consistent", "exponent CI within prediction +- tol"
+        if hi < theory - tol or lo > theory + tol:
+            return "refuted", "exponent CI outside prediction +- tol"
+        return "inconclusive", "exponent CI overlaps the edge of the tolerance band"
+    if law == "decreasing":
+        if hi < -tol:
+            return "consistent", f"exponent CI below -{tol:g}: the statistic decreases like a power of n"
+        if lo > 0:
+            return "refuted", "exponent CI above 0: the statistic grows with n"
+        return "inconclusive", f"exponent CI reaches above -{tol:g}: decrease not resolved on this grid"
+    if law == "bounded":
+        if hi <= tol:
+            return "consistent", f"exponent CI below {tol:g}: no growth in n resolved"
+        if lo > tol:
+            return "refuted", f"exponent CI above {tol:g}: the statistic grows like a power of n"
+        return "inconclusive", f"exponent CI straddles {tol:g}"
+    if law == "not_decreasing":
+        if lo >= -tol:
+            return "consistent", f"exponent CI above -{tol:g}: no decrease to 0 resolved"
+        if hi < -tol:
+            return "refuted", f"exponent CI below -{tol:g}: the statistic decreases like a power of n"
+        return "inconclusive", f"exponent CI straddles -{tol:g}"
+    # less: CI of mean(lhs) - mean(compare) over the grid
+    if hi < 0:
+        return "consistent", "CI of the difference of grid means below 0"
+    if lo > 0:
+        return "refuted", "CI of the difference of grid means above 0"
+    return "inconclusive", "CI of the difference of grid means contains 0"
+
+
+def trend_check(claim, params, seed=0, effort="quick", alpha=1e-3) -> CheckResult:
+    """Run the trend check of ``claim`` (a :class:`~attnsparse.proofs.claims.trends.TrendClaim`)."""
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    seed = _check_seed(seed)
+    if isinstance(effort, str) and effort in GRIDS:
+        grid = GRIDS[effort]
+    elif isinstance(effort, dict):
+        grid = dict(GRIDS["quick"], **{k: v for k, v in effort.items() if k in ("log2n", "rows")})
+    else:
+        raise ValueError(f"effort must be one of {sorted(GRIDS)} or a dict with log2n/rows, got {effort!r}")
+    t0 = time.perf_counter()
+    values = claim.bind(params)
+    ns = [2**int(e) for e in (claim.grid or grid["log2n"])]
+    rows = int(grid["rows"])
+    lhs = _simulate_grid(claim, claim.lhs.stat, values, ns, rows, seed, 0)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
+    tol = claim.tol
+    if claim.law == "less":
+        rhs = _simulate_grid(claim, claim.compare, values, ns, rows, seed, 1)
+        diffs = [a - b for a, b in zip(lhs, rhs)]
+        est = float(np.mean([d.mean() for d in diffs]))
+        boot = _bootstrap_means(rng, diffs, BOOTSTRAP).mean(1)
+        theory = 0.0
+    else:
+        theory = float(claim.evaluate(**params)) if claim.law == "exponent" else 0.0
+        est = fit_exponent(ns, lhs)
+        boot = _slope(np.log(np.asarray(ns, dtype=float)), np.log(np.maximum(
+            _bootstrap_means(rng, lhs, BOOTSTRAP), 1e-300)))
+    lo, hi = (float(v) for v in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
+    verdict, reason = _decide(claim.law, lo, hi, theory, tol)
+    edge = {"exponent": None, "decreasing": 0.0, "bounded": tol, "not_decreasing": -tol, "less": 0.0}[claim.law]
+    if claim.law == "exponent":
+        p = float(2 * min(np.mean(boot <= theory - tol) + np.mean(boot >= theory + tol), 0.5)) \
+            if abs(est - theory) > tol else 1.0
+    else:
+        below = claim.law in ("decreasing", "less")
+        p = float(np.mean(boot >= edge) if below else np.mean(boot <= edge))
+        p = min(1.0, 2 * (1 - p)) if verdict == "refuted" else 1.0
+    se = float(np.std(boot, ddof=1))
+    z = (est - theory) / se if se > 0 else 0.0
+    means = {int(n): float(np.mean(x)) for n, x in zip(ns, lhs)}
+    return CheckResult(claim.id, dict(params), verdict, theory, est, se, (lo, hi), 1 - alpha, float(z),
+                       float(p), rows * len(ns) * (2 if claim.law == "less" else 1), 1, seed,
+                       time.perf_counter() - t0, "trend", float(tol), f"{claim.law}: {reason}", None,
+                       {"law": claim.law, "n": ns, "means": means})
