@@ -31,7 +31,7 @@ PROVENANCE = {
     "heuristic": "[H] heuristic approximation, not a theorem",
     "user": "user claim",
 }
-RELATIONS = {"==": "=", "approx": r"\approx", "<=": r"\le", ">=": r"\ge"}
+RELATIONS = {"==": "=", "approx": r"\approx", "<=": r"\le", ">=": r"\ge", "trend": r"\sim"}
 
 
 def _as_number(name, v):
@@ -239,7 +239,8 @@ class Claim:
 
 # ---------------------------------------------------------------------- registry
 _REGISTRY: dict = {}
-_CATALOGUE_MODULES = ("logits", "normaliser", "entries")
+_CATALOGUE_MODULES = ("logits", "normaliser", "entries", "selfattention", "sparsity", "collapse", "phases",
+                      "extremes")
 
 
 def register(claim: Claim) -> Claim:
