@@ -91,7 +91,7 @@ def _simulate_grid(claim, stat_, values, ns, rows, seed, stream):
     out = []
     n_sym = claim.n_symbol
     for i, n in enumerate(ns):
-        vals = dict(values, **{n_sym: sp.Integer(n)})
+        vals = {**values, n_sym: sp.Integer(n)}
         x = simulate_stats(claim.model, [stat_], rows, seed, vals, batch=1000 * stream + i)[:, 0]
         out.append(x)
     return out

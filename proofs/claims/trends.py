@@ -65,7 +65,7 @@ class TrendClaim(Claim):
         for a in self.assumptions:
             if a.subs(values) is not sp.true:
                 raise ValueError(f"claim {self.id}: assumption {a} does not hold at {params}")
-        self.model.bind(dict(values, **{self.n_symbol: sp.Integer(256)}))
+        self.model.bind({**values, self.n_symbol: sp.Integer(256)})
         return values
 
     def evaluate(self, dps=30, **params):
