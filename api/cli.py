@@ -17,7 +17,7 @@ EXIT_OK, EXIT_REFUTED, EXIT_USAGE = 0, 1, 2
 #: further commands, each a module ``attnsparse.cmd_<name>`` with ``add_parser(subparsers)``
 #: (which adds its sub-parser) and ``run(args) -> exit code``; it raises ``UsageError``
 #: from this module for usage errors.
-COMMAND_MODULES = ("measure", "latex", "sweep", "plot")
+COMMAND_MODULES = ("measure", "latex", "sweep", "plot", "reproduce")
 
 
 class UsageError(Exception):
