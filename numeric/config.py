@@ -32,3 +32,17 @@ FUSED_TILE_ROWS = 32
 FUSED_TILE_BYTES = 32 * 2**20
 MEASURE_TILE_ROWS = 512
 MEASURE_TILE_BYTES = 256 * 2**20
+
+# step checks of derivations (proofs/stepcheck.py)
+#: minimum (and default) number of random points per step
+CHECK_POINTS = 20
+#: minimum (and default) decimal digits of the random-point evaluation
+CHECK_DPS = 50
+#: default time bound of one SymPy simplification (seconds)
+SIMPLIFY_SECONDS = 10.0
+#: draws allowed per wanted point before a step is reported inconclusive
+DRAWS_PER_POINT = 25
+#: most sub-boxes examined by the interval bisection of one box
+BOX_PIECES = 256
+#: default sampling ranges by symbol kind
+REAL_RANGE, POSITIVE_RANGE, INTEGER_RANGE = (-3.0, 3.0), (0.05, 3.0), (1, 12)

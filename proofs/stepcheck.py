@@ -32,18 +32,8 @@ from .functions import is_placeholder
 __all__ = ["StepCheck", "DerivationCheck", "StepFailed", "check_derivation",
            "CHECK_POINTS", "CHECK_DPS", "SIMPLIFY_SECONDS"]
 
-#: minimum (and default) number of random points per step
-CHECK_POINTS = 20
-#: minimum (and default) decimal digits of the random-point evaluation
-CHECK_DPS = 50
-#: default time bound of one SymPy simplification (seconds)
-SIMPLIFY_SECONDS = 10.0
-#: draws allowed per wanted point before a step is reported inconclusive
-DRAWS_PER_POINT = 25
-#: most sub-boxes examined by the interval bisection of one box
-BOX_PIECES = 256
-#: default sampling ranges by symbol kind
-REAL_RANGE, POSITIVE_RANGE, INTEGER_RANGE = (-3.0, 3.0), (0.05, 3.0), (1, 12)
+from ..numeric.config import (BOX_PIECES, CHECK_DPS, CHECK_POINTS, DRAWS_PER_POINT,  # noqa: E402
+                               INTEGER_RANGE, POSITIVE_RANGE, REAL_RANGE, SIMPLIFY_SECONDS)
 
 
 class StepFailed(AssertionError):
