@@ -352,7 +352,7 @@ def run_sweep(spec: SweepSpec, out, *, executor="auto", workers=None, scheduler=
     store.attach(spec, spec_text)
     points = spec.points()
     have = store.records(spec.hash)
-    todo = [p for p in points if point_key(p) not in have]
+    todo = _largest_first([p for p in points if point_key(p) not in have], spec)
     t0 = time.perf_counter()
     failed, written = [], 0
     from tqdm import tqdm
@@ -375,6 +375,19 @@ def run_sweep(spec: SweepSpec, out, *, executor="auto", workers=None, scheduler=
     status.computed = written
     status.failed, status.seconds, status.executor = failed, time.perf_counter() - t0, executor
     return status
+
+
+def _largest_first(points, spec):
+    """Points by decreasing row length ``n``: parallel workers then finish together (LPT order).
+
+    Only the order of computation changes, never a record.
+    """
+    def size(p):
+        if spec.model is not None:
+            return spec.model.scalar("n", spec.values(p))
+        return float(p.get("n", 0))
+
+    return sorted(points, key=size, reverse=True)
 
 
 def _choose_executor(executor, scheduler):

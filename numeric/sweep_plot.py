@@ -194,6 +194,9 @@ def _save_atomic(fig, path):
             fig.savefig(f, format=ext[1:], dpi=130)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; a plot is for sharing
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
