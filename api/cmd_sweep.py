@@ -51,7 +51,7 @@ def run(args):
         with _sigterm_exits():
             status = run_sweep(spec, out, executor=args.executor, workers=args.workers,
                                scheduler=args.scheduler, spec_text=text)
-    except (SpecError, StoreError, ImportError) as e:
+    except (SpecError, StoreError, ImportError, ConnectionError) as e:
         raise UsageError(str(e)) from None
     print(status.text())
     return EXIT_OK if status.complete else EXIT_REFUTED

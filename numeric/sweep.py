@@ -469,7 +469,8 @@ def _run_dask(spec, todo, workers, scheduler):
     else:
         cluster, threads = None, None
     try:
-        with Client(cluster if cluster is not None else scheduler) as client:
+        client = Client(cluster) if cluster is not None else _connect(Client, scheduler)
+        with client:
             futures = {}
             for p in todo:
                 fut = client.submit(compute_point, spec.raw, spec.name, p, threads, pure=False,
@@ -487,6 +488,13 @@ def _run_dask(spec, todo, workers, scheduler):
     finally:
         if cluster is not None:
             cluster.close()
+
+
+def _connect(client_cls, address, timeout="15s"):
+    try:
+        return client_cls(address, timeout=timeout)
+    except (OSError, TimeoutError) as e:
+        raise ConnectionError(f"cannot reach the Dask scheduler at {address!r} within {timeout} ({e})") from None
 
 
 # ----------------------------------------------------------------------------- loading
