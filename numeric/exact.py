@@ -100,8 +100,12 @@ class _Backend:
 def _ts_rule(be, level):
     """Tanh-sinh nodes and weights on [-1, 1] at step ``h = 2^-level``.
 
-    The range of the index is cut where the weights fall below the backend's precision.
+    ``level`` may be a pair ``(level, shift)``: the nodes then sit at ``(i + shift) h``, an
+    independent trapezoidal grid of the same step (used to confirm a value, see
+    :func:`_confirmed`). The range of the index is cut where the weights fall below the
+    backend's precision.
     """
+    level, shift = level if isinstance(level, tuple) else (level, 0.0)
     h = 2.0 ** (-level)
     digits = 20 if be.kind != "mp" else be.dps
     kmax = math.log(4 / math.pi * digits * math.log(10))  # weights ~ exp(-pi/2 e^{kh}) < 10^-digits
@@ -109,12 +113,12 @@ def _ts_rule(be, level):
     if be.kind == "mp":
         c = be.ctx
         hh = c.mpf(2) ** (-level)
-        s = [c.pi / 2 * c.sinh(i * hh) for i in range(-m, m + 1)]
+        ks = [(i + c.mpf(shift)) * hh for i in range(-m, m + 1)]
+        s = [c.pi / 2 * c.sinh(kv) for kv in ks]
         x = np.array([c.tanh(v) for v in s], dtype=object)
-        w = np.array([hh * c.pi / 2 * c.cosh(i * hh) / c.cosh(v) ** 2 for i, v in zip(range(-m, m + 1), s)],
-                     dtype=object)
+        w = np.array([hh * c.pi / 2 * c.cosh(kv) / c.cosh(v) ** 2 for kv, v in zip(ks, s)], dtype=object)
     else:
-        kk = be.arr(np.arange(-m, m + 1)) * be.num(h)
+        kk = (be.arr(np.arange(-m, m + 1)) + be.num(shift)) * be.num(h)
         s = be.pi / 2 * np.sinh(kk)
         x, w = np.tanh(s), be.num(h) * be.pi / 2 * np.cosh(kk) / np.cosh(s) ** 2
     keep = np.abs(np.asarray(x, dtype=float)) < 1.0
@@ -323,38 +327,47 @@ def _check_args(n, sigma, dps):
 def _confirmed(compute, dps, what):
     """``compute(backend, level)`` confirmed to ``dps`` significant digits, or raise.
 
-    At each precision the quadrature level (step ``h = 2^-level``) is raised until two
-    successive levels agree to a tenth of the tolerance: that change is the error estimate
-    of the coarser level, and tanh-sinh converges quadratically, so the finer value is
-    better still. The values at the two precisions must then agree to ``dps`` digits.
+    1. Convergence: the quadrature level (step ``h = 2^-level``) is raised until two
+       successive levels differ by ``delta`` with ``100 delta^2 <= tol`` (relative). Tanh-sinh
+       converges quadratically (the digits double per level), so ``delta``, the error of the
+       coarser level, bounds the error of the finer one by about ``delta^2``.
+    2. Confirmation: the finer level is recomputed on an independent grid of the same step,
+       shifted by a third of a step (different nodes, so different discretisation and
+       rounding errors), at a second precision: float64 for ``dps <= FAST_DPS`` (a float64
+       value carries at most ~15 digits, so 13 confirmed digits is the ceiling of this
+       route), mpmath at ``dps + 15`` digits above that (the first pass runs at ``dps + 5``).
+       The two values must agree to ``dps`` digits.
+
+    Either failure raises :class:`PrecisionError`; nothing unconfirmed is returned.
     """
     if dps <= FAST_DPS:
-        backends, levels = [_Backend("f64"), _Backend("ld")], range(2, 7)
+        first, second, levels = _Backend("f64"), _Backend("f64"), range(2, 8)
     else:
-        backends, levels = [_Backend("mp", dps + 5), _Backend("mp", dps + 15)], range(3, 9)
+        first, second, levels = _Backend("mp", dps + 5), _Backend("mp", dps + 15), range(3, 9)
     tol = mp.mpf(10) ** (-dps)
-    vals, start = [], levels[0]
-    for be in backends:
-        prev = None
-        for lev in range(start, levels[-1] + 1):
-            with np.errstate(over="ignore", under="ignore"):  # e^{huge} -> inf -> e^{-inf} = 0 is intended
-                v = be.to_mpf(compute(be, lev))
-            if not mp.isfinite(v):
-                raise PrecisionError(f"{what}: non-finite value at quadrature level {lev} ({be.kind})")
-            if prev is not None and abs(v - prev) <= tol * abs(v) / 10:
-                break
-            prev = v
-        else:
-            raise PrecisionError(f"{what}: quadrature levels {lev - 1} and {lev} differ by "
-                                 f"{mp.nstr(abs(v - prev), 3)}, above the target {mp.nstr(tol * abs(v) / 10, 3)}"
-                                 f" ({be.kind})")
-        vals.append(v)
-        start = max(levels[0], lev - 1)
-    v1, v2 = vals
+
+    def run(be, lev):
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # e^{huge} -> inf -> e^{-inf} = 0
+            v = be.to_mpf(compute(be, lev))
+        if not mp.isfinite(v) or v == 0:
+            raise PrecisionError(f"{what}: value {v} at quadrature level {lev} ({be.kind}) cannot be confirmed")
+        return v
+
+    prev = None
+    for lev in levels:
+        v = run(first, lev)
+        if prev is not None and 100 * (abs(v - prev) / abs(v)) ** 2 <= tol:
+            break
+        prev = v
+    else:
+        raise PrecisionError(f"{what}: quadrature levels {lev - 1} and {lev} differ by "
+                             f"{mp.nstr(abs(v - prev) / abs(v), 3)} (relative), above the "
+                             f"{mp.nstr(mp.sqrt(tol) / 10, 3)} needed for {dps} digits")
+    v2 = run(second, (lev, 1 / 3))
     with mp.workdps(dps + 20):
-        if abs(v1 - v2) > tol * abs(v2):
-            raise PrecisionError(f"{what}: not confirmed to {dps} digits: {mp.nstr(v1, dps + 3)} at "
-                                 f"{backends[0].kind} vs {mp.nstr(v2, dps + 3)} at {backends[1].kind}")
+        if abs(v - v2) > tol * abs(v2):
+            raise PrecisionError(f"{what}: not confirmed to {dps} digits: {mp.nstr(v, dps + 3)} ({first.kind}) vs "
+                                 f"{mp.nstr(v2, dps + 3)} ({second.kind}, shifted grid) at level {lev}")
     with mp.workdps(dps):
         return +v2
 
@@ -442,8 +455,32 @@ _IID_FUNCTIONALS = {
 }
 
 
+#: Gauss-Laguerre nodes of the chi-square mixture (E8) at quadrature level 2; doubled per level
+_LAGUERRE_NODES = 12
+
+
 def _bilinear(be, level, what, n, d, sigma):
-    """Chi-square mixture (THEORY.md section 2) over ``v = ln(tau^2/sigma^2)``, ``tau^2 = sigma^2 chi2_d/d``."""
+    """Chi-square mixture (THEORY.md section 2), ``tau^2 = sigma^2 chi2_d/d``.
+
+    Every IID functional is even in ``sigma`` and analytic in ``sigma^2``, hence analytic in
+    the chi-square variable ``r``; with ``r = 2y`` the mixture is
+    ``Gamma(d/2)^{-1} int y^{d/2-1} e^{-y} g(sigma sqrt(2y/d)) dy``, a generalised
+    Gauss-Laguerre integral (float routes: ``12 * 2^(level-2)`` nodes; a shifted level adds a
+    third more nodes, an independent rule). The mpmath route integrates over
+    ``v = ln(tau^2/sigma^2)`` by tanh-sinh.
+    """
+    f = _IID_FUNCTIONALS[what]
+    if be.kind != "mp":
+        from scipy.special import roots_genlaguerre
+
+        lev, shift = level if isinstance(level, tuple) else (level, 0.0)
+        m = _LAGUERRE_NODES * 2 ** max(0, lev - 2)
+        m += m // 3 + 1 if shift else 0
+        y, wy = roots_genlaguerre(m, d / 2 - 1)
+        wy = wy / math.gamma(d / 2) if d < 300 else wy * math.exp(-math.lgamma(d / 2))
+        keep = wy > 1e-300
+        vals = np.array([f(be, level, n, float(sigma) * math.sqrt(2 * yy / d)) for yy in y[keep]], dtype=be.dtype)
+        return np.sum(be.arr(wy[keep]) * vals)
     q = _Quad(be, level)
     sd = math.sqrt(2 / d)
     digits = 20 if be.kind != "mp" else be.dps
@@ -455,7 +492,6 @@ def _bilinear(be, level, what, n, d, sigma):
     lg = be.ctx.loggamma(half_d) if be.kind == "mp" else be.num(math.lgamma(d / 2))
     r = half_d * 2 * be.exp(V)
     dens = be.exp(half_d * be.log(r / 2) - r / 2 - lg)  # chi2_d density times dr/dv = r
-    f = _IID_FUNCTIONALS[what]
     vals = np.array([f(be, level, n, float(sigma) * math.exp(float(v) / 2)) for v in V], dtype=V.dtype)
     return q.apply(dens * vals, W)
 

@@ -172,7 +172,9 @@ def trend_check(claim, params, seed=0, effort="quick", alpha=1e-3) -> CheckResul
     se = float(np.std(boot, ddof=1))
     z = (est - theory) / se if se > 0 else 0.0
     means = {int(n): float(np.mean(x)) for n, x in zip(ns, lhs)}
+    extra = {"law": claim.law, "n": ns, "means": means}
+    if claim.law == "less":
+        extra["compare_means"] = {int(n): float(np.mean(a - d)) for n, a, d in zip(ns, lhs, diffs)}
     return CheckResult(claim.id, dict(params), verdict, theory, est, se, (lo, hi), 1 - alpha, float(z),
                        float(p), rows * len(ns) * (2 if claim.law == "less" else 1), 1, seed,
-                       time.perf_counter() - t0, "trend", float(tol), f"{claim.law}: {reason}", None,
-                       {"law": claim.law, "n": ns, "means": means})
+                       time.perf_counter() - t0, "trend", float(tol), f"{claim.law}: {reason}", None, extra)

@@ -20,7 +20,7 @@ register(TrendClaim(
     statement="Attention collapse: with sigma^2 = 2 gamma ln n, gamma > 1, O(1) entries per row carry all but "
               "eps of the mass: E k_eps does not grow like a power of n (exponent <= 0.05).",
     provenance="paper", source="arXiv 2404.02690 v2 (attention collapse); Thm 5.1 as we reconstruct it",
-    assumptions=[gamma > 1, S.eps < 1], points=[dict(gamma=2.0, epsilon=0.1)]))
+    assumptions=[gamma > 1, S.eps < 1], points=[dict(gamma=4.0, epsilon=0.1)]))
 
 # ------------------------------------------------------------------ Poisson-Dirichlet limits
 b_n = sp.sqrt(2 * sp.log(S.n)) - (sp.log(sp.log(S.n)) + sp.log(4 * sp.pi)) / (2 * sp.sqrt(2 * sp.log(S.n)))
