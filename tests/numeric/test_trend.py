@@ -1,4 +1,11 @@
-"""Trend checks: the exponent fit, the decision rules, and one claim end to end."""
+"""Trend checks: the exponent fit, the decision rules, one claim end to end, and mutants.
+
+Mutant tests: for every law, a claim predicting the opposite of what the registered claim
+predicts must come out ``refuted`` on the quick grid (4 row lengths x 600 rows, seed 0).
+Each trend check's false-alarm level is alpha = 1e-3 (one bootstrap interval, 2000
+resamples); a mutant passes (is wrongly not refuted) only if the data are ambiguous, which
+the registered claim's own verdict at the same seed rules out.
+"""
 
 import numpy as np
 import pytest
@@ -35,9 +42,73 @@ def test_trend_claim_end_to_end_and_parameter_errors():
 
     c = asp.get("sparsity.log_insufficient")
     r = c.check(seed=1, effort={"log2n": (8, 10, 12), "rows": 200}, gamma=0.5)
+    # claim.grid is None here, so the effort's grid is used
     assert r.rel == "trend" and r.verdict in ("consistent", "inconclusive", "refuted")
     assert r.extra["n"] == [256, 1024, 4096] and r.samples == 600
     with pytest.raises(ValueError, match="trend variable"):
         c.check(n=64, gamma=0.5)
     with pytest.raises(ValueError, match="assumption"):
         c.check(gamma=1.5)
+
+
+def _mutant(base_id, **kw):
+    """A TrendClaim like the registered ``base_id`` with some fields replaced (not registered)."""
+    import attnsparse as asp
+    from attnsparse.proofs.claims.trends import TrendClaim
+
+    c = asp.get(base_id)
+    fields = dict(model=c.model, lhs=c.lhs, law=c.law, tol=c.tol, rhs=c._rhs_src, compare=c.compare, grid=c.grid,
+                  statement="mutant", provenance="user", assumptions=())
+    fields.update(kw)
+    return TrendClaim(base_id + "_mutant", **fields)
+
+
+# registered claim, its check point, its verdict at seed 0; the mutant, and the mutant's verdict
+MUTANTS = [
+    # decreasing: tau(n^C) with C < 1 - gamma does not decrease: "decreasing" there is refuted
+    ("sparsity.nC_sparse", dict(gamma=0.8, C=0.7), "consistent", {}, dict(gamma=0.5, C=0.3), "refuted"),
+    # not_decreasing: tau(n^C) with C > 1 - gamma does decrease: "not decreasing" there is refuted
+    ("sparsity.nC_threshold", dict(gamma=0.5, C=0.3), "consistent", {}, dict(gamma=0.8, C=0.7), "refuted"),
+    # not_decreasing (o(log n) insufficient): "ceil(ln n) entries suffice" (tau decreasing) is refuted
+    ("sparsity.log_insufficient", dict(gamma=0.5), "consistent", dict(law="decreasing"), dict(gamma=0.5), "refuted"),
+    # decreasing kept mass T(ln n) -> 0: "T(ln n) does not decrease" is refuted
+    ("sparsity.log_tau_to_one", dict(gamma=0.5), "consistent", dict(law="not_decreasing"), dict(gamma=0.5),
+     "refuted"),
+    # exponent: predicting tau bounded (exponent 0) is refuted
+    ("sparsity.nC_rate", dict(gamma=0.8, C=0.7), "consistent", dict(rhs=0), dict(gamma=0.8, C=0.7), "refuted"),
+]
+
+
+@pytest.mark.parametrize("base,point,verdict,change,mpoint,mverdict", MUTANTS, ids=[m[0] for m in MUTANTS])
+def test_registered_claim_and_its_mutant(base, point, verdict, change, mpoint, mverdict):
+    import attnsparse as asp
+
+    assert asp.get(base).check(seed=0, **point).verdict == verdict
+    mut = _mutant(base, **change)  # drops the claim's assumptions: it is evaluated where the claim does not apply
+    assert mut.check(seed=0, **mpoint).verdict == mverdict
+
+
+def test_bounded_law_refutes_growth():
+    # k_eps at high temperature (gamma = 0.25) grows like n: "bounded" must be refuted
+    mut = _mutant("collapse.k_eps_bounded")
+    assert mut.check(seed=0, gamma=0.25, epsilon=0.1).verdict == "refuted"
+
+
+def test_less_law_both_directions():
+    import sympy as sp
+
+    import attnsparse as asp
+
+    # adaptive ceil(n^0.7) against a single key: adaptive discards less (consistent); the reverse is refuted
+    c = asp.get("sparsity.adaptive_window")
+    top1 = asp.stat.tail_mass(sp.Integer(1))
+    assert _mutant(c.id, compare=top1).check(seed=0, gamma=0.5).verdict == "consistent"
+    assert _mutant(c.id, lhs=asp.E(top1), compare=c.lhs.stat).check(seed=0, gamma=0.5).verdict == "refuted"
+
+
+def test_equal_budget_fixed_window():
+    from attnsparse.proofs.claims.sparsity import equal_budget_fixed_k
+
+    # contexts 2^8..2^14, ceil(n^0.7) = 49, 128, 338, 892 (mean 351.75); min(k, 256) caps the smallest context
+    k = equal_budget_fixed_k((8, 10, 12, 14), 0.7)
+    assert (256 + 3 * k) / 4 >= 351.75 > (256 + 3 * (k - 1)) / 4
