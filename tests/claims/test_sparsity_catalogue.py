@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import sympy as sp
 
 import attnsparse as asp
@@ -57,3 +58,52 @@ def test_logit_scale_check_and_bound_check():
 
 def test_latex_prints_trend_relation():
     assert r"\sim" in asp.get("sparsity.nC_rate").latex()
+
+
+def test_nC_rate_derivation_checks_and_gives_the_claimed_exponent():
+    import mpmath as mp
+
+    from attnsparse.proofs.claims.sparsity import C, derive_nC_rate, gamma
+
+    D = derive_nC_rate()
+    report = D.check()
+    statuses = [s.status for s in report.steps]
+    assert statuses.count("verified") == 2 and statuses.count("asymptotic") == 3, report
+    # the exponent of n in the derived rate tends to the claim's exponent (the rest is a 1/sqrt(ln n) factor)
+    rhs = asp.get("sparsity.nC_rate").rhs
+    n = [s for s in D.result.free_symbols if s.name == "n"][0]
+    at = {gamma: sp.Rational(4, 5), C: sp.Rational(7, 10)}
+    errs = []
+    with mp.workdps(30):
+        for big in (sp.Integer(10) ** 50, sp.Integer(10) ** 300):
+            local = sp.N(sp.log(D.result.subs(at).subs(n, big)) / sp.log(big), 30)
+            errs.append(abs(float(local - rhs.subs(at))))
+    # the error is ln(2 sqrt(pi ln n)(sqrt(gamma) - sqrt(1-C)))/ln n: 0.022 at 1e50, 0.005 at 1e300
+    assert errs[1] < 0.006 and errs[1] < errs[0] / 4, errs
+
+
+def _wrong_residual(s, a):
+    """A mutant of the TV identity: |TV - tau/2| (wrong by a factor 2); not identically 0."""
+    k = int(a[0])
+    p = np.exp(s - s.max())
+    p /= p.sum()
+    order = np.argsort(-p)
+    head = 0.0
+    for i in range(k):
+        head += p[order[i]]
+    tv = 0.0
+    for i in range(len(p)):
+        q = p[order[i]] / head if i < k else 0.0
+        tv += 0.5 * abs(p[order[i]] - q)
+    return abs(tv - 0.5 * (1 - head))
+
+
+def test_identity_claims_refute_a_wrong_identity():
+    from attnsparse.proofs import symbols as S
+    from attnsparse.proofs.claims.sparsity import ROUNDING
+
+    good = asp.get("sparsity.tv_is_tail_mass").check(seed=0, n=256, sigma=2.0, k=8)
+    assert good.verdict == "consistent" and good.estimate < 1e-12
+    mutant = asp.Claim("user.tv_mutant", model=asp.IIDLogits(n=S.n, sigma=S.sigma),
+                       lhs=asp.E(asp.stat.logits(_wrong_residual, S.k)), rel="<=", rhs=ROUNDING)
+    assert mutant.check(seed=0, n=256, sigma=2.0, k=8).verdict == "refuted"
