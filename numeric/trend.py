@@ -34,7 +34,7 @@ import sympy as sp
 from .check import CheckResult
 from .simulate import _check_seed, simulate_stats
 
-__all__ = ["fit_exponent", "trend_check", "GRIDS", "BOOTSTRAP", "LAWS"]
+__all__ = ["fit_exponent", "trend_check", "equal_budget_fixed_k", "GRIDS", "BOOTSTRAP", "LAWS"]
 
 #: row lengths per effort (powers of two) and rows simulated at each n
 GRIDS = {
@@ -44,6 +44,21 @@ GRIDS = {
 #: bootstrap resamples of the exponent
 BOOTSTRAP = 2000
 LAWS = ("exponent", "decreasing", "bounded", "not_decreasing", "less")
+
+
+def equal_budget_fixed_k(log2n, C, alpha=1):
+    """The fixed window whose mean cost equals the adaptive window's over the contexts ``2^log2n``.
+
+    The adaptive window keeps ``ceil(alpha n^C)`` keys; a fixed window ``k`` keeps
+    ``min(k, n)``. Returns the smallest ``k`` with ``mean_n min(k, n) >= mean_n ceil(alpha n^C)``
+    (contexts equally weighted).
+    """
+    ns = [2**int(e) for e in log2n]
+    target = sum(math.ceil(alpha * n**C - 1e-12) for n in ns) / len(ns)
+    k = 1
+    while sum(min(k, n) for n in ns) / len(ns) < target:
+        k += 1
+    return k
 
 
 def fit_exponent(ns, samples):

@@ -15,6 +15,7 @@ import sympy as sp
 
 from ...numeric.models import IIDLogits
 from ...numeric.statistics import E, stat
+from ...numeric.trend import equal_budget_fixed_k
 from .. import symbols as S
 from ..claim import Claim, register
 from ..derivation import Derivation
@@ -82,21 +83,6 @@ for _id, _which, _label, _statement in _IDENTITIES:
         rhs=ROUNDING, statement=_statement + " Checked as: the mean row residual is below 1e-9 (rounding).",
         provenance="standard", source="THEORY.md section 1, identities", points=_ID_POINTS,
         assumptions=[S.k >= 1, S.k < S.n]))
-
-
-def equal_budget_fixed_k(log2n, C, alpha=1):
-    """The fixed window whose mean cost equals the adaptive window's over the contexts ``2^log2n``.
-
-    The adaptive window keeps ``ceil(alpha n^C)`` keys; a fixed window ``k`` keeps
-    ``min(k, n)``. Returns the smallest ``k`` with ``mean_n min(k, n) >= mean_n ceil(alpha n^C)``
-    (contexts equally weighted).
-    """
-    ns = [2**int(e) for e in log2n]
-    target = sum(math.ceil(alpha * n**C - 1e-12) for n in ns) / len(ns)
-    k = 1
-    while sum(min(k, n) for n in ns) / len(ns) < target:
-        k += 1
-    return k
 
 
 register(TrendClaim(
