@@ -10,6 +10,10 @@ every softmax functional below into a two- or three-fold integral:
 * (E3) ``E H = E ln Z - n int E[sigma X e^{sigma X} e^{-u e^{sigma X}}] L(u)^{n-1} du``;
 * (E4) the top-k mass ``E T(k)`` (``E p_(1)`` at ``k = 1``);
 * (E5) the mass above a logit threshold;
+* (E7) ``P(p_1 > eps)`` and ``E N_eps = n P(p_1 > eps)`` by de Hoog Laplace inversion of
+  ``L(theta)^{n-1}/theta``. STATUS: slow (``L`` at complex ``theta`` by mp.quad; minutes per
+  point) and not yet confirmed at any point within the issue's 60 s target; it raises rather
+  than return an unconfirmed value, and no claim uses it yet;
 * (E8) the bilinear model, as the chi-square mixture over ``tau`` of the IID functional.
 
 Numerics (PITFALLS 5, 6, 9; the route THEORY.md reports as working):
@@ -24,11 +28,11 @@ Numerics (PITFALLS 5, 6, 9; the route THEORY.md reports as working):
 * quadrature is tanh-sinh on each piece, vectorised over the whole grid. Its error estimate
   is the change from step ``h`` to ``h/2``.
 
-Confirmation: a value is returned only when the quadrature error estimate is below the
-requested tolerance *and* the value agrees with a second evaluation at higher working
-precision (float64 against x87 long double for ``dps <= 13``; mpmath at ``dps + 5`` and
-``dps + 15`` digits above that). Otherwise :class:`~attnsparse.numeric.precision.PrecisionError`
-is raised. Every ``eval_*`` function takes the number of confirmed significant digits
+Confirmation (:func:`_confirmed`): a value is returned only when two successive quadrature
+levels agree (quadratic convergence: error about the square of their difference) *and* an
+independent evaluation on a grid shifted by a third of a step agrees to the requested
+digits (float64 twice for ``dps <= 13``; mpmath at ``dps + 5`` then ``dps + 15`` digits above
+that). Otherwise :class:`~attnsparse.numeric.precision.PrecisionError` is raised. Every ``eval_*`` function takes the number of confirmed significant digits
 ``dps`` first and returns an ``mpmath.mpf``.
 """
 
