@@ -340,9 +340,10 @@ def _confirmed(compute, dps, what):
        rounding errors), at a second precision: float64 for ``dps <= FAST_DPS`` (a float64
        value carries at most ~15 digits, so 13 confirmed digits is the ceiling of this
        route), mpmath at ``dps + 15`` digits above that (the first pass runs at ``dps + 5``).
-       The two values must agree to ``dps`` digits.
+       The two values must agree to ``dps`` digits; if they do not, the level is raised
+       and both steps are repeated.
 
-    Either failure raises :class:`PrecisionError`; nothing unconfirmed is returned.
+    Failure at the last level raises :class:`PrecisionError`; nothing unconfirmed is returned.
     """
     if dps <= FAST_DPS:
         first, second, levels = _Backend("f64"), _Backend("f64"), range(2, 8)
@@ -357,21 +358,24 @@ def _confirmed(compute, dps, what):
             raise PrecisionError(f"{what}: value {v} at quadrature level {lev} ({be.kind}) cannot be confirmed")
         return v
 
-    prev = None
+    prev, v2, miss = None, None, None
     for lev in levels:
         v = run(first, lev)
         if prev is not None and 100 * (abs(v - prev) / abs(v)) ** 2 <= tol:
-            break
+            v2 = run(second, (lev, 1 / 3))
+            with mp.workdps(dps + 20):
+                if abs(v - v2) <= tol * abs(v2):
+                    break
+            miss = (lev, v, v2)  # the shifted grid disagrees: refine further
         prev = v
     else:
+        if miss is not None:
+            lev, v, v2 = miss
+            raise PrecisionError(f"{what}: not confirmed to {dps} digits: {mp.nstr(v, dps + 3)} ({first.kind}) vs "
+                                 f"{mp.nstr(v2, dps + 3)} ({second.kind}, shifted grid) at level {lev}")
         raise PrecisionError(f"{what}: quadrature levels {lev - 1} and {lev} differ by "
                              f"{mp.nstr(abs(v - prev) / abs(v), 3)} (relative), above the "
                              f"{mp.nstr(mp.sqrt(tol) / 10, 3)} needed for {dps} digits")
-    v2 = run(second, (lev, 1 / 3))
-    with mp.workdps(dps + 20):
-        if abs(v - v2) > tol * abs(v2):
-            raise PrecisionError(f"{what}: not confirmed to {dps} digits: {mp.nstr(v, dps + 3)} ({first.kind}) vs "
-                                 f"{mp.nstr(v2, dps + 3)} ({second.kind}, shifted grid) at level {lev}")
     with mp.workdps(dps):
         return +v2
 
