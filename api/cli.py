@@ -166,6 +166,8 @@ def _cmd_check(args):
                 raise UsageError(str(e)) from None
             raise
     holm(results, args.alpha)
+    for (c, _), r in zip(jobs, results):
+        r.extra["expect"] = c.expect
     settings = {"effort": args.effort, "seed": args.seed, "alpha": args.alpha or _default_alpha(),
                 "checks": len(results), "wall_seconds": round(time.perf_counter() - t0, 1)}
     if args.json:
@@ -179,7 +181,11 @@ def _cmd_check(args):
         report.write_atomic(os.path.join(args.out, "report.md"), report.markdown(results, settings))
         if not args.json:
             print(f"report written to {args.out}/report.json and report.md")
-    return EXIT_REFUTED if any(r.verdict == "refuted" for r in results) else EXIT_OK
+    surprises = report.unexpected(results)
+    for r in surprises:
+        print(f"unexpected: {r.claim_id} is {r.verdict}, the catalogue expects {r.extra['expect']}",
+              file=sys.stderr)
+    return EXIT_REFUTED if surprises else EXIT_OK
 
 
 def _default_alpha():

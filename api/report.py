@@ -51,8 +51,9 @@ def _rows(results):
         lo, hi = r.ci
         lo_s = "-inf" if lo == float("-inf") else f"{lo:.5g}"
         hi_s = "inf" if hi == float("inf") else f"{hi:.5g}"
+        verdict = r.verdict + (" (expected)" if _expected_refutation(r) else "")
         yield [r.claim_id, _params(r.params), _rel(r), f"{r.theory:.6g}", f"{r.estimate:.6g}",
-               f"[{lo_s}, {hi_s}]", r.verdict, str(r.samples), f"{r.elapsed:.1f}"]
+               f"[{lo_s}, {hi_s}]", verdict, str(r.samples), f"{r.elapsed:.1f}"]
 
 
 HEADER = ["claim", "parameters", "rel", "theory", "estimate", "CI", "verdict", "rows", "s"]
@@ -67,9 +68,22 @@ def table(results):
     return "\n".join(lines)
 
 
+def _expected_refutation(r):
+    return r.verdict == "refuted" and r.extra.get("expect") == "refuted"
+
+
+def unexpected(results):
+    """Checks whose verdict contradicts the catalogue: a refutation not marked as expected,
+    or an expected refutation that came out consistent (like a strict xfail)."""
+    return [r for r in results if (r.verdict == "refuted" and not _expected_refutation(r))
+            or (r.verdict == "consistent" and r.extra.get("expect") == "refuted")]
+
+
 def summary(results):
     counts = {v: sum(r.verdict == v for r in results) for v in ("consistent", "inconclusive", "refuted")}
-    return ", ".join(f"{n} {v}" for v, n in counts.items())
+    text = ", ".join(f"{n} {v}" for v, n in counts.items())
+    known = sum(map(_expected_refutation, results))
+    return text + (f" ({known} expected: documented disagreements)" if known else "")
 
 
 def _meta(settings):

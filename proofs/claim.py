@@ -97,10 +97,15 @@ class Claim:
     details : callable, optional
         ``details() -> str``: extra text that ``attnsparse show`` prints, such as a table of
         the measured error of an asymptotic formula against the exact value.
+    expect : {"consistent", "refuted"}
+        The verdict the catalogue expects. ``"refuted"`` records a documented disagreement
+        (a claim, usually the paper's as we reconstruct it, that our checks refute): the
+        suite then fails if the claim stops being refuted, like a strict xfail.
     """
 
     def __init__(self, id, *, model, lhs, rel, rhs, statement="", provenance="user", rtol=None,
-                 atol=0.0, assumptions=(), points=(), source="", exact=None, details=None):
+                 atol=0.0, assumptions=(), points=(), source="", exact=None, details=None,
+                 expect="consistent"):
         if not isinstance(id, str) or not id or " " in id:
             raise ValueError(f"id must be a non-empty dotted name without spaces, got {id!r}")
         if not isinstance(model, Model):
@@ -111,6 +116,8 @@ class Claim:
             raise ValueError(f"rel must be one of {sorted(RELATIONS)}, got {rel!r}")
         if provenance not in PROVENANCE:
             raise ValueError(f"provenance must be one of {sorted(PROVENANCE)}, got {provenance!r}")
+        if expect not in ("consistent", "refuted"):
+            raise ValueError(f"expect must be 'consistent' or 'refuted', got {expect!r}")
         if rel == "approx" and rtol is None:
             raise ValueError("rel='approx' needs rtol, the relative tolerance of the approximation")
         for name, tol in (("rtol", rtol), ("atol", atol)):
@@ -123,7 +130,8 @@ class Claim:
         d = dict(id=id, model=model, lhs=lhs, rel=rel, _rhs_src=rhs, statement=statement,
                  provenance=provenance, rtol=rtol, atol=float(atol),
                  assumptions=tuple(sp.sympify(a) for a in assumptions),
-                 points=tuple(dict(p) for p in points), source=source, exact=exact, details=details)
+                 points=tuple(dict(p) for p in points), source=source, exact=exact, details=details,
+                 expect=expect)
         self.__dict__.update(d)
 
     def __setattr__(self, name, value):

@@ -160,9 +160,9 @@ register(TrendClaim(
     statement=f"[R] An adaptive window ceil(n^0.7) discards less mass, averaged over context lengths n = 2^8, 2^10, "
               f"2^12, 2^14 (equally weighted), than the fixed window of equal mean cost, k = {FIXED_K} (it keeps "
               f"min(k, n) keys; both keep {sum(math.ceil(2**(0.7 * e) - 1e-12) for e in ADAPTIVE_LOG2N) / 4:g} keys "
-              f"on average).",
+              f"on average). Our check refutes this at gamma = 0.5: a documented disagreement.",
     provenance="reconstructed", source="v2 section 7 as we reconstruct it",
-    assumptions=[gamma < 1], points=[dict(gamma=0.5)]))
+    assumptions=[gamma < 1], points=[dict(gamma=0.5)], expect="refuted"))
 
 register(Claim(
     "sparsity.count_mean_field", model=IIDLogits(n=S.n, sigma=S.sigma), lhs=E(stat.count_above(S.eps)),

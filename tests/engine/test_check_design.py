@@ -123,7 +123,12 @@ def test_false_alarm_rate_of_a_true_claim():
 
 @pytest.mark.slow
 def test_false_alarm_rate_heavy_tailed_claim():
-    """As above, on a claim whose estimator is heavy-tailed (E p_j at sigma = 1.5, n = 256)."""
+    """As above, on a claim whose estimator is heavy-tailed (E p_j at sigma = 1.5, n = 256).
+
+    Measured: 15 of 200 refuted (7.5%), above alpha; the t interval is anti-conservative for
+    such skewed data (docs/statistics.md). The assertion is the binomial test at 1e-3 that
+    the issue asks for; it passes (P(X >= 15) is about 0.08), but the excess is real.
+    """
     c = asp.get("entries.mean_weight")
     k = _false_alarms(c, c.points[1], reps=200, alpha=0.05)
     assert st.binom(200, 0.05).sf(k - 1) > 1e-3, k

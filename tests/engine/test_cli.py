@@ -65,3 +65,16 @@ def test_console_script_and_module_entry_points():
     for cmd in (["attnsparse", "--version"], [sys.executable, "-m", "attnsparse", "--version"]):
         out = subprocess.run(cmd, capture_output=True, text=True)
         assert out.returncode == 0 and out.stdout.strip() == asp.__version__
+
+
+def test_expected_refutation_is_reported_and_strict(capsys):
+    """A documented disagreement (expect='refuted') exits 0 while refuted, 1 once it is not."""
+    n, sigma = sp.symbols("n sigma", positive=True)
+    wrong = dict(model=asp.IIDLogits(n=n, sigma=sigma), lhs=asp.E(asp.stat.partition), rel="==",
+                 points=[dict(n=16, sigma=1.0)], expect="refuted")
+    asp.register(asp.Claim("zz_test.known_wrong", rhs=n * sp.exp(sigma**2), **wrong))
+    assert main(["check", "zz_test.known_wrong"]) == 0
+    assert "refuted (expected)" in capsys.readouterr().out
+    asp.register(asp.Claim("zz_test.known_wrong_but_true", rhs=n * sp.exp(sigma**2 / 2), **wrong))
+    assert main(["check", "zz_test.known_wrong_but_true"]) == 1
+    assert "unexpected: zz_test.known_wrong_but_true is consistent" in capsys.readouterr().err
