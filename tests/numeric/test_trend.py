@@ -43,7 +43,7 @@ def test_trend_claim_end_to_end_and_parameter_errors():
     c = asp.get("sparsity.log_insufficient")
     r = c.check(seed=1, effort={"log2n": (8, 10, 12), "rows": 200}, gamma=0.5)
     # claim.grid is None here, so the effort's grid is used
-    assert r.rel == "trend" and r.verdict in ("consistent", "inconclusive", "refuted")
+    assert r.rel == "trend" and r.verdict == "consistent", r
     assert r.extra["n"] == [256, 1024, 4096] and r.samples == 600
     with pytest.raises(ValueError, match="trend variable"):
         c.check(n=64, gamma=0.5)
@@ -89,9 +89,26 @@ def test_registered_claim_and_its_mutant(base, point, verdict, change, mpoint, m
 
 
 def test_bounded_law_refutes_growth():
-    # k_eps at high temperature (gamma = 0.25) grows like n: "bounded" must be refuted
+    # k_eps at high temperature (gamma = 0.25) grows like n: "bounded" must be refuted, and the
+    # refutation must survive Holm's correction (its p-value must be small, not 1)
+    from attnsparse.numeric.check import holm
+
     mut = _mutant("collapse.k_eps_bounded")
-    assert mut.check(seed=0, gamma=0.25, epsilon=0.1).verdict == "refuted"
+    r = mut.check(seed=0, gamma=0.25, epsilon=0.1)
+    assert r.verdict == "refuted" and r.p_value < 1e-3
+    assert holm([r])[0].verdict == "refuted"
+
+
+@pytest.mark.parametrize("law, est, theory, tol, boot_centre, refuted", [
+    ("exponent", 0.5, 0.0, 0.05, 0.5, True), ("exponent", -0.5, 0.0, 0.05, -0.5, True),
+    ("exponent", 0.01, 0.0, 0.05, 0.01, False), ("bounded", 0.5, 0.0, 0.05, 0.5, True),
+    ("bounded", 0.0, 0.0, 0.05, 0.0, False), ("decreasing", 0.4, 0.0, 0.02, 0.4, True),
+    ("not_decreasing", -0.4, 0.0, 0.02, -0.4, True), ("less", 0.3, 0.0, 0.0, 0.3, True),
+])
+def test_refutation_p_values(law, est, theory, tol, boot_centre, refuted):
+    boot = np.random.default_rng(0).normal(boot_centre, 0.02, 2000)
+    p = T.refutation_p(law, boot, est, theory, tol)
+    assert (p < 1e-3) == refuted, p
 
 
 def test_less_law_both_directions():
