@@ -315,9 +315,18 @@ class E(Functional):
         n = len(x)
         se = float(np.std(x, ddof=1) / math.sqrt(n))
         if se == 0:
-            return 0.0 if float(np.mean(x)) != theta0 else 1.0
+            return _degenerate_p(float(np.mean(x)) - theta0, alternative)
         t = (float(np.mean(x)) - theta0) / se
         return _tail_p(st.t(n - 1), t, alternative)
+
+
+def _degenerate_p(dev, alternative):
+    """p-value when the sample has no spread: 0 only for a deviation in the alternative's direction."""
+    if alternative == "greater":
+        return 0.0 if dev > 0 else 1.0
+    if alternative == "less":
+        return 0.0 if dev < 0 else 1.0
+    return 0.0 if dev != 0 else 1.0
 
 
 def _tail_p(dist, z, alternative):
@@ -354,9 +363,10 @@ class P(Functional):
 
     def pvalue(self, x, theta0, alternative):
         n, k = len(x), float(np.sum(x))
-        if theta0 <= 0 or theta0 >= 1:
-            inside = (k == 0) if theta0 <= 0 else (k == n)
-            return 1.0 if inside else 0.0
+        if theta0 <= 0 or theta0 >= 1:  # a probability cannot exceed 1 or fall below 0
+            if (alternative == "greater" and theta0 >= 1) or (alternative == "less" and theta0 <= 0):
+                return 1.0
+            return _degenerate_p(k / n - min(max(theta0, 0.0), 1.0), alternative)
         z = (k - n * theta0) / math.sqrt(n * theta0 * (1 - theta0))
         return _tail_p(st.norm, z, alternative)
 
@@ -393,7 +403,7 @@ class Var(Functional):
     def pvalue(self, x, theta0, alternative):
         s2, se = self._moments(x)
         if se == 0:
-            return 0.0 if s2 != theta0 else 1.0
+            return _degenerate_p(s2 - theta0, alternative)
         return _tail_p(st.norm, (s2 - theta0) / se, alternative)
 
 
@@ -437,10 +447,14 @@ class quantile(Functional):
     def pvalue(self, x, theta0, alternative):
         # #{x <= theta0} ~ Bin(n, q) when theta0 is the q-quantile
         n = len(x)
-        k = int(np.sum(np.asarray(x) <= theta0))
-        # quantile above theta0  <=>  few values below theta0
+        x = np.asarray(x)
+        # quantile above theta0 <=> few values at or below theta0; quantile below theta0 <=>
+        # many values strictly below it (strict, so ties at theta0 of an integer-valued
+        # statistic do not count against a true claim)
+        k_le, k_lt = int(np.sum(x <= theta0)), int(np.sum(x < theta0))
+        b = st.binom(n, self.q)
         if alternative == "greater":
-            return float(st.binom(n, self.q).cdf(k))
+            return float(b.cdf(k_le))
         if alternative == "less":
-            return float(st.binom(n, self.q).sf(k - 1))
-        return float(min(1.0, 2 * min(st.binom(n, self.q).cdf(k), st.binom(n, self.q).sf(k - 1))))
+            return float(b.sf(k_lt - 1))
+        return float(min(1.0, 2 * min(b.cdf(k_le), b.sf(k_lt - 1))))

@@ -112,6 +112,8 @@ class Claim:
             raise TypeError(f"model must be an IIDLogits, BilinearQK or SelfAttention, got {type(model).__name__}")
         if not isinstance(lhs, Functional):
             raise TypeError("lhs must be a functional: E(stat), P(event), Var(stat) or quantile(stat, q)")
+        if rel == "trend" and type(self).check is Claim.check:
+            raise ValueError("rel='trend' needs a TrendClaim (a trend check over a grid of n)")
         if rel not in RELATIONS:
             raise ValueError(f"rel must be one of {sorted(RELATIONS)}, got {rel!r}")
         if provenance not in PROVENANCE:

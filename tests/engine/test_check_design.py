@@ -132,3 +132,25 @@ def test_false_alarm_rate_heavy_tailed_claim():
     c = asp.get("entries.mean_weight")
     k = _false_alarms(c, c.points[1], reps=200, alpha=0.05)
     assert st.binom(200, 0.05).sf(k - 1) > 1e-3, k
+
+
+def test_degenerate_samples_do_not_refute_true_bounds():
+    # count_above(1/2) is 0 or 1, and E of it is at most 1: a true bound even when every row gives 0
+    c = asp.Claim("t.count_le_1", model=IID, lhs=asp.E(asp.stat.count_above(sp.Rational(1, 2))), rel="<=", rhs=1)
+    assert c.check(n=256, sigma=0.5, seed=0).verdict == "consistent"
+    # a probability is at most 1 and at least 0, whatever the sample
+    for rel, bound in (("<=", 1), (">=", 0), ("<=", sp.Rational(6, 5))):
+        c = asp.Claim("t.p_bound", model=IID, lhs=asp.P(asp.stat.max_weight > 0.1), rel=rel, rhs=bound)
+        assert c.check(n=64, sigma=1.0, seed=0).verdict == "consistent", (rel, bound)
+
+
+def test_quantile_of_an_integer_statistic_is_not_refuted_by_ties():
+    # the median of argmax over n = 2 keys is 0 or 1 with ties everywhere; P(argmax = 0) = 1/2,
+    # so the 0.25-quantile is exactly 0
+    c = asp.Claim("t.q_argmax", model=IID, lhs=asp.quantile(asp.stat.argmax, 0.25), rel="==", rhs=0, atol=0.5)
+    assert c.check(n=2, sigma=1.0, seed=0).verdict != "refuted"
+
+
+def test_a_plain_claim_cannot_be_a_trend():
+    with pytest.raises(ValueError, match="TrendClaim"):
+        asp.Claim("t.trend", model=IID, lhs=asp.E(asp.stat.ipr), rel="trend", rhs=0)
