@@ -4,10 +4,20 @@ import json
 import subprocess
 import sys
 
+import pytest
 import sympy as sp
 
 import attnsparse as asp
 from attnsparse.cli import main
+from attnsparse.proofs import claim as claim_module
+
+
+@pytest.fixture(autouse=True)
+def _forget_test_claims():
+    """Claims a test registers (ids zz_test.*) leave the registry after it."""
+    yield
+    for cid in [k for k in claim_module._REGISTRY if k.startswith("zz_test.")]:
+        del claim_module._REGISTRY[cid]
 
 
 def test_list_groups_every_claim_by_area_with_provenance(capsys):

@@ -2,7 +2,7 @@
 
 Statistical tests: each compares an evaluator with the mean of 20 000 simulated rows
 (fixed seed) and fails when |z| > 4.5 (false-alarm level 7e-6 per comparison under a
-normal approximation; 24 comparisons, family-wise < 2e-4).
+normal approximation; 21 comparisons, family-wise < 2e-4).
 """
 
 import math
