@@ -59,8 +59,24 @@ _FUNCS = {"sqrt": sp.sqrt, "log": sp.log, "ln": sp.log, "exp": sp.exp, "ceil": s
           "floor": sp.floor, "log2": lambda x: sp.log(x, 2), "min": sp.Min, "max": sp.Max,
           "abs": sp.Abs}
 _CONSTS = {"pi": sp.pi, "e": sp.E}
+#: largest number of decimal digits a power in a spec may have (a guard against 10^10^9)
+_MAX_DIGITS = 1000
+
+
+def _power(a, b):
+    """``a**b``, refused when the result would be astronomically large (it would hang SymPy)."""
+    if a.is_number and b.is_number:
+        try:
+            big = abs(float(b)) * math.log10(max(abs(float(a)), 2.0)) > _MAX_DIGITS
+        except (TypeError, OverflowError):
+            big = True
+        if big:
+            raise OverflowError(f"the power {a}^{b} is too large (more than {_MAX_DIGITS} digits)")
+    return a**b
+
+
 _BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-           ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a**b}
+           ast.Div: lambda a, b: a / b, ast.Pow: _power}
 _CMP = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 _FUNCTIONALS = ("E", "P", "Var", "quantile")
 
@@ -269,6 +285,8 @@ def _expand(field_, v):
             raise SpecError(f"{field_}: bad range {v!r}: a power range B^a..B^b needs one base B >= 2")
         if e1 > e2:
             raise SpecError(f"{field_}: bad range {v!r}: the exponents must increase ({e1} > {e2})")
+        if e2 - e1 + 1 > MAX_POINTS or e2 * math.log10(b1) > _MAX_DIGITS:
+            raise SpecError(f"{field_}: bad range {v!r}: too many values or values too large")
         return [b1**e for e in range(e1, e2 + 1)]
     m = _LIN_RANGE.match(v)
     if m and ".." in v:
@@ -332,7 +350,10 @@ def _walk(field_, node, symbols):
             return _CONSTS[node.id]
         raise SpecError(f"{field_}: {node.id!r} is not a grid parameter (grid: {', '.join(symbols)})")
     if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        return _BINOPS[type(node.op)](_walk(field_, node.left, symbols), _walk(field_, node.right, symbols))
+        try:
+            return _BINOPS[type(node.op)](_walk(field_, node.left, symbols), _walk(field_, node.right, symbols))
+        except OverflowError as e:
+            raise SpecError(f"{field_}: {e}") from None
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         x = _walk(field_, node.operand, symbols)
         return -x if isinstance(node.op, ast.USub) else x

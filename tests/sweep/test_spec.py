@@ -65,6 +65,12 @@ MALFORMED = [
     ("claims", ["logits.no_such_claim"], "claims", "no claim with id"),
 ]
 MALFORMED[-2] = ("stats", None, "stats", "nothing to estimate")
+MALFORMED += [
+    # astronomically large numbers are refused at once instead of hanging SymPy
+    ("model.sigma", "10^10^9", "model.sigma", "too large"),
+    ("stats.tau", "tail_mass(2^2^40)", "stats.tau", "too large"),
+    ("grid.n", "2^0..2^100000000", "grid.n", "too many values"),
+]
 
 
 @pytest.mark.parametrize("path,value,field,phrase", MALFORMED, ids=[f"{m[0]}={m[1]!r}" for m in MALFORMED])
