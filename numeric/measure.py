@@ -87,6 +87,14 @@ def _scale(scale, d):
     return float(scale)
 
 
+def _check_score_range(q, k, sc):
+    """Every logit ``sc <q_i, k_j>`` is finite: refuse inputs whose scores overflow float64."""
+    bound = sc * float(np.max(np.abs(q))) * float(np.max(np.abs(k))) * q.shape[2]
+    if not bound < 1e300:
+        raise ValueError(f"Q, K and scale give logits up to about {bound:.3g}, beyond float64 range; "
+                         f"rescale the inputs (|scale * <q, k>| must stay below 1e300)")
+
+
 def _tile_rows(n_keys, tile_rows, rows, max_bytes):
     if tile_rows is None:
         return max(4, min(rows, max_bytes // (8 * n_keys)))
@@ -150,6 +158,7 @@ def attention_stats(Q, K, stats, causal=False, scale=None, values=None, tile_row
     codes = np.array([s.code for s in stats], dtype=np.int64)
     params = np.array([s.bind_param(_named(values, s), n_k) for s in stats], dtype=np.float64)
     sc, tile = _scale(scale, q.shape[2]), _tile_rows(n_k, tile_rows, config.FUSED_TILE_ROWS, config.FUSED_TILE_BYTES)
+    _check_score_range(q, k, sc)
     tile = min(tile, n_q)
     n_chunks = min(-(-n_q // tile), 4 * numba.get_num_threads())
     out = np.empty((q.shape[0], n_q, len(stats)))
@@ -287,6 +296,7 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
     n_cols = max(1, n_k // 10) if n_cols is None else _positive_int(n_cols, "n_cols")
     h2o = _fraction(h2o, "h2o")
     sc, tile = _scale(scale, d), _tile_rows(n_k, tile_rows, config.MEASURE_TILE_ROWS, config.MEASURE_TILE_BYTES)
+    _check_score_range(q, k, sc)
     q2 = k2 = None
     if transfer is not None:
         if not (isinstance(transfer, (tuple, list)) and len(transfer) == 2):

@@ -97,6 +97,7 @@ def test_gaussian_input_is_close_to_gaussian_theory():
     (dict(transfer=(np.ones((3, 2)),)), "transfer must be a pair"),
     (dict(transfer=(np.ones((2, 2)), np.ones((4, 2)))), "shapes of Q and K"),
     (dict(seed=-1), "seed must be"),
+    (dict(scale=1e300), "beyond float64 range"),  # finite inputs whose logits overflow
 ])
 def test_bad_input(kw, match):
     with pytest.raises(ValueError, match=match):
