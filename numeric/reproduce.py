@@ -20,6 +20,7 @@ import os
 import numpy as np
 from scipy.stats import norm
 
+from .files import save_figure, write_atomic
 from .models import IIDLogits
 from .simulate import simulate_stats
 from .statistics import stat
@@ -109,8 +110,7 @@ def run_adaptive(cfg, seed, progress):
 
 def _save(fig, folder, name):
     for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(folder, f".tmp-{name}.{ext}"), dpi=120)
-        os.replace(os.path.join(folder, f".tmp-{name}.{ext}"), os.path.join(folder, f"{name}.{ext}"))
+        save_figure(fig, os.path.join(folder, f"{name}.{ext}"), dpi=120)
 
 
 def plot_all(data, folder):
@@ -209,20 +209,14 @@ def reproduce(folder, mode="quick", seed=0, progress_bar=True):
     cfg = SETTINGS[mode]
     total = 2 * len(cfg["log2n"]) + len(cfg["phase_n"]) * cfg["phase_points"] + len(cfg["log2n"])
     os.makedirs(folder, exist_ok=True)
-    with tqdm(total=total, desc="reproduce", disable=not progress_bar) as bar:
+    with tqdm(total=total, desc="reproduce", disable=None if progress_bar else True) as bar:
         step = lambda: bar.update(1)  # noqa: E731
         data = {"mode": mode, "seed": seed, "label": LABEL,
                 "tail_mass": run_tail_mass(cfg, seed, step),
                 "phase": run_phase(cfg, seed, step, lambda n, s: eval_ipr(6, n, s)),
                 "adaptive": run_adaptive(cfg, seed, step)}
     plot_all(data, folder)
-    _write(os.path.join(folder, "report.json"), json.dumps(data, indent=2) + "\n")
-    _write(os.path.join(folder, "report.md"), markdown(data, mode))
+    write_atomic(os.path.join(folder, "report.json"), json.dumps(data, indent=2) + "\n")
+    write_atomic(os.path.join(folder, "report.md"), markdown(data, mode))
     return data
 
-
-def _write(path, text):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)

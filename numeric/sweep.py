@@ -178,7 +178,7 @@ class SweepStore:
                                  "give an empty or new folder with --out")
             self._write(os.path.join(self.folder, MANIFEST), _manifest(spec), sort_keys=False)
             if spec_text is not None:
-                from ..report import write_atomic
+                from .files import write_atomic
 
                 write_atomic(os.path.join(self.folder, "spec.toml"), spec_text)
             return
@@ -231,7 +231,7 @@ class SweepStore:
     def _write(path, obj, sort_keys=True):
         import json
 
-        from ..report import write_atomic
+        from .files import write_atomic
 
         # records: canonical JSON (equal data, equal bytes); the manifest keeps the spec's order
         text = canonical_json(obj) if sort_keys else json.dumps(obj, indent=1)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 
 import numpy as np
 from scipy import special
+
+from .files import save_figure
 
 __all__ = ["tilting_tail_mass", "tilting_topk_mass", "plot_sweep", "theory_overlay"]
 
@@ -135,7 +136,7 @@ def plot_sweep(result, out_prefix, x=None):
                  + (f"\n{fixed}" if fixed else "")
                  + ("\ndashed: tilting prediction (THEORY 5)" if with_ratio else ""), fontsize=9)
     fig.tight_layout()
-    paths = [_save_atomic(fig, f"{out_prefix}.{ext}") for ext in ("png", "pdf")]
+    paths = [save_figure(fig, f"{out_prefix}.{ext}") for ext in ("png", "pdf")]
     plt.close(fig)
     return paths
 
@@ -181,25 +182,3 @@ def _panel(ax, rax, cols, xname, label, theory, others, series, colours):
         ax.set_xlabel(xname)
 
 
-def _save_atomic(fig, path):
-    """``fig.savefig(path)`` through a temporary file and a rename: never a half-written plot."""
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    ext = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=ext)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=ext[1:], dpi=130)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; a plot is for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path

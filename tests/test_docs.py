@@ -5,7 +5,6 @@ Building the Sphinx site (-W) and executing docs/example.ipynb are .ci/run's ste
 
 import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import sympy as sp

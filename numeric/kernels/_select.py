@@ -8,7 +8,6 @@ enough (adversarial pivots) they finish by sorting the remaining sub-range only.
 Both permute their argument in place.
 """
 
-import numpy as np
 from numba import njit
 
 # below this many entries a sub-range is finished by a sort (cheaper than partitioning)

@@ -146,7 +146,6 @@ register(Claim(
 
 @lru_cache(maxsize=None)
 def derive_keps_rule():
-    q = sp.Symbol("q", positive=True)  # k/n
     D = Derivation("top-k mass and k_eps from the tilting identity (high temperature)")
     D.step(sp.Symbol(r"\mathbb{E} T(k)"), "definition")
     D.step(sp.Symbol(r"\frac{\mathbb{E}[e^{s} 1\{s > s_q\}]}{\mathbb{E} e^{s}}"),

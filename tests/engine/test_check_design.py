@@ -6,7 +6,6 @@ binomial bounds at level 1e-4 (two-sided), so a correct implementation fails the
 probability below 1e-4 per assertion; all data are seeded, so a pass is reproducible.
 """
 
-import math
 
 import numpy as np
 import pytest

@@ -8,7 +8,6 @@ normal approximation; 21 comparisons, family-wise < 2e-4).
 import math
 
 import mpmath as mp
-import numpy as np
 import pytest
 
 import attnsparse as asp

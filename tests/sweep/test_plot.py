@@ -3,7 +3,6 @@
 import os
 
 import mpmath
-import numpy as np
 import pytest
 
 from attnsparse.cli import main

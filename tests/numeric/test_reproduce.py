@@ -1,0 +1,39 @@
+"""`attnsparse reproduce --quick`: the report folder is complete and its numbers hang together."""
+
+import json
+import math
+
+from attnsparse.cli import main
+from attnsparse.numeric.reproduce import LABEL, reproduce
+
+
+def test_quick_report_is_complete_and_consistent(tmp_path):
+    data = reproduce(str(tmp_path), "quick", seed=0, progress_bar=False)
+    names = {p.name for p in tmp_path.iterdir()}
+    for fig in ("a_tail_mass", "b_phase_diagram", "c_adaptive_window"):
+        assert {fig + ".png", fig + ".pdf"} <= names
+        assert (tmp_path / (fig + ".png")).stat().st_size > 10_000
+    assert not [n for n in names if n.startswith(".tmp-")]
+    assert json.loads((tmp_path / "report.json").read_text()) == json.loads(json.dumps(data))
+    assert "not the paper's" in LABEL and "**our reproduction**" in (tmp_path / "report.md").read_text()
+    for rules in data["tail_mass"].values():
+        for points in rules.values():
+            for p in points:
+                assert 0 <= p["mean"] <= 1 and p["stderr"] > 0
+    ad = data["adaptive"]
+    # equal average budget: the fixed window keeps at least as many keys on average, and at most
+    # one key per context more
+    ns = [int(n) for n in ad["by_n"]]
+    adaptive = sum(v["k_adaptive"] for v in ad["by_n"].values()) / len(ns)
+    fixed = sum(v["k_fixed"] for v in ad["by_n"].values()) / len(ns)
+    assert adaptive <= fixed < adaptive + 1
+    assert all(v["k_fixed"] == min(ad["budget"], int(n)) for n, v in ad["by_n"].items())
+    assert math.isclose(ad["mean_tau_fixed"], sum(v["tau_fixed"] for v in ad["by_n"].values()) / len(ns))
+
+
+def test_cli_usage_errors(tmp_path, capsys):
+    f = tmp_path / "file"
+    f.write_text("x")
+    assert main(["reproduce", "--out", str(f)]) == 2
+    assert main(["reproduce", "--seed", "-1", "--out", str(tmp_path / "r")]) == 2
+    assert "seed" in capsys.readouterr().err
