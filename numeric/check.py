@@ -33,6 +33,8 @@ from .statistics import Functional
 
 __all__ = ["CheckResult", "check_claim", "holm"]
 
+WARM_UP_BATCH = 2**31 - 1  # a stream of its own for the discarded warm-up rows
+
 
 @dataclass
 class CheckResult:
@@ -109,9 +111,9 @@ class _Side:
         self.f, self.model, self.values = functional, functional.model or model, values
         self.seed, self.stream, self.x = seed, stream, np.empty(0)
 
-    def warm_up(self):
-        """Run the kernels once on two rows (compiles them; the numbers are discarded)."""
-        simulate_stats(self.model, [self.f.stat], 2, self.seed, self.values)
+    def warm_up(self, rows=2):
+        """Run the kernels on a few rows (compiles them; the numbers are discarded)."""
+        simulate_stats(self.model, [self.f.stat], rows, self.seed, self.values, batch=WARM_UP_BATCH)
 
     def extend(self, batch, size):
         raw = simulate_stats(self.model, [self.f.stat], size, self.seed, self.values,
@@ -183,9 +185,18 @@ def check_claim(claim, params, seed=0, effort="quick", alpha=None) -> CheckResul
         theory = float(claim.evaluate(dps=config.THEORY_DPS, **params))
         tol = max(rtol * abs(theory), claim.atol)
     left = _Side(claim.lhs, claim.model, values, seed, stream=0)
-    # compile the kernels before the clock of the time budget starts (first calls compile)
-    for side in (left, right) if two_sample else (left,):
+    # compile the kernels before the clock of the time budget starts (first calls compile),
+    # then time a small probe so that the first batch alone cannot overrun the budget
+    sides = (left, right) if two_sample else (left,)
+    for side in sides:
         side.warm_up()
+    t_probe = time.perf_counter()
+    for side in sides:
+        side.warm_up(config.PROBE_ROWS)
+    per_row = (time.perf_counter() - t_probe) / config.PROBE_ROWS
+    if per_row * e["initial"] > e["max_seconds"] / 2:
+        e["initial"] = max(config.PROBE_ROWS, int(e["max_seconds"] / 2 / per_row))
+        e["max_samples"] = max(e["max_samples"], e["initial"])
     t_sampling = time.perf_counter()
     n_looks = _looks(e["initial"], e["max_samples"])
     a_look = alpha / n_looks

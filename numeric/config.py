@@ -14,6 +14,10 @@ EFFORT = {
     "full": {"initial": 20_000, "max_samples": 20_480_000, "max_seconds": 600.0},
 }
 
+#: rows of the probe that times one row before a check starts; a first batch that would
+#: take more than half of ``max_seconds`` is shrunk to fit
+PROBE_ROWS = 16
+
 #: default relative tolerance: the resolution of ``==`` checks (a consistent verdict means
 #: the confidence interval lies within theory * (1 +- RTOL_EQUAL))
 RTOL_EQUAL = 0.02

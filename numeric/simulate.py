@@ -31,10 +31,14 @@ __all__ = ["simulate_stats", "simulate", "Simulation", "chunk_seeds"]
 
 
 def chunk_seeds(seed, batch, n_rows, chunk_rows=config.CHUNK_ROWS):
-    """One 32-bit seed per chunk of rows, derived from ``(seed, batch)``."""
+    """One 64-bit seed per chunk of rows, derived from ``(seed, batch)``.
+
+    64 bits, so that even a full-effort check (hundreds of thousands of chunks) is not
+    expected to give two chunks the same seed (with 32 bits it would, about a dozen times).
+    """
     n_chunks = max(1, math.ceil(n_rows / chunk_rows))
     ss = np.random.SeedSequence(entropy=_check_seed(seed), spawn_key=(int(batch),))
-    return ss.generate_state(n_chunks, dtype=np.uint32).astype(np.int64)
+    return ss.generate_state(n_chunks, dtype=np.uint64).view(np.int64)
 
 
 def _check_seed(seed):
