@@ -157,19 +157,21 @@ def _cmd_check(args):
     t0 = time.perf_counter()
     results = []
     bar = tqdm(jobs, desc="checking", unit="check", file=sys.stderr, disable=None, leave=False)
+    errors = []  # checks that could not run: reported, the rest of the suite goes on
     for c, p in bar:
         bar.set_postfix_str(c.id)
         try:
-            results.append(c.check(seed=args.seed, effort=args.effort, alpha=args.alpha, **p))
-        except (ValueError, TypeError) as e:
-            if point:
+            r = c.check(seed=args.seed, effort=args.effort, alpha=args.alpha, **p)
+        except Exception as e:  # noqa: BLE001 -- named in the report and the exit code
+            if point and isinstance(e, (ValueError, TypeError)):
                 raise UsageError(str(e)) from None
-            raise
-    holm(results, args.alpha)
-    for (c, _), r in zip(jobs, results):
+            errors.append(f"{c.id} at {', '.join(f'{k}={v}' for k, v in p.items())}: {type(e).__name__}: {e}")
+            continue
         r.extra["expect"] = c.expect
+        results.append(r)
+    holm(results, args.alpha)
     settings = {"effort": args.effort, "seed": args.seed, "alpha": args.alpha or _default_alpha(),
-                "checks": len(results), "wall_seconds": round(time.perf_counter() - t0, 1)}
+                "checks": len(results), "wall_seconds": round(time.perf_counter() - t0, 1), "errors": errors}
     if args.json:
         print(report.as_json(results, settings), end="")
     else:
@@ -185,7 +187,9 @@ def _cmd_check(args):
     for r in surprises:
         print(f"unexpected: {r.claim_id} is {r.verdict}, the catalogue expects {r.extra['expect']}",
               file=sys.stderr)
-    return EXIT_REFUTED if surprises else EXIT_OK
+    for e in errors:
+        print(f"could not check {e}", file=sys.stderr)
+    return EXIT_REFUTED if surprises or errors else EXIT_OK
 
 
 def _default_alpha():

@@ -67,7 +67,7 @@ def _meta(settings):
 
 def markdown(results, settings):
     lines = ["# attnsparse check report", "",
-             ", ".join(f"{k}: `{v}`" for k, v in _meta(settings).items()), "",
+             ", ".join(f"{k}: `{v}`" for k, v in _meta(settings).items() if k != "errors"), "",
              f"Summary: {summary(results)}.", "",
              "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in _rows(results)]
@@ -75,6 +75,8 @@ def markdown(results, settings):
              if r.verdict != "consistent"]
     if notes:
         lines += ["", "## Not consistent", ""] + notes
+    if settings.get("errors"):
+        lines += ["", "## Could not be checked", ""] + [f"- {e}" for e in settings["errors"]]
     return "\n".join(lines) + "\n"
 
 

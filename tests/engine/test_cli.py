@@ -88,3 +88,18 @@ def test_expected_refutation_is_reported_and_strict(capsys):
     asp.register(asp.Claim("zz_test.known_wrong_but_true", rhs=n * sp.exp(sigma**2 / 2), **wrong))
     assert main(["check", "zz_test.known_wrong_but_true"]) == 1
     assert "unexpected: zz_test.known_wrong_but_true is consistent" in capsys.readouterr().err
+
+
+def test_a_claim_that_cannot_be_checked_is_reported_and_the_suite_goes_on(tmp_path, capsys):
+    n, sigma = sp.symbols("n sigma", positive=True)
+    m = asp.IIDLogits(n=n, sigma=sigma)
+    asp.register(asp.Claim("zz_test.a_broken", model=m, lhs=asp.E(asp.stat.partition), rel="==",
+                           rhs=1 / (n - 16), points=[dict(n=16, sigma=1.0)]))  # theory is infinite here
+    asp.register(asp.Claim("zz_test.b_fine", model=m, lhs=asp.E(asp.stat.partition), rel="==",
+                           rhs=n * sp.exp(sigma**2 / 2), points=[dict(n=16, sigma=1.0)]))
+    assert main(["check", "zz_test.a_broken", "zz_test.b_fine", "--out", str(tmp_path)]) == 1
+    captured = capsys.readouterr()
+    assert "could not check zz_test.a_broken at n=16, sigma=1.0: ValueError" in captured.err
+    assert "zz_test.b_fine" in captured.out and "consistent" in captured.out
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert len(data["results"]) == 1 and data["meta"]["errors"][0].startswith("zz_test.a_broken")
