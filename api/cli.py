@@ -24,6 +24,12 @@ class UsageError(Exception):
     pass
 
 
+def check_seed_option(seed):
+    """The ``--seed`` option of every command: an integer >= 0."""
+    if seed < 0:
+        raise UsageError(f"--seed must be an integer >= 0, got {seed}")
+
+
 def _parser():
     p = argparse.ArgumentParser(prog="attnsparse", description=(
         "State, derive, evaluate and check claims about softmax attention under Gaussian inputs."))
@@ -139,8 +145,7 @@ def _cmd_check(args):
 
     from . import report
 
-    if args.seed < 0:
-        raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
+    check_seed_option(args.seed)
     if args.alpha is not None and not 0 < args.alpha < 1:
         raise UsageError(f"--alpha must be in (0, 1), got {args.alpha}")
     cs = [_get(i) for i in args.ids] if args.ids else asp.claims()

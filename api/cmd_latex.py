@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 
-from .cli import UsageError
+from .cli import UsageError, check_seed_option
 
 __all__ = ["add_parser", "run"]
 
@@ -73,8 +73,7 @@ def run(args):
     from .proofs.document import catalogue_document, claim_environment
     from .report import write_atomic
 
-    if args.seed < 0:
-        raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
+    check_seed_option(args.seed)
     if args.out:
         parent = os.path.dirname(os.path.abspath(args.out))
         if os.path.isdir(args.out) or not os.path.isdir(parent):

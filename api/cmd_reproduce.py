@@ -17,11 +17,10 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from .cli import UsageError
+    from .cli import UsageError, check_seed_option
     from .numeric.reproduce import reproduce
 
-    if args.seed < 0:
-        raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
+    check_seed_option(args.seed)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise UsageError(f"--out {args.out!r} exists and is not a directory")
     data = reproduce(args.out, args.mode, args.seed)

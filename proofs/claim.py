@@ -184,6 +184,14 @@ class Claim:
 
     def bind(self, params):
         """Validate ``params`` ({name: number}) and return {Symbol: exact SymPy number}."""
+        values = self._parameter_values(params)
+        self.model.bind(values)  # model validation: clear errors for bad parameter values
+        if isinstance(self.rhs, Functional) and self.rhs.model is not None:
+            self.rhs.model.bind(values)
+        return values
+
+    def _parameter_values(self, params):
+        """``params`` as {Symbol: exact number}: every free parameter given, assumptions hold."""
         free = {s.name: s for s in self.free_symbols}
         unknown = sorted(set(params) - set(free))
         if unknown:
@@ -202,9 +210,6 @@ class Claim:
             if ok is not sp.true:
                 shown = ", ".join(f"{k}={v}" for k, v in sorted(params.items()))
                 raise ValueError(f"claim {self.id}: assumption {a} does not hold at {shown}")
-        self.model.bind(values)  # model validation: clear errors for bad parameter values
-        if isinstance(self.rhs, Functional) and self.rhs.model is not None:
-            self.rhs.model.bind(values)
         return values
 
     def evaluate(self, dps=50, **params):

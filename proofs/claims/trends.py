@@ -13,7 +13,7 @@ import math
 import sympy as sp
 
 from .. import symbols as S
-from ..claim import Claim, _as_number, _check_symbol_assumptions
+from ..claim import Claim
 
 __all__ = ["TrendClaim", "ExactClaim", "error_table"]
 
@@ -53,18 +53,7 @@ class TrendClaim(Claim):
         """Validate ``params`` (every parameter except ``n``, the trend variable)."""
         if "n" in params:
             raise ValueError(f"claim {self.id}: n is the trend variable; it runs over the grid, do not set it")
-        free = {s.name: s for s in self.free_symbols}
-        unknown, missing = sorted(set(params) - set(free)), sorted(set(free) - set(params))
-        if unknown or missing:
-            raise ValueError(f"claim {self.id}: parameters must be exactly {sorted(free)}; "
-                             f"unknown {unknown}, missing {missing}")
-        values = {}
-        for name, v in params.items():
-            values[free[name]] = val = _as_number(name, v)
-            _check_symbol_assumptions(free[name], val)
-        for a in self.assumptions:
-            if a.subs(values) is not sp.true:
-                raise ValueError(f"claim {self.id}: assumption {a} does not hold at {params}")
+        values = self._parameter_values(params)
         self.model.bind({**values, self.n_symbol: sp.Integer(256)})
         return values
 
