@@ -39,8 +39,8 @@ __all__ = ["fit_exponent", "trend_check", "equal_budget_fixed_k", "GRIDS", "BOOT
 
 #: row lengths per effort (powers of two) and rows simulated at each n
 GRIDS = {
-    "quick": {"log2n": (8, 10, 12, 14), "rows": 600},
-    "full": {"log2n": (8, 10, 12, 14, 16, 18), "rows": 4000},
+    "quick": {"log2n": (8, 10, 12, 14, 16, 18), "rows": 600},
+    "full": {"log2n": (8, 10, 12, 14, 16, 18, 20), "rows": 4000},
 }
 #: bootstrap resamples of the exponent
 BOOTSTRAP = 2000

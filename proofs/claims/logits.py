@@ -16,9 +16,10 @@ import sympy as sp
 from ...numeric.models import BilinearQK, IIDLogits
 from ...numeric.statistics import E, P, Var, stat
 from .. import symbols as S
-from ..claim import Claim, register
+from ..claim import Claim, get, register
 from ..derivation import Derivation, bounded, closed_form
 from ..lemmas import derive_chi2_mgf, derive_gaussian_mgf
+from .trends import error_table
 
 tau = sp.Symbol("tau", positive=True)
 c = sp.Symbol("c", positive=True)
@@ -216,9 +217,15 @@ register(Claim(
               "P(s > x) ~ (x/c)^{d/2-1} e^{-x/c} / (Gamma(d/2) 2^{d/2}); exact for d = 2, within 25% "
               "for d <= 3 once x/c >= 3.",
     provenance="standard", source="DLMF 10.40.2 and 8.11.2",
-    assumptions=[S.x > 0], exact=exact_tail,
+    assumptions=[S.x > 0], exact=exact_tail, details=lambda: _tail_details(),
     points=[dict(d=2, x=1.5, **_UNIT), dict(d=1, x=3.0, **_UNIT)],
 ))
+
+
+def _tail_details():
+    c = get("logits.bilinear_tail")
+    pts = [dict(d=d, x=x, **_UNIT) for d in (1, 4, 16) for x in (2.0, 4.0, 8.0)]
+    return error_table(lambda **p: c.evaluate(15, **p), lambda **p: exact_tail(15, **p), pts)
 
 register(Claim(
     "logits.conditional_reduction", model=BilinearQK(n=S.n, d=S.d, sigma_q=S.sigma, sigma_k=1),

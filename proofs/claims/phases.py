@@ -18,10 +18,10 @@ from ...numeric import exact as X
 from ...numeric.models import BilinearQK, IIDLogits
 from ...numeric.statistics import E, stat
 from .. import symbols as S
-from ..claim import Claim, register
+from ..claim import Claim, get, register
 from ..derivation import Derivation, bounded, closed_form
 from ..lemmas import gaussian_pdf
-from .trends import ExactClaim, error_table
+from .trends import ExactClaim, error_table, simulated_table
 
 IID = IIDLogits(n=S.n, sigma=S.sigma)
 BETA_C = sp.sqrt(2 * sp.log(S.n))
@@ -164,11 +164,17 @@ register(Claim(
     rhs=S.n * (1 - Phi(S.sigma + sp.sqrt(2) * sp.erfinv(2 * S.eps - 1))),
     statement="High temperature: k_eps/n ~ Phibar(sigma + Phi^{-1}(eps)) (tilting rule; fails once k_eps = O(1)).",
     provenance="standard", source="Tzachristas et al. 2025; derivation in phases.k_eps_rule_derivation",
+    details=lambda: simulated_table(get("phases.k_eps_rule"), _KEPS_POINTS),
     points=[dict(n=4096, sigma=1.0, epsilon=0.1)]))
+
+#: where the k_eps rule is measured: high temperature, and towards beta_c where k_eps = O(1)
+_KEPS_POINTS = [dict(n=n, sigma=r * math.sqrt(2 * math.log(n)), epsilon=0.1) for n in (2**10, 2**14)
+                for r in (0.25, 0.5, 0.75, 1.0)]
 
 register(Claim(
     "phases.k_eps_rule_derivation", model=IID, lhs=E(stat.k_eps(S.eps)), rel="approx", rtol=0.1,
     rhs=lambda: _scaled(derive_keps_rule()),
+    details=lambda: simulated_table(get("phases.k_eps_rule_derivation"), _KEPS_POINTS),
     statement="The k_eps rule derived from the tilting identity (same check as phases.k_eps_rule).",
     provenance="derived", source="tilting identity + Z/EZ -> 1", points=[]))
 

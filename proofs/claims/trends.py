@@ -2,8 +2,11 @@
 
 :class:`TrendClaim` states an asymptotic law in ``n`` and is checked over a grid of row
 lengths (:mod:`attnsparse.numeric.trend`). :class:`ExactClaim` has a finite-n theory value
-computed by an evaluator of :mod:`attnsparse.numeric.exact`. :func:`error_table` gives the
-``details`` text of an asymptotic claim: its measured error against the exact value.
+computed by an evaluator of :mod:`attnsparse.numeric.exact`. The ``details`` text that
+``attnsparse show`` prints for an asymptotic claim records where it stops being accurate:
+:func:`error_table` (against the exact finite-n value), :func:`simulated_table` (against
+simulation, for statistics with no exact evaluator) and :func:`trend_table` (the measured
+statistic and its local exponent along the grid of a trend claim).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import sympy as sp
 from .. import symbols as S
 from ..claim import Claim
 
-__all__ = ["TrendClaim", "ExactClaim", "error_table"]
+__all__ = ["TrendClaim", "ExactClaim", "error_table", "simulated_table", "trend_table"]
 
 
 class TrendClaim(Claim):
@@ -42,6 +45,8 @@ class TrendClaim(Claim):
             raise ValueError(f"law must be one of {LAWS}, got {law!r}")
         if law == "less" and compare is None:
             raise ValueError("law='less' needs compare, the statistic of the alternative")
+        own = kw.pop("details", None)  # shown above the measured trend table
+        kw["details"] = lambda: "\n".join(([own()] if own else []) + [trend_table(self)])
         super().__init__(id, rel="trend", rhs=rhs, **kw)
         self.__dict__.update(law=law, tol=float(tol), compare=compare, grid=grid, n_symbol=S.n)
 
@@ -99,7 +104,7 @@ class ExactClaim(Claim):
         return self._values[key]
 
 
-def error_table(approx, exact, points, label="n"):
+def error_table(approx, exact, points):
     """Text table of ``approx(**p)`` against ``exact(**p)`` (relative error) at ``points``.
 
     Evaluators that fail are reported with their error, not hidden.
@@ -113,6 +118,61 @@ def error_table(approx, exact, points, label="n"):
             lines.append(f"  {where:34s} {a:14.6g} {e:14.6g} {abs(a - e) / abs(e):11.2e}")
         except Exception as err:  # noqa: BLE001 -- reported in the table, not hidden
             lines.append(f"  {where:34s} not evaluated: {type(err).__name__}: {err}")
+    return "\n".join(lines)
+
+
+def simulated_table(claim, points, samples=4000, seed=0):
+    """Text table of the claim's formula against the simulated ``E[stat]`` (95% CI) at ``points``.
+
+    For asymptotic claims whose statistic has no exact evaluator. The relative error is
+    that of the formula against the simulated mean; the CI shows the simulation's own
+    resolution.
+    """
+    lines = [f"measured error of the asymptotic formula against simulation ({samples} rows per point, seed {seed}):",
+             f"  {'point':34s} {'asymptotic':>12s} {'simulated':>12s} {'95% CI':>25s} {'rel. error':>10s}"]
+    for p in points:
+        where = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.items())
+        try:
+            a = float(claim.evaluate(15, **p))
+            sim = claim.simulate(samples=samples, seed=seed, **p)
+        except Exception as err:  # noqa: BLE001 -- reported in the table, not hidden
+            lines.append(f"  {where:34s} not evaluated: {type(err).__name__}: {err}")
+            continue
+        ci = f"[{sim.ci[0]:.5g}, {sim.ci[1]:.5g}]"
+        lines.append(f"  {where:34s} {a:12.6g} {sim.mean:12.6g} {ci:>25s} {abs(a - sim.mean) / abs(sim.mean):10.2e}")
+    return "\n".join(lines)
+
+
+def trend_table(claim, seed=0):
+    """Text table of a trend claim's statistic along the quick grid, at each of its check points.
+
+    Columns: ``n``, the simulated mean with its standard error, and the local exponent
+    ``ln(m_{i+1}/m_i) / ln(n_{i+1}/n_i)`` between neighbouring grid points (for the law
+    ``less``, the comparison statistic's mean instead), so one sees where along ``n`` the
+    asymptotic law takes hold.
+    """
+    from ...numeric.trend import GRIDS, _simulate_grid
+
+    grid = GRIDS["quick"]
+    ns = [2**int(e) for e in (claim.grid or grid["log2n"])]
+    lines = [f"measured along the quick grid ({grid['rows']} rows per n, seed {seed}); law: {claim.law}"]
+    for p in claim.points:
+        values = claim.bind(p)
+        where = ", ".join(f"{k}={v:g}" for k, v in p.items())
+        samples = _simulate_grid(claim, claim.lhs.stat, values, ns, grid["rows"], seed, 0)
+        mean = [x.mean() for x in samples]
+        se = [x.std(ddof=1) / math.sqrt(len(x)) for x in samples]
+        if claim.law == "less":
+            other = [x.mean() for x in _simulate_grid(claim, claim.compare, values, ns, grid["rows"], seed, 1)]
+            lines += [f"  at {where}:", f"  {'n':>10s} {'mean':>12s} {'stderr':>10s} {'alternative':>12s}"]
+            lines += [f"  {n:10d} {m:12.6g} {e:10.2g} {o:12.6g}" for n, m, e, o in zip(ns, mean, se, other)]
+            continue
+        predicted = f"; predicted exponent {float(claim.evaluate(15, **p)):.4f}" if claim.law == "exponent" else ""
+        lines += [f"  at {where}{predicted}:", f"  {'n':>10s} {'mean':>12s} {'stderr':>10s} {'exponent to next n':>19s}"]
+        for i, (n, m, e) in enumerate(zip(ns, mean, se)):
+            ok = i + 1 < len(ns) and m > 0 and mean[i + 1] > 0
+            b = f"{math.log(mean[i + 1] / m) / math.log(ns[i + 1] / n):19.4f}" if ok else ""
+            lines.append(f"  {n:10d} {m:12.6g} {e:10.2g} {b}".rstrip())
     return "\n".join(lines)
 
 
