@@ -38,6 +38,7 @@ that). Otherwise :class:`~attnsparse.numeric.precision.PrecisionError` is raised
 
 from __future__ import annotations
 
+import functools
 import math
 
 import mpmath as mp
@@ -169,9 +170,14 @@ def _sorted_pts(lo, hi, inner):
 class _IID:
     """The t-grid and the lognormal Laplace transform for one ``(n, sigma)`` at one precision.
 
-    The t-grid (``u = e^{-t}``) is split at the condensed centre ``sigma sqrt(2 ln n)`` and
-    the high-temperature centre ``ln n + sigma^2/2``, and reaches far enough on both sides
-    for the integrands to fall below the working precision.
+    The t-grid (``u = e^{-t}``) is split at the condensed centre ``sigma sqrt(2 ln n)``, the
+    high-temperature centre ``ln n + sigma^2/2`` and inside the switch of ``L^{n-1}``: with
+    ``F(t) = -(n-1) ln L(e^{-t})`` (decreasing in t), at ``ln F = 3, 0, -3`` (see
+    :func:`_switch_points`). It reaches far enough on both sides for the integrands to fall
+    below the working precision. Below ``t_zero``, where ``F > F_zero`` (:func:`_f_zero`),
+    ``L^{n-1} < e^{-F_zero}`` is dropped: the nodes ``T[:nz]`` there carry ``ln L = -inf``
+    and only ``E ln Z`` (through ``e^{-u}``) integrates over them; every ``L^{n-1}``
+    integral runs over the live nodes ``TA = T[nz:]`` (weights ``WtA``).
     """
 
     def __init__(self, be, n, sigma, level):
@@ -185,10 +191,20 @@ class _IID:
         lo, hi = min(t_hot, t_cold), max(t_hot, t_cold)
         far = (3 * s + 1) * math.sqrt(2 * digits * math.log(10)) + 5
         t_lo, t_hi = lo - far, hi + 1.5 * digits * math.log(10) + 5
-        # e^{-u} = exp(-e^{-t}) switches at t = 0 (it enters E ln Z)
-        inner = {lo - 2 * s - 2, lo, hi, hi + 3, hi + 12} | {v for v in (-3.0, 0.0, 3.0) if t_lo < v < t_hi}
-        t_pts = [t_lo] + sorted(inner) + [t_hi]
-        self.T, self.Wt = self.q.nodes([be.arr(p) for p in t_pts])
+        t_zero, *switch = _switch_points(n, s, digits)
+        t_zero = max(t_zero, t_lo)
+        # e^{-u} = exp(-e^{-t}) switches at t = 0 (it enters E ln Z, alone below t_zero)
+        dead = [t_lo] + sorted(v for v in (-3.0, 0.0, 3.0) if t_lo < v < t_zero) + [t_zero]
+        live = [t_zero] + sorted({v for v in [lo, hi, hi + 3, hi + 12] + switch if t_zero < v < t_hi}) + [t_hi]
+        TA, WtA = self.q.nodes([be.arr(p) for p in live])
+        if t_zero > t_lo:
+            TZ, WtZ = self.q.nodes([be.arr(p) for p in dead])
+            self.T, self.Wt = np.concatenate([TZ, TA]), np.concatenate([WtZ, WtA])
+        else:
+            self.T, self.Wt = TA, WtA
+        self.nz = self.T.size - TA.size
+        self.TA, self.WtA = TA, WtA
+        self._lap = None
 
     def x_nodes(self, t):
         """x-nodes for integrals of ``phi(x) g(sigma x - t)``, split at the switch ``x = t/sigma``."""
@@ -213,39 +229,83 @@ class _IID:
         M, L = self.q.apply(-be.expm1(-ew) * ph, W), self.q.apply(be.exp(-ew) * ph, W)
         return M, _log_one_minus(be, M, L)
 
-    def log_l_pow(self, t, power):
-        """``power * ln L(e^{-t})``."""
-        return power * self.laplace(t)[1]
+    def live_laplace(self):
+        """``(M, ln L)`` at the live t-nodes ``TA``, computed once per grid."""
+        if self._lap is None:
+            self._lap = self.laplace(self.TA)
+        return self._lap
+
+    def log_l_all(self):
+        """``ln L`` at every t-node ``T``: ``-inf`` below ``t_zero`` (``L^{n-1}`` dropped there)."""
+        lnL = self.live_laplace()[1]
+        if not self.nz:
+            return lnL
+        return np.concatenate([self.be.arr(np.full(self.nz, -np.inf)), lnL])
 
     def t_integral(self, g):
-        """``int g(t) dt`` over the t-grid; ``g`` holds the values at the t-nodes."""
-        return self.q.apply(g, self.Wt)
+        """``int g(t) dt`` over the live t-grid ``TA``; ``g`` holds the values at ``TA``."""
+        return self.q.apply(g, self.WtA)
+
+
+@functools.lru_cache(maxsize=256)
+def _switch_points(n, sigma, digits):
+    """``(t_zero, t_3, t_0, t_-3)``: where ``F(t) = -(n-1) ln L(e^{-t})`` equals ``F_zero`` and
+    ``e^3, 1, e^-3``.
+
+    Found by bisection (``F`` decreases in t) on a coarse float64 rule: split points need no
+    precision, and ``t_zero`` is moved one unit further left (``F`` grows by more than a
+    factor ``e^{0.1}`` per unit of t there, far above the error of the coarse rule).
+    """
+    be = _Backend("f64")
+    I = _IID.__new__(_IID)
+    I.be, I.q, I.n, I.sigma = be, _Quad(be, 3), n, be.num(sigma)
+    I.xcut, I.rt2pi = be.num(_X_CUT), math.sqrt(2 * math.pi)
+    ln_n = math.log(n)
+    far = (3 * sigma + 1) * math.sqrt(2 * digits * math.log(10)) + 5
+    a = np.full(4, min(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n)) - far)
+    b = np.full(4, max(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n)) + 1.5 * digits * math.log(10) + 5)
+    target = np.array([math.log(_f_zero(n, digits)), 3.0, 0.0, -3.0])
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        for _ in range(50):
+            mid = (a + b) / 2
+            big = np.log((n - 1) * -I.laplace(mid)[1]) > target
+            a, b = np.where(big, mid, a), np.where(big, b, mid)
+    return (float(a[0]) - 1.0,) + tuple(float(v) for v in (a[1:] + b[1:]) / 2)
+
+
+def _f_zero(n, digits):
+    """``F_zero``: ``L^{n-1} < e^{-F_zero} = 10^{-2 digits} e^{-50} / n^2`` is dropped.
+
+    Every integrand is ``L^{n-1}`` (or ``L^{n-1-j} L_>^j``) times a factor at most ``n``
+    (``n int e^{kw - e^w} dw = n Gamma(k)``), and every functional is at least ``1/n``.
+    """
+    return 2 * digits * math.log(10) + 2 * math.log(n) + 50
 
 
 def _moment(be, level, n, sigma, k):
     I = _IID(be, n, sigma, level)
-    lnL = I.log_l_pow(I.T, n - 1)
-    X, W = I.x_nodes(I.T)
-    w = I.sigma * X - I.T[..., None]
+    lnL = (n - 1) * I.live_laplace()[1]
+    X, W = I.x_nodes(I.TA)
+    w = I.sigma * X - I.TA[..., None]
     Lk = I.q.apply(I.phi_exp(X, k * w - be.exp(w)), W)
     c = be.num(n) / (be.ctx.gamma(k) if be.kind == "mp" else be.exp(be.num(math.lgamma(k))))
     return c * I.t_integral(Lk * be.exp(lnL))
 
 
-def _log_partition(be, level, n, sigma):
-    I = _IID(be, n, sigma, level)
-    lnLn = I.log_l_pow(I.T, n)
+def _log_partition(be, level, n, sigma, I=None):
+    I = I or _IID(be, n, sigma, level)
+    lnLn = n * I.log_l_all()
     # e^{-u} - L^n = (1 - L^n) - (1 - e^{-u}), each small term computed without cancellation
-    return I.t_integral(-be.expm1(lnLn) + be.expm1(-be.exp(-I.T)))
+    return I.q.apply(-be.expm1(lnLn) + be.expm1(-be.exp(-I.T)), I.Wt)
 
 
 def _entropy(be, level, n, sigma):
-    I = _IID(be, n, sigma, level)
-    lnL = I.log_l_pow(I.T, n - 1)
-    X, W = I.x_nodes(I.T)
-    w = I.sigma * X - I.T[..., None]
+    I = _IID(be, n, sigma, level)  # one grid and one Laplace transform for both terms
+    lnL = (n - 1) * I.live_laplace()[1]
+    X, W = I.x_nodes(I.TA)
+    w = I.sigma * X - I.TA[..., None]
     G = I.q.apply(I.sigma * X * I.phi_exp(X, w - be.exp(w)), W)
-    return _log_partition(be, level, n, sigma) - n * I.t_integral(G * be.exp(lnL))
+    return _log_partition(be, level, n, sigma, I) - n * I.t_integral(G * be.exp(lnL))
 
 
 def _log_one_minus(be, m, one_minus_m):
@@ -295,25 +355,25 @@ def _topk(be, level, n, sigma, k, above=None):
     splits = [-6, -3, -1, 0, 1, 3, top - 2, top - 1, top, top + 1, top + 3, top + 6]
     pts = sorted({min(max(p, lo_x), hi_x) for p in splits} | {lo_x, hi_x})
     Xo, Wo = I.q.nodes([be.arr(p) for p in pts])
-    M, lnL = I.laplace(I.T)
-    w = I.sigma * Xo[:, None] - I.T[None, :]  # (mx, mt)
+    M, lnL = I.live_laplace()
+    w = I.sigma * Xo[:, None] - I.TA[None, :]  # (mx, mt)
     if above is not None:
         inner = be.exp(w - be.exp(w) + ((n - 1) * lnL)[None, :])
-        return n * I.q.apply(I.phi_exp(Xo, 0 * Xo) * I.q.apply(inner, I.Wt[None, :]), Wo)
+        return n * I.q.apply(I.phi_exp(Xo, 0 * Xo) * I.q.apply(inner, I.WtA[None, :]), Wo)
     gx, gw = _gauss_legendre(be, _GAP_POINTS)
     edges = np.concatenate([Xo, be.arr([hi_x])])
     half = (edges[1:] - edges[:-1]) / 2
     Y = (edges[1:] + edges[:-1])[:, None] / 2 + half[:, None] * gx  # (mx, g)
     WY = half[:, None] * gw
     gaps = np.sum((WY * I.phi_exp(Y, 0 * Y))[:, None, :]
-                  * be.exp(-be.exp(I.sigma * Y[:, None, :] - I.T[None, :, None])), -1)  # (mx, mt)
+                  * be.exp(-be.exp(I.sigma * Y[:, None, :] - I.TA[None, :, None])), -1)  # (mx, mt)
     Lg = np.cumsum(gaps[::-1], axis=0)[::-1]  # L_>(x_i, t)
     ln_less = _log_one_minus(be, M[None, :] + Lg, be.exp(lnL)[None, :] - Lg)
     ln_more = be.log(np.maximum(Lg, be.num(1e-300) + 0 * Lg))
     inner = 0 * w
     for j in range(k):
         inner = inner + be.exp(_log_binom(be, n - 1, j) + j * ln_more + (n - 1 - j) * ln_less + w - be.exp(w))
-    return n * I.q.apply(I.phi_exp(Xo, 0 * Xo) * I.q.apply(inner, I.Wt[None, :]), Wo)
+    return n * I.q.apply(I.phi_exp(Xo, 0 * Xo) * I.q.apply(inner, I.WtA[None, :]), Wo)
 
 
 # ----------------------------------------------------------------------------- confirmation
