@@ -204,7 +204,7 @@ class _IID:
             self.T, self.Wt = TA, WtA
         self.nz = self.T.size - TA.size
         self.TA, self.WtA = TA, WtA
-        self._lap = None
+        self._lap = self._x = None
 
     def x_nodes(self, t):
         """x-nodes for integrals of ``phi(x) g(sigma x - t)``, split at the switch ``x = t/sigma``."""
@@ -229,10 +229,21 @@ class _IID:
         M, L = self.q.apply(-be.expm1(-ew) * ph, W), self.q.apply(be.exp(-ew) * ph, W)
         return M, _log_one_minus(be, M, L)
 
+    def live_x(self):
+        """``(X, W, w, e^w)``: the x-nodes at the live t-nodes, ``w = sigma X - t``; built once per grid."""
+        if self._x is None:
+            X, W = self.x_nodes(self.TA)
+            w = self.sigma * X - self.TA[..., None]
+            self._x = X, W, w, self.be.exp(w)
+        return self._x
+
     def live_laplace(self):
         """``(M, ln L)`` at the live t-nodes ``TA``, computed once per grid."""
         if self._lap is None:
-            self._lap = self.laplace(self.TA)
+            be, (X, W, w, ew) = self.be, self.live_x()
+            ph = self.phi_exp(X, 0 * X)
+            M, L = self.q.apply(-be.expm1(-ew) * ph, W), self.q.apply(be.exp(-ew) * ph, W)
+            self._lap = M, _log_one_minus(be, M, L)
         return self._lap
 
     def log_l_all(self):
@@ -252,25 +263,28 @@ def _switch_points(n, sigma, digits):
     """``(t_zero, t_3, t_0, t_-3)``: where ``F(t) = -(n-1) ln L(e^{-t})`` equals ``F_zero`` and
     ``e^3, 1, e^-3``.
 
-    Found by bisection (``F`` decreases in t) on a coarse float64 rule: split points need no
-    precision, and ``t_zero`` is moved one unit further left (``F`` grows by more than a
-    factor ``e^{0.1}`` per unit of t there, far above the error of the coarse rule).
+    Found on a coarse float64 rule (split points need no precision) by one scan of ``ln F``
+    (decreasing in t) over a grid of step 1/2, then linear interpolation; ``t_zero`` is
+    the last scanned point with ``F > F_zero``, moved one more unit left. The coarse rule
+    errs by far less than the ``e^{-50}`` of slack in ``F_zero``.
     """
     be = _Backend("f64")
     I = _IID.__new__(_IID)
-    I.be, I.q, I.n, I.sigma = be, _Quad(be, 3), n, be.num(sigma)
+    I.be, I.q, I.n, I.sigma = be, _Quad(be, 2), n, be.num(sigma)
     I.xcut, I.rt2pi = be.num(_X_CUT), math.sqrt(2 * math.pi)
     ln_n = math.log(n)
     far = (3 * sigma + 1) * math.sqrt(2 * digits * math.log(10)) + 5
-    a = np.full(4, min(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n)) - far)
-    b = np.full(4, max(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n)) + 1.5 * digits * math.log(10) + 5)
-    target = np.array([math.log(_f_zero(n, digits)), 3.0, 0.0, -3.0])
+    a = min(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n)) - far
+    b = max(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n)) + 1.5 * digits * math.log(10) + 5
+    t = np.arange(a, b + 0.5, 0.5)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        for _ in range(50):
-            mid = (a + b) / 2
-            big = np.log((n - 1) * -I.laplace(mid)[1]) > target
-            a, b = np.where(big, mid, a), np.where(big, b, mid)
-    return (float(a[0]) - 1.0,) + tuple(float(v) for v in (a[1:] + b[1:]) / 2)
+        lnF = np.log((n - 1) * -I.laplace(t)[1])
+    lnF = np.where(np.isnan(lnF), np.inf, lnF)[::-1]  # increasing
+    above = np.nonzero(lnF > math.log(_f_zero(n, digits)))[0]
+    t_zero = (t[::-1][above[0]] if above.size else a) - 1.0
+    finite = np.isfinite(lnF)
+    switch = np.interp([3.0, 0.0, -3.0], lnF[finite], t[::-1][finite])
+    return (float(t_zero),) + tuple(float(v) for v in switch)
 
 
 def _f_zero(n, digits):
@@ -285,9 +299,8 @@ def _f_zero(n, digits):
 def _moment(be, level, n, sigma, k):
     I = _IID(be, n, sigma, level)
     lnL = (n - 1) * I.live_laplace()[1]
-    X, W = I.x_nodes(I.TA)
-    w = I.sigma * X - I.TA[..., None]
-    Lk = I.q.apply(I.phi_exp(X, k * w - be.exp(w)), W)
+    X, W, w, ew = I.live_x()
+    Lk = I.q.apply(I.phi_exp(X, k * w - ew), W)
     c = be.num(n) / (be.ctx.gamma(k) if be.kind == "mp" else be.exp(be.num(math.lgamma(k))))
     return c * I.t_integral(Lk * be.exp(lnL))
 
@@ -302,9 +315,8 @@ def _log_partition(be, level, n, sigma, I=None):
 def _entropy(be, level, n, sigma):
     I = _IID(be, n, sigma, level)  # one grid and one Laplace transform for both terms
     lnL = (n - 1) * I.live_laplace()[1]
-    X, W = I.x_nodes(I.TA)
-    w = I.sigma * X - I.TA[..., None]
-    G = I.q.apply(I.sigma * X * I.phi_exp(X, w - be.exp(w)), W)
+    X, W, w, ew = I.live_x()
+    G = I.q.apply(I.sigma * X * I.phi_exp(X, w - ew), W)
     return _log_partition(be, level, n, sigma, I) - n * I.t_integral(G * be.exp(lnL))
 
 
