@@ -19,8 +19,13 @@ every softmax functional below into a two- or three-fold integral:
 Numerics (PITFALLS 5, 6, 9; the route THEORY.md reports as working):
 
 * ``u = e^{-t}``: every integrand is written in ``w = sigma x - t``, so ``u e^{sigma x} = e^w``
-  never overflows; the t-range is split at the high-temperature centre ``ln n + sigma^2/2``
-  and at the condensed centre ``sigma sqrt(2 ln n)``;
+  never overflows; the t-range is split at the high-temperature centre ``ln n + sigma^2/2``,
+  at the condensed centre ``sigma sqrt(2 ln n)`` and inside the double-exponential switch of
+  ``L^{n-1}`` (where ``-(n-1) ln L = e^3, 1, e^-3``, located by a coarse scan); below the
+  point where ``L^{n-1} < e^{-F_zero}`` (``F_zero = 2 dps ln 10 + 2 ln n + 50``) only
+  ``E ln Z`` is integrated (its ``e^{-u}`` term), every ``L^{n-1}`` integrand is dropped;
+* one grid, one Laplace transform and one set of x-nodes per evaluation, shared by all
+  terms (``L``, ``1 - L`` and the integrand; E3's two terms);
 * ``L^{n-1}`` is ``exp((n-1) log1p(-M))`` with ``M = 1 - L = E[-expm1(-u e^{sigma X})]``
   integrated directly, so no digits are lost to ``1 - L`` when ``n`` is large;
 * every x-integral is split at the switch point ``x = t/sigma`` of ``e^{-u e^{sigma x}}``,
@@ -536,7 +541,8 @@ _IID_FUNCTIONALS = {
 
 
 #: Gauss-Laguerre nodes of the chi-square mixture (E8) at quadrature level 2; doubled per level
-_LAGUERRE_NODES = 12
+#: (16: the rule of level 4, 64 nodes, is the first to reach 12 digits at d = 16)
+_LAGUERRE_NODES = 16
 
 
 def _bilinear(be, level, what, n, d, sigma):
@@ -545,8 +551,9 @@ def _bilinear(be, level, what, n, d, sigma):
     Every IID functional is even in ``sigma`` and analytic in ``sigma^2``, hence analytic in
     the chi-square variable ``r``; with ``r = 2y`` the mixture is
     ``Gamma(d/2)^{-1} int y^{d/2-1} e^{-y} g(sigma sqrt(2y/d)) dy``, a generalised
-    Gauss-Laguerre integral (float routes: ``12 * 2^(level-2)`` nodes; a shifted level adds a
-    third more nodes, an independent rule). The mpmath route integrates over
+    Gauss-Laguerre integral (float routes: ``16 * 2^(level-2)`` nodes, the inner functional at
+    the same level; a shifted level adds a third more nodes and shifts the inner grids, an
+    independent rule; nodes of negligible weight are skipped). The mpmath route integrates over
     ``v = ln(tau^2/sigma^2)`` by tanh-sinh.
     """
     f = _IID_FUNCTIONALS[what]
@@ -558,7 +565,9 @@ def _bilinear(be, level, what, n, d, sigma):
         m += m // 3 + 1 if shift else 0
         y, wy = roots_genlaguerre(m, d / 2 - 1)
         wy = wy / math.gamma(d / 2) if d < 300 else wy * math.exp(-math.lgamma(d / 2))
-        keep = wy > 1e-300
+        # |g(tau)| <= 1 + ln n + tau^2/2 (ln Z: Jensen), every functional >= 1e-12: a node whose
+        # weight times that bound is below 1e-30 is dropped (at most m 1e-30 absolute in all)
+        keep = wy * (1 + math.log(n) + float(sigma) ** 2 * y / d) > 1e-30
         vals = np.array([f(be, level, n, float(sigma) * math.sqrt(2 * yy / d)) for yy in y[keep]], dtype=be.dtype)
         return np.sum(be.arr(wy[keep]) * vals)
     q = _Quad(be, level)

@@ -153,3 +153,16 @@ def test_no_global_precision_change_and_mp_route_confirms():
     third = X._confirmed(lambda be, lev: be.num(1) / 3, 25, "one third")  # the mpmath route (dps > 13)
     assert mp.mp.dps == before
     assert abs(third - mp.mpf(1) / 3) < mp.mpf(10) ** -25
+
+
+@pytest.mark.parametrize("n,sigma", [(2, 3.0), (1024, 3.7233), (2**20, 7.8983)])
+def test_dropped_t_range_has_negligible_l_power(n, sigma):
+    # below t_zero the grid drops L^{n-1}: check it is below e^{-F_zero} there (fine rule, float64)
+    import numpy as np
+
+    t_zero, *switch = X._switch_points(n, sigma, 20)
+    assert t_zero < switch[0] <= switch[1] <= switch[2]  # ln F = 3, 0, -3 along increasing t
+    I = X._IID(X._Backend("f64"), n, sigma, 5)
+    with np.errstate(all="ignore"):
+        lnL = I.laplace(np.array([t_zero]))[1][0]
+    assert (n - 1) * -lnL > X._f_zero(n, 20)
