@@ -164,6 +164,22 @@ register(TrendClaim(
     provenance="reconstructed", source="v2 section 7 as we reconstruct it",
     assumptions=[gamma < 1], points=[dict(gamma=0.5)], expect="refuted"))
 
+
+def _count_mean_field_table():
+    """The mean-field count formula against the exact E N_eps (E7) at a few n (eps = 2/n at
+    sigma = 1, and one point at sigma = beta_c)."""
+    from ...numeric.inversion import eval_count_above
+    from .trends import error_table
+
+    def mean_field(n, sigma, epsilon):
+        z = (math.log(n - 1) + sigma**2 / 2 + math.log(epsilon / (1 - epsilon))) / sigma
+        return n * math.erfc(z / math.sqrt(2)) / 2
+
+    points = [dict(n=2**k, sigma=1.0, epsilon=2.0 / 2**k) for k in (10, 14, 18)]
+    points.append(dict(n=2**14, sigma=round(math.sqrt(2 * math.log(2**14)), 4), epsilon=0.01))
+    return error_table(mean_field, lambda n, sigma, epsilon: eval_count_above(8, n, sigma, epsilon), points)
+
+
 register(Claim(
     "sparsity.count_mean_field", model=IIDLogits(n=S.n, sigma=S.sigma), lhs=E(stat.count_above(S.eps)),
     rel="approx", rtol=0.1,
@@ -171,4 +187,4 @@ register(Claim(
     statement="[R] v1 count form: E N_eps = n P(p_1 > eps) ~ n Phibar((ln(n-1) + sigma^2/2 + logit eps)/sigma) "
               "in the high-temperature phase (within 10%; biased low near beta_c).",
     provenance="reconstructed", source="arXiv 2404.02690 v1, count form; mean-field reduction",
-    points=[dict(n=1024, sigma=1.0, epsilon=0.002)]))
+    points=[dict(n=1024, sigma=1.0, epsilon=0.002)], details=_count_mean_field_table))
