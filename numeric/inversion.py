@@ -499,11 +499,18 @@ def eval_prob_weight_above(dps, n, sigma, eps):
         for tiny probabilities too (the value is kept in the log scale).
     """
     dps, n, s, e = _check_e7_args(dps, n, sigma, eps)
+    p = _confirmed_prob(dps, n, s, e)
+    with mp.workdps(dps):
+        return +p
+
+
+def _confirmed_prob(dps, n, s, e):
+    """``P(p_1 > eps)`` confirmed to ``dps`` digits, as an mpf carrying 20 digits (rounded by the caller)."""
     K, v_a, v_b = _evaluate(n, s, e)
     if not (math.isfinite(v_b) and abs(v_a - v_b) <= 10.0 ** (-dps) * abs(v_b)):
         raise PrecisionError(f"P(p_1 > {e:g}) (n={n}, sigma={s:g}): not confirmed to {dps} digits: "
                              f"relative difference {abs(v_a - v_b) / abs(v_b):.2e} between two evaluations")
-    with mp.workdps(dps):
+    with mp.workdps(20):
         return mp.exp(mp.mpf(K)) * mp.mpf(v_b)
 
 
@@ -512,6 +519,7 @@ def eval_count_above(dps, n, sigma, eps):
 
     Same parameters, confirmation and errors as :func:`eval_prob_weight_above`.
     """
-    p = eval_prob_weight_above(dps, n, sigma, eps)
+    dps, n, s, e = _check_e7_args(dps, n, sigma, eps)
+    p = _confirmed_prob(dps, n, s, e)
     with mp.workdps(dps):
-        return p * int(n)
+        return +(p * n)
