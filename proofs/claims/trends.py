@@ -86,7 +86,8 @@ class ExactClaim(Claim):
     THEORY_DIGITS = 8
 
     def __init__(self, id, *, exact, label, **kw):
-        rhs = sp.Function(label)(*sorted(kw["model"].free_symbols, key=lambda s: s.name))
+        args = set(kw["model"].free_symbols) | set(kw["lhs"].free_symbols)
+        rhs = sp.Function(label)(*sorted(args, key=lambda s: s.name))
         super().__init__(id, rel="==", rhs=rhs, exact=exact, **kw)
         self.__dict__["_values"] = {}
 
