@@ -32,7 +32,6 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m bench.exact")
     ap.add_argument("--digits", type=int, default=12)
     ap.add_argument("--quick", action="store_true", help="one point (n = 2^10, sigma = beta_c) per evaluator")
-    ap.add_argument("--e7", action="store_true", help="also time E7 (minutes per point)")
     a = ap.parse_args(argv)
     D = a.digits
     evals = [("E1 ipr", lambda n, s: X.eval_ipr(D, n, s)),
@@ -41,9 +40,8 @@ def main(argv=None):
              ("E4 max weight", lambda n, s: X.eval_max_weight(D, n, s)),
              ("E4 top-4 mass", lambda n, s: X.eval_topk_mass(D, n, s, 4)),
              ("E5 mass above b_c", lambda n, s: X.eval_mass_above(D, n, s, math.sqrt(2 * math.log(n)))),
+             ("E7 E N_eps eps=0.01", lambda n, s: X.eval_count_above(min(D, 10), n, s, 0.01)),
              ("E8 bilinear ipr d=16", lambda n, s: X.eval_bilinear(D, "ipr", n, 16, s))]
-    if a.e7:
-        evals.append(("E7 E N_eps eps=0.01", lambda n, s: X.eval_count_above(min(D, 10), n, s, 0.01)))
     X.eval_ipr(6, 64, 1.0)  # warm-up (imports, caches)
     print(f"digits requested: {D}; targets: >= 12 digits and <= {DEFAULT_SECONDS:g} s per point "
           f"(E7: >= 10 digits, <= {TARGET_SECONDS['E7']:g} s)")

@@ -10,10 +10,9 @@ every softmax functional below into a two- or three-fold integral:
 * (E3) ``E H = E ln Z - n int E[sigma X e^{sigma X} e^{-u e^{sigma X}}] L(u)^{n-1} du``;
 * (E4) the top-k mass ``E T(k)`` (``E p_(1)`` at ``k = 1``);
 * (E5) the mass above a logit threshold;
-* (E7) ``P(p_1 > eps)`` and ``E N_eps = n P(p_1 > eps)`` by de Hoog Laplace inversion of
-  ``L(theta)^{n-1}/theta``. STATUS: slow (``L`` at complex ``theta`` by mp.quad; minutes per
-  point) and not yet confirmed at any point within the issue's 60 s target; it raises rather
-  than return an unconfirmed value, and no claim uses it yet;
+* (E7) ``P(p_1 > eps)`` and ``E N_eps = n P(p_1 > eps)`` by Laplace inversion of
+  ``L(theta)^{n-1}/theta``: computed in :mod:`attnsparse.numeric.inversion` (a different
+  method, complex contours) and re-exported here;
 * (E8) the bilinear model, as the chi-square mixture over ``tau`` of the IID functional.
 
 Numerics (PITFALLS 5, 6, 9; the route THEORY.md reports as working):
@@ -49,6 +48,7 @@ import math
 import mpmath as mp
 import numpy as np
 
+from .inversion import eval_count_above, eval_prob_weight_above
 from .precision import PrecisionError
 
 __all__ = ["eval_moment", "eval_ipr", "eval_log_partition", "eval_entropy", "eval_topk_mass",
@@ -607,113 +607,3 @@ def eval_bilinear(dps, what, n, d, sigma):
         raise ValueError(f"d must be an integer in [2, 4096], got {d!r}")
     return _confirmed(lambda be, lev: _bilinear(be, lev, what, n, int(d), s), dps,
                       f"bilinear E {what} (n={n}, d={d}, sigma={s:g})")
-
-
-# ----------------------------------------------------------------------------- E7: Laplace inversion
-def _log_laplace_complex(theta, sigma, level, shift=0.0):
-    """``ln L(theta)`` for complex ``theta`` (``Re theta > 0``) in complex128.
-
-    ``L(theta) = int phi(x) exp(-theta e^{sigma x}) dx`` by tanh-sinh on pieces split at the
-    switch point ``x = -ln|theta| / sigma`` (+- 3/sigma), at the mode and at +-8; the
-    Gaussian is cut at +-40. ``ln L`` is ``log1p(-M)`` with ``M = 1 - L`` integrated directly
-    while ``|M| < 1/2`` (no cancellation when theta is small), else ``log L``.
-    """
-    be = _Backend("f64")
-    q = _Quad(be, (level, shift))
-    xs = -math.log(abs(theta)) / sigma
-    pts = sorted({-8.0, 0.0, 8.0} | {v for v in (xs - 3 / sigma, xs, xs + 3 / sigma) if -40 < v < 40})
-    X, W = q.nodes([-40.0] + pts + [40.0])
-    ph = np.exp(-X * X / 2) / math.sqrt(2 * math.pi)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        arg = theta * np.exp(sigma * X)
-        big = np.abs(arg) > 700  # exp(-arg) underflows to 0 there (Re theta > 0)
-        e = np.where(big, 0.0, np.exp(-np.where(big, 0.0, arg)))
-        M = np.sum(W * ph * (1 - e)) if abs(theta) > 1e-3 else np.sum(W * ph * -np.expm1(-np.where(big, 0, arg)))
-        L = np.sum(W * ph * e)
-    return np.log1p(-M) if abs(M) < 0.5 else np.log(L)
-
-
-def _log_laplace_mp(theta, sigma):
-    """``ln L(theta)`` for complex ``theta`` at the current mpmath precision (mp.quad, split points).
-
-    Pieces split at the switch point ``x = -ln|theta|/sigma`` (+- 3/sigma), at 0 and +-8
-    (PITFALLS 5); ``M = 1 - L`` is integrated directly with ``expm1`` and ``ln L = log1p(-M)``.
-    A complex128 evaluation was tried and rejected: the de Hoog sum amplifies its rounding
-    errors past 1e-1 at large ``r``.
-    """
-    xs = -mp.log(abs(theta)) / sigma
-    inner = sorted({mp.mpf(v) for v in (-8, 0, 8)} | {xs - 3 / sigma, xs, xs + 3 / sigma})
-    pts = [mp.mpf(-40)] + [p for p in inner if -40 < p < 40] + [mp.mpf(40)]
-    M = mp.quad(lambda x: mp.npdf(x) * -mp.expm1(-theta * mp.exp(sigma * x)), pts)
-    return mp.log1p(-M)
-
-
-def _prob_weight_above(n, sigma, eps, dps, level, m, shift=0.0):
-    """``P(p_1 > eps)`` once: outer Gauss-Legendre in x, ``F_R`` by de Hoog inversion (mpmath).
-
-    ``p_1 > eps`` iff ``R < c e^{sigma X_1}`` with ``R = sum_{j>1} e^{sigma X_j}`` and
-    ``c = (1 - eps)/eps``; ``F_R`` is the inverse Laplace transform of ``L(theta)^{n-1}/theta``.
-    The x-range is [-8.5, 8.5] (the Gaussian mass outside is 1.9e-17), split around the
-    typical ``x* = (ln R_typ - ln c)/sigma`` at multiples of the spread of ``ln R``.
-    """
-    s = float(sigma)
-    ln_c = math.log((1 - eps) / eps)
-    bc = math.sqrt(2 * math.log(n - 1)) if n > 2 else 1.0
-    ln_r = math.log(n - 1) + s * s / 2 if s < bc else s * bc
-    w = max(min(1.0, math.sqrt(math.expm1(min(s * s, 700)) / (n - 1))), 0.02) / s
-    xc = (ln_r - ln_c) / s
-    cut = 8.5
-    pts = sorted({-cut, cut} | {v for v in (xc + f * w for f in (-8, -4, -2, -1, 0, 1, 2, 4, 8)) if -cut < v < cut})
-    gx, gw = np.polynomial.legendre.leggauss(m)
-    total = mp.mpf(0)
-    with mp.workdps(dps):
-        def fhat(p):
-            return mp.exp((n - 1) * _log_laplace_mp(p, s)) / p
-
-        for a, b in zip(pts[:-1], pts[1:]):
-            for xi, wi in zip((a + b) / 2 + (b - a) / 2 * gx, (b - a) / 2 * gw):
-                r = mp.exp(ln_c + s * xi)
-                try:
-                    F = mp.invertlaplace(fhat, r, method="dehoog")
-                except ZeroDivisionError:  # the quotient-difference table of de Hoog broke down
-                    with mp.workdps(dps + 6):
-                        F = mp.invertlaplace(fhat, r, method="dehoog")
-                F = min(max(mp.re(F), mp.mpf(0)), mp.mpf(1))  # a cdf; rounding noise beyond [0, 1] clipped
-                total += wi * mp.npdf(xi) * F
-    return total
-
-
-#: Gauss-Legendre points per piece of the outer x-integral of E7 (the confirming pass uses 1.5x)
-_E7_NODES = 6
-
-
-def eval_prob_weight_above(dps, n, sigma, eps):
-    r"""``P(p_1 > eps)`` for IID ``N(0, sigma^2)`` logits (E7), by de Hoog Laplace inversion.
-
-    .. math:: \mathbb{P}(p_1 > \epsilon) = \int\phi(x)\, F_R\!\left(e^{\sigma x}\tfrac{1-\epsilon}{\epsilon}\right)dx,
-              \qquad \int_0^\infty e^{-\theta r} F_R(r)\,dr = \frac{L(\theta)^{n-1}}{\theta}.
-
-    Confirmation: a first evaluation (de Hoog and ``L`` by mp.quad at ``dps + 3`` working
-    digits, 6 Gauss-Legendre points per piece of the outer integral) and a second one that
-    changes both (``dps + 7`` digits, 9 points per piece) must agree to ``dps`` digits, else
-    :class:`PrecisionError`. ``dps`` is limited to 5..12.
-    """
-    if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or not 5 <= dps <= 12:
-        raise ValueError(f"dps must be an integer in [5, 12] for E7 (L is computed in float64), got {dps!r}")
-    n, s = _check_args(n, sigma, 8)
-    eps = float(eps)
-    if not 0 < eps < 1:
-        raise ValueError(f"eps must be in (0, 1), got {eps!r}")
-    v1 = _prob_weight_above(n, s, eps, dps + 3, 4, _E7_NODES)
-    v2 = _prob_weight_above(n, s, eps, dps + 7, 5, _E7_NODES + _E7_NODES // 2)
-    tol = mp.mpf(10) ** (-dps)
-    if not abs(v1 - v2) <= tol * abs(v2):
-        raise PrecisionError(f"P(p_1 > {eps:g}) (n={n}, sigma={s:g}): not confirmed to {dps} digits: "
-                             f"{mp.nstr(v1, dps + 3)} vs {mp.nstr(v2, dps + 3)}")
-    with mp.workdps(dps):
-        return +v2
-
-
-def eval_count_above(dps, n, sigma, eps):
-    r"""``E N_eps = n P(p_1 > eps)``, the expected number of weights above ``eps`` (E7, v1 count form)."""
-    return eval_prob_weight_above(dps, n, sigma, eps) * int(n)
