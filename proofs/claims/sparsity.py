@@ -19,6 +19,7 @@ from ...numeric.trend import equal_budget_fixed_k
 from .. import symbols as S
 from ..claim import Claim, register
 from ..derivation import Derivation
+from ..functions import Phibar
 from .trends import TrendClaim
 
 gamma = sp.Symbol("gamma", positive=True)
@@ -92,10 +93,6 @@ register(TrendClaim(
     provenance="paper", source="arXiv 2404.02690 v2, abstract (n^C-sparse)",
     assumptions=[C < 1, gamma < 1, C > 1 - gamma], points=[dict(gamma=0.8, C=0.7)]))
 
-def _phibar(z):
-    return sp.erfc(z / sp.sqrt(2)) / 2
-
-
 @lru_cache(maxsize=None)
 def derive_nC_rate():
     r"""The rate of ``tau(n^C)`` from the tilting identity and Mills' ratio ([D]; steps 1, 2, 4 cited)."""
@@ -106,12 +103,12 @@ def derive_nC_rate():
     D.domain(n, 3, 1e6)
     D.step(sp.Symbol(r"\tau(n^C)"), "definition: discarded mass of the top k = n^C keys")
     zq = sp.Symbol(r"\bar\Phi^{-1}(n^{C-1})", real=True)
-    D.step(_phibar(sp.sqrt(2 * gamma * sp.log(n)) - zq),
+    D.step(Phibar(sp.sqrt(2 * gamma * sp.log(n)) - zq),
            "tilting (phases.tilting, k_eps rule): with Z/EZ -> 1 the top k keys are those above the "
            "(1 - k/n)-quantile, and the tilted tail is Phi(z_q - sigma)", rel="~")
-    D.step(_phibar(sp.sqrt(2 * gamma * sp.log(n)) - sp.sqrt(2 * (1 - C) * sp.log(n))),
+    D.step(Phibar(sp.sqrt(2 * gamma * sp.log(n)) - sp.sqrt(2 * (1 - C) * sp.log(n))),
            "Mills' ratio inverted: Phibar^{-1}(q) = sqrt(2 ln(1/q)) (1 + o(1)) as q -> 0", rel="~")
-    D.step(_phibar(a), "algebra: factor sqrt(2 ln n)")
+    D.step(Phibar(a), "algebra: factor sqrt(2 ln n)")
     D.step(sp.exp(-a**2 / 2) / (sp.sqrt(2 * sp.pi) * a),
            "Mills' ratio Phibar(a) ~ phi(a)/a as a -> oo (a > 0 iff C > 1 - gamma)", rel="~")
     D.step(n ** (-(sp.sqrt(gamma) - sp.sqrt(1 - C)) ** 2)
