@@ -69,17 +69,10 @@ register(ExactClaim(
     statement="E p_(1) equals the exact integral (E4 at k = 1).", provenance="derived",
     source="THEORY.md section 4 (E4)", points=[dict(n=256, sigma=3.3)]))
 
-
-def _count_above(dps, n, sigma, epsilon):
-    """E N_eps by Laplace inversion (E7, numeric/inversion.py); float64: at most 12 digits."""
-    from ...numeric.inversion import eval_count_above
-    return eval_count_above(min(dps, 12), n, sigma, epsilon)
-
-
 register(ExactClaim(
     "phases.exact_count_above", model=IID, lhs=E(stat.count_above(S.eps)), label="E_7",
-    exact=_count_above,
-    statement="E N_eps = n P(p_1 > eps) equals the exact Laplace-inversion integral (E7).",
+    exact=lambda dps, n, sigma, epsilon: X.eval_count_above(min(dps, 12), n, sigma, epsilon),
+    statement="E N_eps = n P(p_1 > eps) equals the exact Laplace-inversion integral (E7; at most 12 digits).",
     provenance="derived", source="THEORY.md section 4 (E7)", points=[dict(n=1024, sigma=3.7, epsilon=0.01)]))
 
 register(ExactClaim(

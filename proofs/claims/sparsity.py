@@ -17,10 +17,10 @@ from ...numeric.models import IIDLogits
 from ...numeric.statistics import E, stat
 from ...numeric.trend import equal_budget_fixed_k
 from .. import symbols as S
-from ..claim import Claim, register
+from ..claim import Claim, get, register
 from ..derivation import Derivation
 from ..functions import Phibar
-from .trends import TrendClaim
+from .trends import TrendClaim, error_table
 
 gamma = sp.Symbol("gamma", positive=True)
 C = sp.Symbol("C", positive=True)
@@ -165,16 +165,13 @@ register(TrendClaim(
 def _count_mean_field_table():
     """The mean-field count formula against the exact E N_eps (E7) at a few n (eps = 2/n at
     sigma = 1, and one point at sigma = beta_c)."""
-    from ...numeric.inversion import eval_count_above
-    from .trends import error_table
+    from ...numeric.exact import eval_count_above
 
-    def mean_field(n, sigma, epsilon):
-        z = (math.log(n - 1) + sigma**2 / 2 + math.log(epsilon / (1 - epsilon))) / sigma
-        return n * math.erfc(z / math.sqrt(2)) / 2
-
+    claim = get("sparsity.count_mean_field")
     points = [dict(n=2**k, sigma=1.0, epsilon=2.0 / 2**k) for k in (10, 14, 18)]
     points.append(dict(n=2**14, sigma=round(math.sqrt(2 * math.log(2**14)), 4), epsilon=0.01))
-    return error_table(mean_field, lambda n, sigma, epsilon: eval_count_above(8, n, sigma, epsilon), points)
+    return error_table(lambda **p: claim.evaluate(15, **p),
+                       lambda n, sigma, epsilon: eval_count_above(8, n, sigma, epsilon), points)
 
 
 register(Claim(

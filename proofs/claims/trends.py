@@ -105,20 +105,25 @@ class ExactClaim(Claim):
         return self._values[key]
 
 
+def _where(p):
+    """A check point as ``k=v, ...``."""
+    return ", ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.items())
+
+
 def error_table(approx, exact, points):
     """Text table of ``approx(**p)`` against ``exact(**p)`` (relative error) at ``points``.
 
     Evaluators that fail are reported with their error, not hidden.
     """
+    w = max([len(_where(p)) for p in points] + [10])
     lines = ["measured error of the asymptotic formula against the exact finite-n value:",
-             f"  {'point':34s} {'asymptotic':>14s} {'exact':>14s} {'rel. error':>11s}"]
+             f"  {'point':{w}s} {'asymptotic':>14s} {'exact':>14s} {'rel. error':>11s}"]
     for p in points:
-        where = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.items())
         try:
             a, e = float(approx(**p)), float(exact(**p))
-            lines.append(f"  {where:34s} {a:14.6g} {e:14.6g} {abs(a - e) / abs(e):11.2e}")
+            lines.append(f"  {_where(p):{w}s} {a:14.6g} {e:14.6g} {abs(a - e) / abs(e):11.2e}")
         except Exception as err:  # noqa: BLE001 -- reported in the table, not hidden
-            lines.append(f"  {where:34s} not evaluated: {type(err).__name__}: {err}")
+            lines.append(f"  {_where(p):{w}s} not evaluated: {type(err).__name__}: {err}")
     return "\n".join(lines)
 
 
@@ -129,18 +134,18 @@ def simulated_table(claim, points, samples=4000, seed=0):
     that of the formula against the simulated mean; the CI shows the simulation's own
     resolution.
     """
+    w = max([len(_where(p)) for p in points] + [10])
     lines = [f"measured error of the asymptotic formula against simulation ({samples} rows per point, seed {seed}):",
-             f"  {'point':34s} {'asymptotic':>12s} {'simulated':>12s} {'95% CI':>25s} {'rel. error':>10s}"]
+             f"  {'point':{w}s} {'asymptotic':>12s} {'simulated':>12s} {'95% CI':>25s} {'rel. error':>10s}"]
     for p in points:
-        where = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.items())
         try:
             a = float(claim.evaluate(15, **p))
             sim = claim.simulate(samples=samples, seed=seed, **p)
         except Exception as err:  # noqa: BLE001 -- reported in the table, not hidden
-            lines.append(f"  {where:34s} not evaluated: {type(err).__name__}: {err}")
+            lines.append(f"  {_where(p):{w}s} not evaluated: {type(err).__name__}: {err}")
             continue
         ci = f"[{sim.ci[0]:.5g}, {sim.ci[1]:.5g}]"
-        lines.append(f"  {where:34s} {a:12.6g} {sim.mean:12.6g} {ci:>25s} {abs(a - sim.mean) / abs(sim.mean):10.2e}")
+        lines.append(f"  {_where(p):{w}s} {a:12.6g} {sim.mean:12.6g} {ci:>25s} {abs(a - sim.mean) / abs(sim.mean):10.2e}")
     return "\n".join(lines)
 
 
@@ -159,7 +164,7 @@ def trend_table(claim, seed=0):
     lines = [f"measured along the quick grid ({grid['rows']} rows per n, seed {seed}); law: {claim.law}"]
     for p in claim.points:
         values = claim.bind(p)
-        where = ", ".join(f"{k}={v:g}" for k, v in p.items())
+        where = _where(p)
         samples = _simulate_grid(claim, claim.lhs.stat, values, ns, grid["rows"], seed, 0)
         mean = [x.mean() for x in samples]
         se = [x.std(ddof=1) / math.sqrt(len(x)) for x in samples]
