@@ -416,7 +416,7 @@ def _topk(be, level, n, sigma, k, above=None):
 #   * t-nodes in chunks, so memory stays at ~10^5 objects.
 # Level ``l`` uses m = 2^(l+1) nodes per piece (error ~ rho^{-2m}: the digits double per level,
 # as for tanh-sinh, so :func:`_confirmed`'s quadratic rule applies unchanged); the shifted level
-# ``(l, 1/3)`` uses m + m//3 + 1 nodes, one more t-piece per segment and w-pieces shifted by a
+# ``(l, 1/3)`` uses m + m//8 + 1 nodes (a different rule of the same accuracy), one more t-piece per segment and w-pieces shifted by a
 # third of a piece: an independent rule.
 
 #: width of the Gauss-Legendre pieces in t and in w (in units where the strip half-width is pi/2)
@@ -429,7 +429,7 @@ def _mp_rule(level):
     """``(m, shifted)``: Gauss-Legendre nodes per piece at a (possibly shifted) level."""
     lev, shift = level if isinstance(level, tuple) else (level, 0.0)
     m = 2 ** (lev + 1)
-    return (m + m // 3 + 1, True) if shift else (m, False)
+    return (m + m // 8 + 1, True) if shift else (m, False)
 
 
 @functools.lru_cache(maxsize=64)

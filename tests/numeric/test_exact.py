@@ -100,10 +100,49 @@ def test_n_two_closed_form():
     assert abs(X.eval_ipr(10, 2, s) - ref) < 1e-10 * ref
 
 
-@pytest.mark.slow  # the mpmath route: about 2 minutes
+@pytest.mark.slow  # the mpmath route: about 10 s
 def test_high_precision_route_agrees_with_fast_route():
     fast, slow = X.eval_log_partition(12, 16, 0.7), X.eval_log_partition(16, 16, 0.7)
     assert abs(fast - slow) < 1e-11 * abs(slow)
+
+
+def test_gauss_legendre_mp_rule_is_exact_for_polynomials():
+    xs, ws = X._gl_mp(12, 40)
+    with mp.workdps(40):
+        for p in (0, 1, 6, 22, 23):  # degree <= 2m - 1 = 23: exact
+            exact = mp.mpf(2) / (p + 1) if p % 2 == 0 else 0
+            assert abs(mp.fsum(w * x**p for x, w in zip(xs, ws)) - exact) < mp.mpf(10) ** -38
+
+
+def test_mp_grid_laplace_pieces_sum_to_one():
+    # M = 1 - L and L come from different closed-form pieces and kernels: M + L = 1 checks them
+    be = X._Backend("mp", 30)
+    I = X._IIDmp(be, 64, 2.0, 3, 2.0)
+    M, lnL, Lk, G = I.inner(want_k=True, want_g=True)
+    with mp.workdps(30):
+        err = max(abs(m + mp.exp(ll) - 1) for m, ll in zip(M, lnL))
+        assert err < mp.mpf(10) ** -25
+        # L_2(u) -> e^{-2t} E e^{2 sigma X} = e^{2 sigma^2 - 2t} as u -> 0 (t -> oo)
+        t = I.T[-1]
+        assert abs(Lk[-1] / mp.exp(2 * 4.0 - 2 * t) - 1) < 1e-6
+
+
+@pytest.mark.slow  # 30 digits through mpmath: about 1-2 minutes
+def test_thirty_digits_agree_with_float_route_and_between_levels():
+    import resource
+
+    n, s = 64, 2.5
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    v30 = X.eval_ipr(30, n, s)
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 2 * 1024**2, f"maxrss grew by {grown_kb / 1024:.0f} MB"
+    assert abs(v30 - X.eval_ipr(12, n, s)) < 1e-12 * v30
+    # two rules of different levels (5 nodes-doublings apart in cost), at two precisions
+    a = X._moment(X._Backend("mp", 40), 4, n, s, 2)
+    b = X._moment(X._Backend("mp", 45), (5, 1 / 3), n, s, 2)
+    with mp.workdps(45):
+        assert abs(a - b) < mp.mpf(10) ** -31 * b
+        assert abs(v30 - b) < mp.mpf(10) ** -29 * b
 
 
 def test_unconfirmable_value_raises(monkeypatch):
