@@ -16,10 +16,18 @@ def test_quick_report_is_complete_and_consistent(tmp_path):
     assert not [n for n in names if n.startswith(".tmp-")]
     assert json.loads((tmp_path / "report.json").read_text()) == json.loads(json.dumps(data))
     assert "not the paper's" in LABEL and "**our reproduction**" in (tmp_path / "report.md").read_text()
+    exact = 0
     for rules in data["tail_mass"].values():
         for points in rules.values():
             for p in points:
                 assert 0 <= p["mean"] <= 1 and p["stderr"] > 0
+                assert (p["exact"] is not None) == (p["k"] <= 64)
+                if p["exact"] is not None:
+                    # the exact tail mass (E4) against the simulated mean of 200 rows: |z| < 5 for each of
+                    # the ~30 cells (tau is bounded in [0, 1]; false-alarm level below 1e-4 in all)
+                    exact += 1
+                    assert abs(p["mean"] - p["exact"]) < 5 * p["stderr"], p
+    assert exact >= 25
     ad = data["adaptive"]
     # equal average budget: the fixed window keeps at least as many keys on average, and at most
     # one key per context more
