@@ -31,6 +31,10 @@ Numerics (PITFALLS 5, 6, 9; the route THEORY.md reports as working):
   at the Gaussian mode 0, and at ``x_s +- 3/sigma``;
 * quadrature is tanh-sinh on each piece, vectorised over the whole grid. Its error estimate
   is the change from step ``h`` to ``h/2``.
+* above ``FAST_DPS``, E1-E3 take the mpmath route (section "mpmath route" below): composite
+  Gauss-Legendre in ``t`` and ``w``, closed-form series and tails outside the switch, chunks
+  of t-nodes (memory ~10^5 objects). E4/E5 above ``FAST_DPS`` still use the tanh-sinh grid
+  (practical only a few digits above 13).
 
 Confirmation (:func:`_confirmed`): a value is returned only when two successive quadrature
 levels agree (quadratic convergence: error about the square of their difference) *and* an
@@ -102,8 +106,9 @@ class _Backend:
         raise AttributeError(name)
 
     def to_mpf(self, x):
-        if self.kind == "mp":
-            return mp.mpf(x)
+        if self.kind == "mp":  # keep every working digit (the global context may hold only 15)
+            with mp.workprec(self.ctx.prec):
+                return mp.mpf(x)
         return mp.mpf(float(x)) if self.kind == "f64" else mp.mpf(np.format_float_scientific(x, precision=21))
 
 
