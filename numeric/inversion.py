@@ -70,14 +70,6 @@ def _piece_nodes(rule, pts):
 
 
 # ----------------------------------------------------------------------------- L(theta)
-def _cexpm1(z):
-    """``e^z - 1`` for complex ``z`` without cancellation near 0."""
-    a, b = z.real, z.imag
-    re = np.expm1(a) * np.cos(b) - 2 * np.sin(b / 2) ** 2
-    im = np.exp(a) * np.sin(b)
-    return re + 1j * im
-
-
 def _x_shift(theta, sigma):
     """Imaginary shift ``a`` of the x-contour for each ``theta`` (see the module docstring)."""
     beta = np.angle(theta)
