@@ -33,8 +33,9 @@ Numerics (PITFALLS 5, 6, 9; the route THEORY.md reports as working):
   is the change from step ``h`` to ``h/2``.
 * above ``FAST_DPS``, E1-E3 take the mpmath route (section "mpmath route" below): composite
   Gauss-Legendre in ``t`` and ``w``, closed-form series and tails outside the switch, chunks
-  of t-nodes (memory ~10^5 objects). E4/E5 above ``FAST_DPS`` still use the tanh-sinh grid
-  (practical only a few digits above 13).
+  of t-nodes (memory ~10^5 objects). E4, E5 and E8 have no mpmath route: above ``FAST_DPS``
+  they raise ``ValueError`` at once (the tanh-sinh object grid they used grew to many GB and
+  did not finish at 30 digits; E8 needs ~100 inner values of seconds each).
 
 Confirmation (:func:`_confirmed`): a value is returned only when two successive quadrature
 levels agree (quadratic convergence: error about the square of their difference) *and* an
@@ -712,6 +713,13 @@ def _confirmed(compute, dps, what):
         return +v2
 
 
+def _float_route_only(dps, name):
+    """Raise ``ValueError`` at once when ``dps`` needs a route ``name`` does not have."""
+    if dps > FAST_DPS:
+        raise ValueError(f"dps must be <= {FAST_DPS} for {name}, got {dps} (the float64 route serves "
+                         f"up to {FAST_DPS} digits; the mpmath route covers E1-E3 only)")
+
+
 # ----------------------------------------------------------------------------- public API
 def eval_moment(dps, n, sigma, k):
     r"""``E sum_j p_j^k`` for IID ``N(0, sigma^2)`` logits (E1), confirmed to ``dps`` digits.
@@ -722,7 +730,7 @@ def eval_moment(dps, n, sigma, k):
     Parameters
     ----------
     dps : int
-        Confirmed significant digits, 5..60 (<= 13: float64 against long double).
+        Confirmed significant digits, 5..60 (<= 13: the float64 route; above: mpmath).
     n : int
         Keys per row, 2..2^40.
     sigma : float
@@ -756,12 +764,14 @@ def eval_entropy(dps, n, sigma):
 
 
 def eval_topk_mass(dps, n, sigma, k):
-    r"""``E T(k)``, the expected mass of the k largest weights (E4), for ``1 <= k <= 64``.
+    r"""``E T(k)``, the expected mass of the k largest weights (E4), for ``1 <= k <= 64``;
+    ``dps <= 13`` (no mpmath route).
 
     .. math:: \mathbb{E} T(k) = n\int\phi(x)\int_0^\infty e^{\sigma x} e^{-u e^{\sigma x}}
               \sum_{j<k}\binom{n-1}{j} L_{>x}(u)^j L_{<x}(u)^{n-1-j}\,du\,dx.
     """
     n, s = _check_args(n, sigma, dps)
+    _float_route_only(dps, "eval_max_weight" if k == 1 else "eval_topk_mass")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(64, n):
         raise ValueError(f"k must be an integer in [1, min(64, n)], got {k!r}")
     if k == n:
@@ -777,9 +787,10 @@ def eval_max_weight(dps, n, sigma):
 def eval_mass_above(dps, n, sigma, x):
     r"""``E sum_j p_j 1{X_j > x}`` (E5): the mass of keys whose standardised logit exceeds ``x``.
 
-    The logit threshold is ``sigma x`` (logits ``sigma X_j``).
+    The logit threshold is ``sigma x`` (logits ``sigma X_j``); ``dps <= 13`` (no mpmath route).
     """
     n, s = _check_args(n, sigma, dps)
+    _float_route_only(dps, "eval_mass_above")
     x = float(x)
     if not (math.isfinite(x) and abs(x) < _X_CUT - 1):
         raise ValueError(f"x must be a real number in ({1 - _X_CUT:g}, {_X_CUT - 1:g}), got {x!r}")
@@ -795,49 +806,93 @@ _IID_FUNCTIONALS = {
 }
 
 
-#: Gauss-Laguerre nodes of the chi-square mixture (E8) at quadrature level 2; doubled per level
-#: (16: the rule of level 4, 64 nodes, is the first to reach 12 digits at d = 16)
-_LAGUERRE_NODES = 16
+#: outer trapezoidal step in ``z`` of the chi-square mixture (E8) at quadrature level 2, halved
+#: per level: at d = 16 level 3 (``h = 3/4``) errs by ~1e-9, so level 4 (``h = 3/8``, ~50 nodes)
+#: passes the level test for 12 digits with margin (``h = 1`` errs by up to 2e-7: it would not)
+_MIX_STEP = 1.5
+#: relative error of an inner IID value at tanh-sinh level 3 that the node classes of
+#: :func:`_bilinear` assume (measured: 1e-11 .. 1e-12 at n = 2^10 .. 2^20)
+_INNER_L3_ERR = 1e-10
+
+# (bound, floor) of each mixed functional g(tau): |g| <= bound(n, tau) and E g >= floor(n)
+_IID_BOUNDS = {
+    "ipr": (lambda n, tau: 1.0 + 0 * tau, lambda n: 1.0 / n),  # 1/n <= sum p^2 <= 1
+    "max_weight": (lambda n, tau: 1.0 + 0 * tau, lambda n: 1.0 / n),
+    # Jensen: ln n <= E ln Z <= ln E Z = ln n + tau^2/2
+    "log_partition": (lambda n, tau: math.log(n) + tau * tau / 2, lambda n: math.log(n)),
+    "entropy": (lambda n, tau: math.log(n) + 0 * tau, lambda n: 1e-12),  # H <= ln n; no useful floor
+}
 
 
-def _bilinear(be, level, what, n, d, sigma):
-    """Chi-square mixture (THEORY.md section 2), ``tau^2 = sigma^2 chi2_d/d``.
+def _chi2_quantile(d, z):
+    """``r`` with ``P(chi2_d <= r) = Phi(z)``, from the smaller tail, polished by one Newton step."""
+    from scipy import special as sp
 
-    Every IID functional is even in ``sigma`` and analytic in ``sigma^2``, hence analytic in
-    the chi-square variable ``r``; with ``r = 2y`` the mixture is
-    ``Gamma(d/2)^{-1} int y^{d/2-1} e^{-y} g(sigma sqrt(2y/d)) dy``, a generalised
-    Gauss-Laguerre integral (float routes: ``16 * 2^(level-2)`` nodes, the inner functional at
-    the same level; a shifted level adds a third more nodes and shifts the inner grids, an
-    independent rule; nodes of negligible weight are skipped). The mpmath route integrates over
-    ``v = ln(tau^2/sigma^2)`` by tanh-sinh.
+    a, z = d / 2, np.asarray(z, dtype=float)
+    lower = z < 0
+    p = sp.ndtr(-np.abs(z))  # the smaller tail probability, no cancellation
+    y = np.where(lower, sp.gammaincinv(a, p), sp.gammainccinv(a, p))
+    resid = np.where(lower, sp.gammainc(a, y) - p, p - sp.gammaincc(a, y))  # increasing in y
+    with np.errstate(divide="ignore", under="ignore"):
+        dens = np.exp((a - 1) * np.log(y) - y - sp.gammaln(a))
+    y = np.where(dens > 0, y - resid / np.where(dens > 0, dens, 1.0), y)
+    return 2 * y
+
+
+def _bilinear(be, level, what, n, d, sigma, dps=12, cache=None):
+    """Chi-square mixture (THEORY.md section 2), ``tau^2 = sigma^2 chi2_d/d`` (float routes).
+
+    The chi-square variable is written ``r = F^{-1}(Phi(z))`` (``F`` the chi2_d law), so the
+    mixture is ``int phi(z) g(sigma sqrt(r(z)/d)) dz`` with ``z`` standard normal: a Gaussian
+    weight times a smooth function of ``z``. Quadrature is the trapezoidal rule in ``z`` with
+    step ``h = 1.5 * 2^(2 - level)``: for an integrand analytic in a strip ``|Im z| < a`` and Gaussian
+    in ``z`` its error is ``~ e^{-2 pi a/h}``, so halving ``h`` squares the error (the premise of
+    :func:`_confirmed`'s ``100 delta^2 <= tol`` test) and the nodes of a level are a subset of
+    the next level's. A shifted level ``(level, 1/3)`` moves the z-nodes by ``h/3`` and uses
+    shifted inner grids: an independent rule.
+
+    * Nodes are taken by decreasing ``weight * bound(g)`` (``_IID_BOUNDS``); every ``g`` here is
+      ``>= 0``, so the running sum ``S`` bounds the value from below, and the remaining nodes are
+      dropped once the sum of their ``weight * bound`` is below ``10^-(dps+3) max(S, floor)``.
+    * Inner levels: ``g`` is evaluated by the IID route at tanh-sinh level ``max(3.5, level - 0.5)``
+      (step ``2^-3.5``: relative error <= 3e-15 measured, 2.5x cheaper than level 4), or
+      ``max(3, level - 1)`` at nodes where ``phi(z) bound(g)`` is below
+      ``10^-dps max(S, floor) / (_INNER_L3_ERR * 100)`` (their level-3 error is negligible there).
+      The inner error is not seen by the level test (the inner levels stay fixed up to level 4);
+      it is seen by the shifted rule, whose inner grids are shifted too.
+      The inner levels do not change from level 2 to 4, so the values are cached across the
+      levels of one confirmation (``cache``, keyed by node and inner level): a confirmed value
+      costs one evaluation per node of the finest level plus one per shifted node.
     """
     f = _IID_FUNCTIONALS[what]
-    if be.kind != "mp":
-        from scipy.special import roots_genlaguerre
-
-        lev, shift = level if isinstance(level, tuple) else (level, 0.0)
-        m = _LAGUERRE_NODES * 2 ** max(0, lev - 2)
-        m += m // 3 + 1 if shift else 0
-        y, wy = roots_genlaguerre(m, d / 2 - 1)
-        wy = wy / math.gamma(d / 2) if d < 300 else wy * math.exp(-math.lgamma(d / 2))
-        # |g(tau)| <= 1 + ln n + tau^2/2 (ln Z: Jensen), every functional >= 1e-12: a node whose
-        # weight times that bound is below 1e-30 is dropped (at most m 1e-30 absolute in all)
-        keep = wy * (1 + math.log(n) + float(sigma) ** 2 * y / d) > 1e-30
-        vals = np.array([f(be, level, n, float(sigma) * math.sqrt(2 * yy / d)) for yy in y[keep]], dtype=be.dtype)
-        return np.sum(be.arr(wy[keep]) * vals)
-    q = _Quad(be, level)
-    sd = math.sqrt(2 / d)
-    digits = 20 if be.kind != "mp" else be.dps
-    v_lo = -2 * digits * math.log(10) / d - 1  # density ~ e^{d v/2} as v -> -oo
-    v_hi = math.log(1 + 2 * digits * math.log(10) / d * 2) + 1  # density ~ e^{-d e^v/2} as v -> +oo
-    pts = sorted({v_lo, v_hi} | {v for v in (-3 * sd, -sd, 0.0, sd, 3 * sd) if v_lo < v < v_hi})
-    V, W = q.nodes([be.arr(p) for p in pts])
-    half_d = be.num(d) / 2
-    lg = be.ctx.loggamma(half_d) if be.kind == "mp" else be.num(math.lgamma(d / 2))
-    r = half_d * 2 * be.exp(V)
-    dens = be.exp(half_d * be.log(r / 2) - r / 2 - lg)  # chi2_d density times dr/dv = r
-    vals = np.array([f(be, level, n, float(sigma) * math.exp(float(v) / 2)) for v in V], dtype=V.dtype)
-    return q.apply(dens * vals, W)
+    bound, floor = _IID_BOUNDS[what]
+    lev, shift = level if isinstance(level, tuple) else (level, 0.0)
+    h = _MIX_STEP * 2.0 ** (2 - lev)
+    kmax = int(37 / h)  # Phi(-37) ~ 6e-300: the widest z-range float64 maps to r
+    z = (np.arange(-kmax, kmax + 1) + shift) * h
+    z = z[np.abs(z) <= 37]
+    tau = float(sigma) * np.sqrt(_chi2_quantile(d, z) / d)
+    dens = np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+    wb = h * dens * bound(n, tau)
+    # nodes by decreasing weight * bound; g >= 0, so the running sum S is a lower bound of the
+    # value (up to the quadrature error) and the rest is dropped once its bound is below
+    # 10^-(dps+3) max(S, floor)
+    order = np.argsort(wb)[::-1]
+    rest = np.cumsum(wb[order][::-1])[::-1]  # rest[i] = sum of wb over order[i:]
+    cache = {} if cache is None else cache
+    total, S = be.num(0), 0.0
+    for i, j in enumerate(order):
+        if rest[i] <= 10.0 ** -(dps + 3) * max(S, floor(n)):
+            break
+        light = wb[j] / h * _INNER_L3_ERR * 100 < 10.0 ** -dps * max(S, floor(n))  # phi(z) bound(g)
+        ilev = max(3, lev - 1) if light else max(3.5, lev - 0.5)
+        ilev = (ilev, shift) if shift else ilev
+        key = (be.kind, float(z[j]), ilev)
+        if key not in cache:
+            cache[key] = f(be, ilev, n, float(tau[j]))
+        total = total + be.num(h * dens[j]) * cache[key]
+        S += float(h * dens[j] * cache[key])
+    return total
 
 
 def eval_bilinear(dps, what, n, d, sigma):
@@ -849,8 +904,13 @@ def eval_bilinear(dps, what, n, d, sigma):
     .. math:: \mathbb{E}_{\text{bilinear}}\, g = \int_0^\infty \mathbb{E}_{\text{iid}, \tau(r)}\, g
               \; f_{\chi^2_d}(r)\,dr, \qquad \tau(r) = \sigma\sqrt{r/d}.
 
+    Quadrature: the trapezoidal rule in the normal score ``z`` of the chi-square variable, the
+    IID functional at each node by the float route (see :func:`_bilinear`).
+
     Parameters
     ----------
+    dps : int
+        Confirmed significant digits, 5..13 (no mpmath route: larger values raise ``ValueError``).
     what : {"ipr", "log_partition", "entropy", "max_weight"}
     d : int
         Head dimension, 2..4096.
@@ -860,5 +920,7 @@ def eval_bilinear(dps, what, n, d, sigma):
         raise ValueError(f"what must be one of {sorted(_IID_FUNCTIONALS)}, got {what!r}")
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 2 <= d <= 4096:
         raise ValueError(f"d must be an integer in [2, 4096], got {d!r}")
-    return _confirmed(lambda be, lev: _bilinear(be, lev, what, n, int(d), s), dps,
+    _float_route_only(dps, "eval_bilinear")
+    cache = {}
+    return _confirmed(lambda be, lev: _bilinear(be, lev, what, n, int(d), s, dps, cache), dps,
                       f"bilinear E {what} (n={n}, d={d}, sigma={s:g})")

@@ -206,3 +206,79 @@ def test_dropped_t_range_has_negligible_l_power(n, sigma):
     with np.errstate(all="ignore"):
         lnL = I.laplace(np.array([t_zero]))[1][0]
     assert (n - 1) * -lnL > X._f_zero(n, 20)
+
+
+# ---------------------------------------------------------------- E8 quadrature, float-only evaluators
+def _naive_mixture(what, n, d, sigma, epsrel=1e-11):
+    """``E g(sigma sqrt(r/d))``, r ~ chi2_d, by adaptive scipy quadrature in r (a different rule and
+    variable from the trapezoidal rule in z of ``_bilinear``), g at tanh-sinh level 4."""
+    import numpy as np
+    from scipy import integrate, stats
+
+    be, f = X._Backend("f64"), X._IID_FUNCTIONALS[what]
+
+    def integrand(r):
+        with np.errstate(all="ignore"):
+            return stats.chi2.pdf(r, d) * float(f(be, 4, n, sigma * math.sqrt(r / d)))
+
+    pts = [0, d / 4, d / 2, d, 2 * d, 4 * d, 8 * d]
+    parts = [integrate.quad(integrand, a, b, epsabs=0, epsrel=epsrel, limit=200)[0] for a, b in zip(pts[:-1], pts[1:])]
+    return sum(parts) + integrate.quad(integrand, pts[-1], np.inf, epsabs=1e-15, epsrel=epsrel)[0]
+
+
+def test_bilinear_ipr_matches_naive_mixture():  # ~10 s
+    v = X.eval_bilinear(10, "ipr", 32, 4, 2.0)
+    assert abs(float(v) - _naive_mixture("ipr", 32, 4, 2.0)) < 1e-10 * float(v)
+
+
+@pytest.mark.slow  # the naive reference takes 30-60 s per functional
+@pytest.mark.parametrize("what", ["log_partition", "entropy", "max_weight"])
+def test_bilinear_other_functionals_match_naive_mixture(what):
+    v = X.eval_bilinear(10, what, 32, 4, 2.0)
+    assert abs(float(v) - _naive_mixture(what, 32, 4, 2.0)) < 1e-10 * float(v)
+
+
+@pytest.mark.parametrize("what", ["ipr", "log_partition", "entropy", "max_weight"])
+def test_bilinear_at_large_d_is_the_iid_value(what):
+    # tau^2/sigma^2 = chi2_d/d has variance 2/d: the mixture is the IID value up to O(1/d)
+    n, s = 64, 2.0
+    iid = {"ipr": X.eval_ipr, "log_partition": X.eval_log_partition, "entropy": X.eval_entropy,
+           "max_weight": X.eval_max_weight}[what](8, n, s)
+    mix = X.eval_bilinear(8, what, n, 4096, s)
+    assert mix != iid and abs(mix - iid) < 5e-3 * abs(iid)
+
+
+@pytest.mark.parametrize("d", [2, 16, 4096])
+def test_chi2_quantile_matches_normal_tail(d):
+    # r(z) = F^-1(Phi(z)): the smaller tail of chi2_d at r(z) is Phi(-|z|) to ~1e-13 (relative)
+    # where the weight phi(z) matters, to ~1e-11 in the far tails at d = 4096 (the tail function
+    # of a large-shape gamma law is itself that ill-conditioned in float64)
+    import numpy as np
+    from scipy import special as sp
+
+    z = np.linspace(-30, 30, 61)
+    r = X._chi2_quantile(d, z)
+    tail = np.where(z < 0, sp.gammainc(d / 2, r / 2), sp.gammaincc(d / 2, r / 2))
+    assert np.all(np.diff(r) > 0)
+    err = np.abs(tail / sp.ndtr(-np.abs(z)) - 1)
+    assert np.max(err[np.abs(z) <= 8]) < 1e-13 and np.max(err) < 1e-11
+
+
+def test_bilinear_rule_converges_between_levels():
+    # the trapezoidal rule in z: level 3 (h = 3/4) within 1e-7, level 4 and its shifted rule within 1e-12
+    be, cache = X._Backend("f64"), {}
+    a, b = (X._bilinear(be, lev, "ipr", 1024, 16, 3.7233, 12, cache) for lev in (3, 4))
+    c = X._bilinear(be, (4, 1 / 3), "ipr", 1024, 16, 3.7233, 12, cache)
+    assert abs(a - b) < 1e-7 * b and abs(c - b) < 1e-12 * b
+
+
+@pytest.mark.parametrize("call", [lambda: X.eval_max_weight(20, 64, 1.0), lambda: X.eval_topk_mass(20, 64, 1.0, 2),
+                                  lambda: X.eval_mass_above(20, 64, 1.0, 1.0),
+                                  lambda: X.eval_bilinear(20, "ipr", 64, 4, 1.0)])
+def test_float_only_evaluators_refuse_high_dps_at_once(call):
+    import time
+
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="dps must be <= 13"):
+        call()
+    assert time.perf_counter() - t0 < 1.0
