@@ -33,9 +33,10 @@ Numerics (PITFALLS 5, 6, 9; the route THEORY.md reports as working):
   is the change from step ``h`` to ``h/2``.
 * above ``FAST_DPS``, E1-E3 take the mpmath route (section "mpmath route" below): composite
   Gauss-Legendre in ``t`` and ``w``, closed-form series and tails outside the switch, chunks
-  of t-nodes (memory ~10^5 objects). E4, E5 and E8 have no mpmath route: above ``FAST_DPS``
-  they raise ``ValueError`` at once (the tanh-sinh object grid they used grew to many GB and
-  did not finish at 30 digits; E8 needs ~100 inner values of seconds each).
+  of t-nodes (memory ~10^5 objects); E5 too (the same series, plus a per-t piece above the
+  threshold). E4 and E8 have no mpmath route: above ``FAST_DPS`` they raise ``ValueError`` at
+  once (the tanh-sinh object grid E4 used grew to many GB and did not finish at 30 digits; E8
+  needs ~100 inner values of seconds each).
 
 Confirmation (:func:`_confirmed`): a value is returned only when two successive quadrature
 levels agree (quadratic convergence: error about the square of their difference) *and* an
@@ -543,6 +544,8 @@ class _IIDmp:
         wpts.append(w_hi)
         self.w_hi = w_hi
         Wn, Ww = _gl_pieces(be, wpts, m)
+        self.m, self.wpts = m, [c.mpf(v) for v in wpts]
+        self.piece = np.repeat(np.arange(len(wpts) - 1), m)  # the w-piece of each w-node
         inv = 1 / (self.sigma * c.sqrt(2 * c.pi))
         ew = be.exp(Wn)
         em = be.expm1(-ew)  # e^{-e^w} - 1
@@ -623,6 +626,53 @@ class _IIDmp:
                 G = np.concatenate(out["g"]) + SG
         return M, _log_one_minus(be, M, L), Lk, G
 
+    def above(self, x0):
+        """``A(t) = int_{x > x0} phi(x) e^{w - e^w} dx`` (``w = sigma x - t``) at the t-nodes (E5).
+
+        With ``w0 = sigma x0 - t``: the w-pieces that start at or above ``w0`` come from the shared
+        kernel; the piece holding ``w0`` gets its own Gauss-Legendre rule on ``[w0, end]``; for
+        ``w0 < c`` the series of :meth:`inner` runs over ``[x0, x_c]`` instead of ``(-oo, x_c]``
+        (difference of two tilted Gaussian tails, each bounded by ``e^{jc}``).
+        """
+        be, c, s = self.be, self.ctx, self.sigma
+        x0 = c.mpf(x0)
+        exp = np.frompyfunc(c.exp, 1, 1)
+        starts = self.wpts[:-1]
+        W0 = [s * x0 - t for t in self.T]
+        # first piece lying wholly in w >= w0 (len(starts) if none)
+        first = np.array([next((p for p, a in enumerate(starts) if a >= w0), len(starts)) for w0 in W0])
+        out = []
+        for i0 in range(0, self.T.size, _MP_CHUNK):
+            Tc = self.T[i0:i0 + _MP_CHUNK]
+            a = Tc[:, None] + self.Wn[None, :]
+            ph = exp(-(a * a) * self.inv2s2) * (self.piece[None, :] >= first[i0:i0 + _MP_CHUNK, None])
+            out.append(ph.dot(self.K_1))
+        A = np.concatenate(out)
+        gx, gw = _gl_mp(self.m, be.dps)
+        inv = 1 / (s * c.sqrt(2 * c.pi))
+        low = []
+        for i, (t, w0, p) in enumerate(zip(self.T, W0, first)):
+            if p == 0:
+                if w0 < self.c_w:
+                    low.append(i)
+                continue
+            a, b = w0, self.wpts[p]  # the partial piece [w0, start of the first full piece]
+            if a >= b:
+                continue
+            half = (b - a) / 2
+            for xg, wg in zip(gx, gw):
+                w = a + half * (1 + xg)
+                A[i] += half * wg * inv * c.exp(w - c.exp(w) - (t + w) ** 2 * self.inv2s2)
+        if low:
+            with c.extradps(10):
+                T = self.T[low]
+                j = [1 + i for i in range(self.J + 1)]
+                coef = [(-1) ** i / c.factorial(i) for i in range(self.J + 1)]
+                S_c, _ = self._series(T, j, coef, (T + self.c_w) / s)
+                S_0, _ = self._series(T, j, coef, np.array([x0] * T.size, dtype=object))
+                A[low] = A[low] + S_c - S_0
+        return A
+
     def t_integral(self, g):
         return np.sum(self.WT * g)
 
@@ -641,6 +691,24 @@ def _log_partition_mp(be, level, n, sigma, I=None, lnL=None):
         I = _IIDmp(be, n, sigma, level, 1.0)
         lnL = I.inner()[1]
     return be.num(I.t_zero) - be.ctx.euler + I.t_integral(-be.expm1(n * lnL))
+
+
+#: the smallest E5 value the mpmath route returns: its cuts (t-range, w-range, series) are
+#: absolute, ~1e-(dps + 8 + log10 n) in all, so a value below 1e-6 could lose the last digits
+_MP_E5_FLOOR = 1e-6
+
+
+def _mass_above(be, level, n, sigma, x0):
+    if be.kind == "mp":
+        return _mass_above_mp(be, level, n, sigma, x0)
+    return _topk(be, level, n, sigma, None, above=x0)
+
+
+def _mass_above_mp(be, level, n, sigma, x0):
+    """E5 on the mpmath grid: ``n int A(t) L^{n-1} dt`` (``A <= L_1 <= M``: :func:`_t_end` covers it)."""
+    I = _IIDmp(be, n, sigma, level, 1.0)
+    lnL = I.inner()[1]
+    return be.num(n) * I.t_integral(I.above(x0) * be.exp((n - 1) * lnL))
 
 
 def _entropy_mp(be, level, n, sigma):
@@ -787,15 +855,19 @@ def eval_max_weight(dps, n, sigma):
 def eval_mass_above(dps, n, sigma, x):
     r"""``E sum_j p_j 1{X_j > x}`` (E5): the mass of keys whose standardised logit exceeds ``x``.
 
-    The logit threshold is ``sigma x`` (logits ``sigma X_j``); ``dps <= 13`` (no mpmath route).
+    The logit threshold is ``sigma x`` (logits ``sigma X_j``). Above ``dps = 13`` the mpmath route
+    (:meth:`_IIDmp.above`) serves values >= ``_MP_E5_FLOOR`` (smaller ones raise ``PrecisionError``).
     """
     n, s = _check_args(n, sigma, dps)
-    _float_route_only(dps, "eval_mass_above")
     x = float(x)
     if not (math.isfinite(x) and abs(x) < _X_CUT - 1):
         raise ValueError(f"x must be a real number in ({1 - _X_CUT:g}, {_X_CUT - 1:g}), got {x!r}")
-    return _confirmed(lambda be, lev: _topk(be, lev, n, s, None, above=x), dps,
-                      f"mass above x={x:g} (n={n}, sigma={s:g})")
+    what = f"mass above x={x:g} (n={n}, sigma={s:g})"
+    v = _confirmed(lambda be, lev: _mass_above(be, lev, n, s, x), dps, what)
+    if dps > FAST_DPS and v < _MP_E5_FLOOR:
+        raise PrecisionError(f"{what}: {mp.nstr(v, 5)} is below {_MP_E5_FLOOR:g}, where the absolute "
+                             f"truncations of the mpmath route could reach the {dps}th digit")
+    return v
 
 
 _IID_FUNCTIONALS = {

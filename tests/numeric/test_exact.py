@@ -273,7 +273,6 @@ def test_bilinear_rule_converges_between_levels():
 
 
 @pytest.mark.parametrize("call", [lambda: X.eval_max_weight(20, 64, 1.0), lambda: X.eval_topk_mass(20, 64, 1.0, 2),
-                                  lambda: X.eval_mass_above(20, 64, 1.0, 1.0),
                                   lambda: X.eval_bilinear(20, "ipr", 64, 4, 1.0)])
 def test_float_only_evaluators_refuse_high_dps_at_once(call):
     import time
@@ -282,3 +281,35 @@ def test_float_only_evaluators_refuse_high_dps_at_once(call):
     with pytest.raises(ValueError, match="dps must be <= 13"):
         call()
     assert time.perf_counter() - t0 < 1.0
+
+
+@pytest.mark.parametrize("x0", [-5.0, pytest.param(0.0, marks=pytest.mark.slow), 2.88,
+                                pytest.param(4.0, marks=pytest.mark.slow)])
+def test_mass_above_mp_grid_matches_float_route(x0):
+    # below the series switch (x0 = -5), inside the w-pieces and above the typical maximum: the
+    # mpmath grid at one level (~6 s) against the confirmed float value
+    n, s = 64, 2.0
+    v = X._mass_above_mp(X._Backend("mp", 20), 3, n, s, x0)
+    ref = X.eval_mass_above(12, n, s, x0)
+    assert abs(v - ref) < 1e-12 * ref
+
+
+@pytest.mark.slow  # 20 digits through mpmath: about 30 s
+def test_mass_above_twenty_digits_is_confirmed():
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    v = X.eval_mass_above(20, 64, 2.0, 1.0)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 1024**2  # < 1 GB growth
+    assert abs(v - X.eval_mass_above(12, 64, 2.0, 1.0)) < 1e-12 * v
+    # an independent rule two levels finer at a higher precision agrees to 20 digits
+    b = X._mass_above_mp(X._Backend("mp", 30), (5, 1 / 3), 64, 2.0, 1.0)
+    with mp.workdps(30):
+        assert abs(v - b) < mp.mpf(10) ** -20 * b
+
+
+def test_mass_above_mp_route_refuses_tiny_values(monkeypatch):
+    monkeypatch.setattr(X, "_confirmed", lambda compute, dps, what: mp.mpf("1e-9"))
+    with pytest.raises(PrecisionError, match="below"):
+        X.eval_mass_above(20, 64, 2.0, 6.0)
+    assert X.eval_mass_above(12, 64, 2.0, 6.0) == mp.mpf("1e-9")  # the float route has no floor
