@@ -882,9 +882,13 @@ _IID_FUNCTIONALS = {
 #: per level: at d = 16 level 3 (``h = 3/4``) errs by ~1e-9, so level 4 (``h = 3/8``, ~50 nodes)
 #: passes the level test for 12 digits with margin (``h = 1`` errs by up to 2e-7: it would not)
 _MIX_STEP = 1.5
-#: relative error of an inner IID value at tanh-sinh level 3 that the node classes of
-#: :func:`_bilinear` assume (measured: 1e-11 .. 1e-12 at n = 2^10 .. 2^20)
-_INNER_L3_ERR = 1e-10
+#: inner tanh-sinh levels of :func:`_bilinear` up to level 4 (each + (level - 4) beyond):
+#: (heavy nodes, light nodes, the relative error of a light-node value the node classes assume).
+#: Measured at n = 2^10 .. 2^20, tau in [0.3, 2.2] beta_c: E1 at level 3.5 <= 3e-15, at 3 <= 2e-11;
+#: E4 at 4 <= 4e-13, at 3.5 <= 1e-8. E2/E3 converge more slowly at small n and large tau (5e-9 ..
+#: 4e-6 at level 3.5, n = 32): there the shifted rule disagrees and the level is raised.
+_INNER_LEVELS = {"ipr": (3.5, 3, 1e-10), "log_partition": (3.5, 3, 1e-10), "entropy": (3.5, 3, 1e-10),
+                 "max_weight": (4, 3.5, 1e-8)}
 
 # (bound, floor) of each mixed functional g(tau): |g| <= bound(n, tau) and E g >= floor(n)
 _IID_BOUNDS = {
@@ -926,10 +930,10 @@ def _bilinear(be, level, what, n, d, sigma, dps=12, cache=None):
     * Nodes are taken by decreasing ``weight * bound(g)`` (``_IID_BOUNDS``); every ``g`` here is
       ``>= 0``, so the running sum ``S`` bounds the value from below, and the remaining nodes are
       dropped once the sum of their ``weight * bound`` is below ``10^-(dps+3) max(S, floor)``.
-    * Inner levels: ``g`` is evaluated by the IID route at tanh-sinh level ``max(3.5, level - 0.5)``
-      (step ``2^-3.5``: relative error <= 3e-15 measured, 2.5x cheaper than level 4), or
-      ``max(3, level - 1)`` at nodes where ``phi(z) bound(g)`` is below
-      ``10^-dps max(S, floor) / (_INNER_L3_ERR * 100)`` (their level-3 error is negligible there).
+    * Inner levels (``_INNER_LEVELS``): ``g`` is evaluated by the IID route at the heavy level
+      (E1: 3.5, step ``2^-3.5``, relative error <= 3e-15 measured, 2.5x cheaper than level 4), or
+      at the light level where ``phi(z) bound(g)`` is below ``10^-dps max(S, floor) / (err * 100)``
+      (their error is negligible there); both grow by ``level - 4`` beyond level 4.
       The inner error is not seen by the level test (the inner levels stay fixed up to level 4);
       it is seen by the shifted rule, whose inner grids are shifted too.
       The inner levels do not change from level 2 to 4, so the values are cached across the
@@ -939,6 +943,8 @@ def _bilinear(be, level, what, n, d, sigma, dps=12, cache=None):
     f = _IID_FUNCTIONALS[what]
     bound, floor = _IID_BOUNDS[what]
     lev, shift = level if isinstance(level, tuple) else (level, 0.0)
+    heavy, light_lev, light_err = _INNER_LEVELS[what]
+    heavy, light_lev = heavy + max(0, lev - 4), light_lev + max(0, lev - 4)
     h = _MIX_STEP * 2.0 ** (2 - lev)
     kmax = int(37 / h)  # Phi(-37) ~ 6e-300: the widest z-range float64 maps to r
     z = (np.arange(-kmax, kmax + 1) + shift) * h
@@ -956,8 +962,8 @@ def _bilinear(be, level, what, n, d, sigma, dps=12, cache=None):
     for i, j in enumerate(order):
         if rest[i] <= 10.0 ** -(dps + 3) * max(S, floor(n)):
             break
-        light = wb[j] / h * _INNER_L3_ERR * 100 < 10.0 ** -dps * max(S, floor(n))  # phi(z) bound(g)
-        ilev = max(3, lev - 1) if light else max(3.5, lev - 0.5)
+        light = wb[j] / h * light_err * 100 < 10.0 ** -dps * max(S, floor(n))  # phi(z) bound(g)
+        ilev = light_lev if light else heavy
         ilev = (ilev, shift) if shift else ilev
         key = (be.kind, float(z[j]), ilev)
         if key not in cache:
