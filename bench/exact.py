@@ -5,7 +5,9 @@ evaluator returns only values confirmed to that many digits: two quadrature leve
 independent shifted-grid evaluation, see ``numeric/exact.py``; otherwise it raises and the
 row says FAILED), the wall time, and whether the issue-3 target is met:
 E1-E5, E8: >= 12 digits in <= 2 s per point for n up to 2^20; E7: >= 10 digits in <= 60 s.
-Timings are single runs on this machine after one warm-up call.
+Timings are single runs on this machine after one warm-up call. Above 13 digits E4 and E8 have
+no route and their rows say FAILED ValueError at once; E1-E3 and E5 take the mpmath route
+(minutes per point at 30 digits).
 """
 
 from __future__ import annotations

@@ -294,7 +294,7 @@ def test_mass_above_mp_grid_matches_float_route(x0):
     assert abs(v - ref) < 1e-12 * ref
 
 
-@pytest.mark.slow  # 20 digits through mpmath: about 30 s
+@pytest.mark.slow  # 20 digits through mpmath (~30 s) and a level-5 rule at 30 digits: ~2-3 minutes
 def test_mass_above_twenty_digits_is_confirmed():
     import resource
 
