@@ -785,7 +785,7 @@ def _float_route_only(dps, name):
     """Raise ``ValueError`` at once when ``dps`` needs a route ``name`` does not have."""
     if dps > FAST_DPS:
         raise ValueError(f"dps must be <= {FAST_DPS} for {name}, got {dps} (the float64 route serves "
-                         f"up to {FAST_DPS} digits; the mpmath route covers E1-E3 only)")
+                         f"up to {FAST_DPS} digits; the mpmath route covers E1-E3 and E5)")
 
 
 # ----------------------------------------------------------------------------- public API
