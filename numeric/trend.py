@@ -35,7 +35,7 @@ import sympy as sp
 from .check import CheckResult
 from .simulate import _check_seed, simulate_stats
 
-__all__ = ["fit_exponent", "trend_check", "equal_budget_fixed_k", "GRIDS", "BOOTSTRAP", "LAWS"]
+__all__ = ["fit_exponent", "trend_check", "simulate_grid", "equal_budget_fixed_k", "GRIDS", "BOOTSTRAP", "LAWS"]
 
 #: row lengths per effort (powers of two) and rows simulated at each n
 GRIDS = {
@@ -102,7 +102,7 @@ def _bootstrap_means(rng, samples, reps):
     return out
 
 
-def _simulate_grid(claim, stat_, values, ns, rows, seed, stream):
+def simulate_grid(claim, stat_, values, ns, rows, seed, stream):
     """Per-n samples of ``stat_`` (a Stat), with n and the claim parameters bound."""
     out = []
     n_sym = claim.n_symbol
@@ -183,11 +183,11 @@ def trend_check(claim, params, seed=0, effort="quick", alpha=1e-3) -> CheckResul
     values = claim.bind(params)
     ns = [2**int(e) for e in (claim.grid or grid["log2n"])]
     rows = int(grid["rows"])
-    lhs = _simulate_grid(claim, claim.lhs.stat, values, ns, rows, seed, 0)
+    lhs = simulate_grid(claim, claim.lhs.stat, values, ns, rows, seed, 0)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
     tol = claim.tol
     if claim.law == "less":
-        rhs = _simulate_grid(claim, claim.compare, values, ns, rows, seed, 1)
+        rhs = simulate_grid(claim, claim.compare, values, ns, rows, seed, 1)
         diffs = [a - b for a, b in zip(lhs, rhs)]
         est = float(np.mean([d.mean() for d in diffs]))
         boot = _bootstrap_means(rng, diffs, BOOTSTRAP).mean(1)
