@@ -5,7 +5,8 @@ For ``s_j = sigma X_j`` with ``X_j ~ N(0, 1)`` iid, ``j = 1..n``, let
 ``Z^{-k} = Gamma(k)^{-1} int_0^inf u^{k-1} e^{-uZ} du`` and ``E e^{-uZ} = L(u)^n`` turn
 every softmax functional below into a two- or three-fold integral:
 
-* (E1) ``E sum_j p_j^k = n/Gamma(k) int u^{k-1} L_k(u) L(u)^{n-1} du``;
+* (E1) ``E sum_j p_j^k = n/Gamma(k) int u^{k-1} L_k(u) L(u)^{n-1} du``, and from the same identity
+  for a pair of keys the IPR's second moment ``E (sum_j p_j^2)^2``;
 * (E2) ``E ln Z = int (e^{-u} - L(u)^n) du/u``;
 * (E3) ``E H = E ln Z - n int E[sigma X e^{sigma X} e^{-u e^{sigma X}}] L(u)^{n-1} du``;
 * (E4) the top-k mass ``E T(k)`` (``E p_(1)`` at ``k = 1``);
@@ -57,7 +58,7 @@ import numpy as np
 from .inversion import eval_count_above, eval_prob_weight_above
 from .precision import PrecisionError
 
-__all__ = ["eval_moment", "eval_ipr", "eval_log_partition", "eval_entropy", "eval_topk_mass",
+__all__ = ["eval_moment", "eval_ipr", "eval_ipr_second_moment", "eval_log_partition", "eval_entropy", "eval_topk_mass",
            "eval_max_weight", "eval_mass_above", "eval_bilinear", "eval_count_above",
            "eval_prob_weight_above", "FAST_DPS"]
 
@@ -317,6 +318,22 @@ def _moment(be, level, n, sigma, k):
     Lk = I.q.apply(I.phi_exp(X, k * w - ew), W)
     c = be.num(n) / (be.ctx.gamma(k) if be.kind == "mp" else be.exp(be.num(math.lgamma(k))))
     return c * I.t_integral(Lk * be.exp(lnL))
+
+
+def _ipr_second_moment(be, level, n, sigma):
+    """``E (sum_j p_j^2)^2 = E sum_j p_j^4 + n(n-1) E[p_1^2 p_2^2]`` (float route).
+
+    Both terms come from ``Z^{-4} = Gamma(4)^{-1} int u^3 e^{-uZ} du``:
+    ``E[e^{2 s_1} e^{2 s_2} Z^{-4}] = int u^3 L_2(u)^2 L(u)^{n-2} du / 6``.
+    """
+    I = _IID(be, n, sigma, level)
+    lnL = I.live_laplace()[1]
+    X, W, w, ew = I.live_x()
+    L2 = I.q.apply(I.phi_exp(X, 2 * w - ew), W)
+    L4 = I.q.apply(I.phi_exp(X, 4 * w - ew), W)
+    n_ = be.num(n)
+    return (n_ * I.t_integral(L4 * be.exp((n - 1) * lnL))
+            + n_ * (n_ - 1) * I.t_integral(L2 * L2 * be.exp((n - 2) * lnL))) / 6
 
 
 def _log_partition(be, level, n, sigma, I=None):
@@ -816,6 +833,22 @@ def eval_moment(dps, n, sigma, k):
 def eval_ipr(dps, n, sigma):
     """``E sum_j p_j^2``, the expected inverse participation ratio (E1 at k = 2)."""
     return eval_moment(dps, n, sigma, 2)
+
+
+def eval_ipr_second_moment(dps, n, sigma):
+    r"""``E (sum_j p_j^2)^2``, the second moment of the IPR (E1 extended to a pair of keys).
+
+    .. math:: \mathbb{E}\Big(\sum_j p_j^2\Big)^2 = \frac{n}{6}\int_0^\infty u^3 L_4 L^{n-1}\,du
+              + \frac{n(n-1)}{6}\int_0^\infty u^3 L_2^2 L^{n-2}\,du.
+
+    Float64 route only: ``dps`` in 5..13.
+    """
+    n, s = _check_args(n, sigma, dps)
+    _float_route_only(dps, "eval_ipr_second_moment")
+    if n < 3:
+        raise ValueError(f"n must be an integer in [3, 2^40] for eval_ipr_second_moment, got {n!r}")
+    return _confirmed(lambda be, lev: _ipr_second_moment(be, lev, n, s), dps,
+                      f"E (sum p^2)^2 (n={n}, sigma={s:g})")
 
 
 def eval_log_partition(dps, n, sigma):

@@ -13,7 +13,7 @@ from ...numeric.statistics import E, stat
 from .. import symbols as S
 from ..claim import Claim, get, register
 from .sparsity import REGIME, gamma
-from .trends import TrendClaim, error_table, simulated_table
+from .trends import TrendClaim, error_table
 
 register(TrendClaim(
     "collapse.k_eps_bounded", model=REGIME, lhs=E(stat.k_eps(S.eps)), law="bounded", tol=0.05,
@@ -40,7 +40,7 @@ def _m_eff(n, sigma):
 
 
 #: condensed-phase points where the PD(m_eff) heuristics are measured
-_COLD_POINTS = [dict(n=n, sigma=r * math.sqrt(2 * math.log(n))) for n in (2**10, 2**13, 2**16) for r in (1.6, 2.5)]
+_COLD_POINTS = [dict(n=n, sigma=r * math.sqrt(2 * math.log(n))) for n in (2**10, 2**14, 2**18) for r in (1.6, 2.5)]
 
 
 def _ipr_details():
@@ -79,13 +79,21 @@ def ipr_squared(s):
     return q * q
 
 
+def _ipr_second_moment_details():
+    from ...numeric.exact import eval_ipr_second_moment
+
+    c = get("collapse.pd_ipr_second_moment")
+    return error_table(lambda **p: c.evaluate(15, **p), lambda n, sigma: eval_ipr_second_moment(8, n, sigma),
+                       _COLD_POINTS)
+
+
 register(Claim(
     "collapse.pd_ipr_second_moment", model=COLD, lhs=E(stat.logits(ipr_squared, label=r"(\sum_j p_j^2)^2")),
     rel="approx", rtol=0.05, atol=0.01, rhs=(1 - M_EFF) * (3 - 2 * M_EFF) / 3,
     statement="E (sum p^2)^2 -> (1-m)(3-2m)/3 under PD(m, 0), evaluated at m_eff = b_n/sigma (heuristic).",
     provenance="heuristic", source="PD(m,0) moments; m_eff is a heuristic",
     assumptions=[S.sigma > 1.5 * sp.sqrt(2 * sp.log(S.n))], points=[dict(n=1024, sigma=6.0)],
-    details=lambda: simulated_table(get("collapse.pd_ipr_second_moment"), _COLD_POINTS)))
+    details=lambda: _ipr_second_moment_details()))
 
 register(Claim(
     "collapse.pd_max_weight", model=COLD, lhs=E(stat.max_weight), rel="approx", rtol=0.03, atol=0.01,

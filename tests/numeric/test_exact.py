@@ -2,12 +2,13 @@
 
 Statistical tests: each compares an evaluator with the mean of 20 000 simulated rows
 (fixed seed) and fails when |z| > 4.5 (false-alarm level 7e-6 per comparison under a
-normal approximation; 21 comparisons, family-wise < 2e-4).
+normal approximation; 26 comparisons, family-wise < 2e-4).
 """
 
 import math
 
 import mpmath as mp
+import numpy as np
 import pytest
 
 import attnsparse as asp
@@ -313,3 +314,33 @@ def test_mass_above_mp_route_refuses_tiny_values(monkeypatch):
     with pytest.raises(PrecisionError, match="below"):
         X.eval_mass_above(20, 64, 2.0, 6.0)
     assert X.eval_mass_above(12, 64, 2.0, 6.0) == mp.mpf("1e-9")  # the float route has no floor
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_ipr_second_moment_matches_simulation(simulated, point):
+    # the same 20 000 rows as above: E (sum p^2)^2 against the mean of the squared row IPR
+    q = simulated[point][:, 0] ** 2
+    exact = float(X.eval_ipr_second_moment(10, *point))
+    z = (q.mean() - exact) / (q.std(ddof=1) / math.sqrt(len(q)))
+    assert abs(z) < Z_MAX, (point, q.mean(), exact)
+
+
+@pytest.mark.parametrize("n, sigma", [(3, 1.0), (5, 2.0)])
+def test_ipr_second_moment_small_n_against_plain_numpy(n, sigma):
+    # an independent simulation (numpy, not the package's kernels): 1e6 rows, |z| < 4.5
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((1_000_000, n)) * sigma
+    p = np.exp(x - x.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    q = (p * p).sum(1) ** 2
+    exact = float(X.eval_ipr_second_moment(10, n, sigma))
+    assert abs(q.mean() - exact) < Z_MAX * q.std(ddof=1) / math.sqrt(len(q))
+    ipr = float(X.eval_ipr(10, n, sigma))
+    assert ipr**2 < exact < ipr  # Jensen, and IPR <= 1
+
+
+def test_ipr_second_moment_inputs():
+    with pytest.raises(ValueError, match="n must be"):
+        X.eval_ipr_second_moment(8, 2, 1.0)
+    with pytest.raises(ValueError, match="dps must be <= 13"):
+        X.eval_ipr_second_moment(20, 64, 1.0)
