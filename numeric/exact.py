@@ -121,24 +121,15 @@ def _ts_rule(be, level):
     ``level`` may be a pair ``(level, shift)``: the nodes then sit at ``(i + shift) h``, an
     independent trapezoidal grid of the same step (used to confirm a value, see
     :func:`_confirmed`). The range of the index is cut where the weights fall below the
-    backend's precision.
+    float precisions (the mpmath route has its own Gauss-Legendre rule, :func:`_gl_mp`).
     """
     level, shift = level if isinstance(level, tuple) else (level, 0.0)
     h = 2.0 ** (-level)
-    digits = 20 if be.kind != "mp" else be.dps
-    kmax = math.log(4 / math.pi * digits * math.log(10))  # weights ~ exp(-pi/2 e^{kh}) < 10^-digits
+    kmax = math.log(4 / math.pi * 20 * math.log(10))  # weights ~ exp(-pi/2 e^{kh}) < 10^-20
     m = int(math.ceil(kmax / h))
-    if be.kind == "mp":
-        c = be.ctx
-        hh = c.mpf(2) ** (-level)
-        ks = [(i + c.mpf(shift)) * hh for i in range(-m, m + 1)]
-        s = [c.pi / 2 * c.sinh(kv) for kv in ks]
-        x = np.array([c.tanh(v) for v in s], dtype=object)
-        w = np.array([hh * c.pi / 2 * c.cosh(kv) / c.cosh(v) ** 2 for kv, v in zip(ks, s)], dtype=object)
-    else:
-        kk = (be.arr(np.arange(-m, m + 1)) + be.num(shift)) * be.num(h)
-        s = be.pi / 2 * np.sinh(kk)
-        x, w = np.tanh(s), be.num(h) * be.pi / 2 * np.cosh(kk) / np.cosh(s) ** 2
+    kk = (be.arr(np.arange(-m, m + 1)) + be.num(shift)) * be.num(h)
+    s = be.pi / 2 * np.sinh(kk)
+    x, w = np.tanh(s), be.num(h) * be.pi / 2 * np.cosh(kk) / np.cosh(s) ** 2
     keep = np.abs(np.asarray(x, dtype=float)) < 1.0
     return x[keep], w[keep]
 
@@ -196,7 +187,7 @@ class _IID:
     def __init__(self, be, n, sigma, level):
         self.be, self.q = be, _Quad(be, level)
         self.n, self.sigma = n, be.num(sigma)
-        digits = 20 if be.kind != "mp" else be.dps
+        digits = 20  # float routes only (the mpmath route is _IIDmp)
         self.xcut = be.num(max(_X_CUT, math.sqrt(4.7 * digits) + 5))
         self.rt2pi = (2 * be.pi) ** be.num("0.5")
         ln_n, s = math.log(n), float(sigma)
@@ -271,6 +262,16 @@ class _IID:
         return self.q.apply(g, self.WtA)
 
 
+def _coarse_iid(n, sigma, level):
+    """An :class:`_IID` without a t-grid (float64, tanh-sinh ``level``): its x-rules and
+    Laplace transform at any t, for the scans that place the t-grid."""
+    be = _Backend("f64")
+    I = _IID.__new__(_IID)
+    I.be, I.q, I.n, I.sigma = be, _Quad(be, level), n, be.num(sigma)
+    I.xcut, I.rt2pi = be.num(_X_CUT), math.sqrt(2 * math.pi)
+    return I
+
+
 @functools.lru_cache(maxsize=256)
 def _switch_points(n, sigma, digits):
     """``(t_zero, t_3, t_0, t_-3)``: where ``F(t) = -(n-1) ln L(e^{-t})`` equals ``F_zero`` and
@@ -281,10 +282,7 @@ def _switch_points(n, sigma, digits):
     the last scanned point with ``F > F_zero``, moved one more unit left. The coarse rule
     errs by far less than the ``e^{-50}`` of slack in ``F_zero``.
     """
-    be = _Backend("f64")
-    I = _IID.__new__(_IID)
-    I.be, I.q, I.n, I.sigma = be, _Quad(be, 2), n, be.num(sigma)
-    I.xcut, I.rt2pi = be.num(_X_CUT), math.sqrt(2 * math.pi)
+    I = _coarse_iid(n, sigma, 2)
     ln_n = math.log(n)
     far = (3 * sigma + 1) * math.sqrt(2 * digits * math.log(10)) + 5
     a = min(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n)) - far
@@ -316,8 +314,7 @@ def _moment(be, level, n, sigma, k):
     lnL = (n - 1) * I.live_laplace()[1]
     X, W, w, ew = I.live_x()
     Lk = I.q.apply(I.phi_exp(X, k * w - ew), W)
-    c = be.num(n) / (be.ctx.gamma(k) if be.kind == "mp" else be.exp(be.num(math.lgamma(k))))
-    return c * I.t_integral(Lk * be.exp(lnL))
+    return be.num(n) / be.exp(be.num(math.lgamma(k))) * I.t_integral(Lk * be.exp(lnL))
 
 
 def _ipr_second_moment(be, level, n, sigma):
@@ -375,17 +372,6 @@ def _log_binom(be, n1, j):
 _GAP_POINTS = 10
 
 
-def _gauss_legendre(be, m):
-    """``m``-point Gauss-Legendre nodes and weights on [-1, 1] at the backend's precision."""
-    if be.kind != "mp":
-        x, w = np.polynomial.legendre.leggauss(m)
-        return be.arr(x), be.arr(w)
-    x = [be.ctx.findroot(lambda z: be.ctx.legendre(m, z), be.ctx.cos(be.ctx.pi * (i + 0.75) / (m + 0.5)))
-         for i in range(m)]
-    w = [2 / ((1 - xi**2) * be.ctx.diff(lambda z: be.ctx.legendre(m, z), xi) ** 2) for xi in x]
-    return np.array(x, dtype=object), np.array(w, dtype=object)
-
-
 def _topk(be, level, n, sigma, k, above=None):
     """``E T(k)`` (``above`` None) or the mass of keys with ``X > above`` (``k`` None).
 
@@ -407,7 +393,7 @@ def _topk(be, level, n, sigma, k, above=None):
     if above is not None:
         inner = be.exp(w - be.exp(w) + ((n - 1) * lnL)[None, :])
         return n * I.q.apply(I.phi_exp(Xo, 0 * Xo) * I.q.apply(inner, I.WtA[None, :]), Wo)
-    gx, gw = _gauss_legendre(be, _GAP_POINTS)
+    gx, gw = (be.arr(v) for v in np.polynomial.legendre.leggauss(_GAP_POINTS))
     edges = np.concatenate([Xo, be.arr([hi_x])])
     half = (edges[1:] - edges[:-1]) / 2
     Y = (edges[1:] + edges[:-1])[:, None] / 2 + half[:, None] * gx  # (mx, g)
@@ -511,10 +497,7 @@ def _t_end(n, sigma, digits, k):
     too for other orders (``k < 1`` decays slower than M). The factor ``|sigma x| <= t + w_hi``
     of the entropy integrand is covered by the 10 extra digits.
     """
-    be = _Backend("f64")
-    I = _IID.__new__(_IID)
-    I.be, I.q, I.n, I.sigma = be, _Quad(be, 3), n, be.num(sigma)
-    I.xcut, I.rt2pi = be.num(_X_CUT), math.sqrt(2 * math.pi)
+    I = _coarse_iid(n, sigma, 3)
     ln_n = math.log(n)
     lo = min(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n))
     b = max(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n)) + 2.5 * digits * math.log(10) + 10
