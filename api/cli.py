@@ -12,22 +12,12 @@ import os
 import sys
 import time
 
-EXIT_OK, EXIT_REFUTED, EXIT_USAGE = 0, 1, 2
+from .commands import EXIT_OK, EXIT_REFUTED, EXIT_USAGE, UsageError, check_seed_option
 
 #: further commands, each a module ``attnsparse.cmd_<name>`` with ``add_parser(subparsers)``
-#: (which adds its sub-parser) and ``run(args) -> exit code``; it raises ``UsageError``
-#: from this module for usage errors.
+#: (which adds its sub-parser) and ``run(args) -> exit code``; it raises
+#: :class:`~.commands.UsageError` for usage errors. They are imported here only, by name.
 COMMAND_MODULES = ("measure", "latex", "sweep", "plot", "reproduce")
-
-
-class UsageError(Exception):
-    pass
-
-
-def check_seed_option(seed):
-    """The ``--seed`` option of every command: an integer >= 0."""
-    if seed < 0:
-        raise UsageError(f"--seed must be an integer >= 0, got {seed}")
 
 
 def _parser():
@@ -172,9 +162,9 @@ def _cmd_check(args):
                 raise UsageError(str(e)) from None
             errors.append(f"{c.id} at {', '.join(f'{k}={v}' for k, v in p.items())}: {type(e).__name__}: {e}")
             continue
-        r.extra["expect"] = c.expect
+        r.extra["expect"] = c.expect  # kept in report.json (extra.expect), as before r.expect existed
         results.append(r)
-    holm(results, args.alpha)
+    results = holm(results, args.alpha)
     settings = {"effort": args.effort, "seed": args.seed, "alpha": args.alpha or _default_alpha(),
                 "checks": len(results), "wall_seconds": round(time.perf_counter() - t0, 1), "errors": errors}
     if args.json:
@@ -190,7 +180,7 @@ def _cmd_check(args):
             print(f"report written to {args.out}/report.json and report.md")
     surprises = report.unexpected(results)
     for r in surprises:
-        print(f"unexpected: {r.claim_id} is {r.verdict}, the catalogue expects {r.extra['expect']}",
+        print(f"unexpected: {r.claim_id} is {r.verdict}, the catalogue expects {report.expected_verdict(r)}",
               file=sys.stderr)
     for e in errors:
         print(f"could not check {e}", file=sys.stderr)

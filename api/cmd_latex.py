@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 
-from .cli import UsageError, check_seed_option
+from .commands import UsageError, check_seed_option
 
 __all__ = ["add_parser", "run"]
 
@@ -71,7 +71,7 @@ def _results_by_checking(claims, seed):
 
 def run(args):
     from .proofs.document import catalogue_document, claim_environment
-    from .report import write_atomic
+    from .files import write_atomic
 
     check_seed_option(args.seed)
     if args.out:

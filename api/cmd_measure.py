@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 
-from .cli import EXIT_OK, UsageError
+from .commands import EXIT_OK, UsageError
 
 
 def _ints(text):

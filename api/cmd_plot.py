@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from .cli import EXIT_OK, UsageError
+from .commands import EXIT_OK, UsageError
 
 
 def add_parser(subparsers):
@@ -26,9 +26,9 @@ def add_parser(subparsers):
 
 def run(args):
     """Run ``plot``; return the exit code."""
-    from attnsparse.numeric.sweep import StoreError, default_store, load_sweep
-    from attnsparse.numeric.sweep_plot import plot_sweep
-    from attnsparse.numeric.sweep_spec import SpecError, load_spec
+    from .sweep.plot import plot_sweep
+    from .sweep.spec import SpecError, load_spec
+    from .sweep.store import StoreError, default_store, load_sweep
 
     folder = args.source
     if os.path.isfile(args.source):

@@ -17,8 +17,8 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from .cli import UsageError, check_seed_option
-    from .numeric.reproduce import reproduce
+    from .commands import UsageError, check_seed_option
+    from .reproduce import reproduce
 
     check_seed_option(args.seed)
     if os.path.exists(args.out) and not os.path.isdir(args.out):

@@ -11,7 +11,7 @@ import signal
 import sys
 from contextlib import contextmanager
 
-from .cli import EXIT_OK, EXIT_REFUTED, UsageError
+from .commands import EXIT_OK, EXIT_REFUTED, UsageError
 
 
 def add_parser(subparsers):
@@ -33,8 +33,9 @@ def add_parser(subparsers):
 
 def run(args):
     """Run ``sweep``; return the exit code."""
-    from attnsparse.numeric.sweep import StoreError, default_store, run_sweep, sweep_status
-    from attnsparse.numeric.sweep_spec import SpecError, load_spec
+    from .sweep.run import run_sweep, sweep_status
+    from .sweep.spec import SpecError, load_spec
+    from .sweep.store import StoreError, default_store
 
     if args.workers is not None and args.workers < 1:
         raise UsageError(f"--workers must be an integer >= 1, got {args.workers}")

@@ -7,9 +7,10 @@ import platform
 from datetime import datetime, timezone
 
 from ._version import __version__
-from .numeric.files import write_atomic
+from .files import write_atomic
 
-__all__ = ["write_atomic", "table", "markdown", "as_json"]
+__all__ = ["write_atomic", "table", "markdown", "as_json", "summary", "unexpected", "is_unexpected",
+           "expected_verdict"]
 
 
 def _params(p):
@@ -42,15 +43,37 @@ def table(results):
     return "\n".join(lines)
 
 
+def expected_verdict(r):
+    """The verdict the catalogue expects of the check ``r``: ``"consistent"`` or ``"refuted"``.
+
+    It is ``r.expect`` (set by the claim); results without that field (older versions) carry
+    it as the ``extra["expect"]`` stamp of the CLI, which report.json keeps writing.
+    """
+    expect = getattr(r, "expect", None)
+    return expect if expect is not None else r.extra.get("expect")
+
+
+def is_unexpected(r):
+    """Whether the verdict of ``r`` contradicts the catalogue: ``r.unexpected`` where results have it.
+
+    Otherwise the same rule from :func:`expected_verdict`: a refutation not expected, or an
+    expected refutation that came out consistent (like a strict xfail); an inconclusive
+    verdict is never unexpected.
+    """
+    flag = getattr(r, "unexpected", None)
+    if flag is not None:
+        return bool(flag)
+    expect = expected_verdict(r)
+    return (r.verdict == "refuted" and expect != "refuted") or (r.verdict == "consistent" and expect == "refuted")
+
+
 def _expected_refutation(r):
-    return r.verdict == "refuted" and r.extra.get("expect") == "refuted"
+    return r.verdict == "refuted" and expected_verdict(r) == "refuted"
 
 
 def unexpected(results):
-    """Checks whose verdict contradicts the catalogue: a refutation not marked as expected,
-    or an expected refutation that came out consistent (like a strict xfail)."""
-    return [r for r in results if (r.verdict == "refuted" and not _expected_refutation(r))
-            or (r.verdict == "consistent" and r.extra.get("expect") == "refuted")]
+    """The checks whose verdict contradicts the catalogue (:func:`is_unexpected`)."""
+    return [r for r in results if is_unexpected(r)]
 
 
 def summary(results):

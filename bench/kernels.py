@@ -187,7 +187,7 @@ def main(argv=None):
         return 0
     import numba
 
-    from attnsparse.report import write_atomic
+    from attnsparse.files import write_atomic
 
     rng = np.random.default_rng(0)
     results = {"meta": {"numba_threads": numba.get_num_threads(), "cpus": os.cpu_count(),

@@ -6,7 +6,7 @@ simulated per grid point and a master seed; docs/sweeps.md describes the format.
 
 Every error is a :class:`SpecError` whose message starts with the offending field, e.g.
 ``grid.n: bad range '2^10..3^20': ...``. Expressions (``"sqrt(2*gamma*log(n))"``) are
-parsed by walking their Python syntax tree against a whitelist; nothing is ``eval``-ed.
+parsed by :mod:`.expr` (a whitelist walk of their syntax tree; nothing is ``eval``-ed).
 
 Seeds: grid point ``x`` gets ``SeedSequence(entropy=seed, spawn_key=h(x))`` with ``h(x)``
 the SHA-256 of the point's canonical JSON, so a point's random numbers depend on its
@@ -16,7 +16,6 @@ points, or on how points are scheduled. This module imports no numba.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import itertools
 import json
@@ -29,16 +28,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
-from . import config
-from .models import BilinearQK, IIDLogits, Model, SelfAttention
-from .statistics import BUILTIN, E, Event, Functional, P, Stat, Var, quantile, stat
+from ..numeric import config
+from ..numeric.models import BilinearQK, IIDLogits, Model, SelfAttention
+from .expr import MAX_DIGITS, SpecError, Target, exact_number, parse_expression, parse_target
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-__all__ = ["SpecError", "SweepSpec", "load_spec", "parse_spec", "point_key", "point_seed",
+__all__ = ["SpecError", "Target", "SweepSpec", "load_spec", "parse_spec", "point_key", "point_seed",
            "canonical_json"]
 
 #: top-level keys of a spec; the ones marked False do not enter the spec hash (labels only)
@@ -54,47 +53,8 @@ MODEL_KINDS = {
 #: model parameters that are data (numbers, vectors, matrices), never grid expressions
 _DATA_PARAMS = {"offsets", "mu_k", "W_Q", "W_K"}
 
-#: functions allowed in expressions
-_FUNCS = {"sqrt": sp.sqrt, "log": sp.log, "ln": sp.log, "exp": sp.exp, "ceil": sp.ceiling,
-          "floor": sp.floor, "log2": lambda x: sp.log(x, 2), "min": sp.Min, "max": sp.Max,
-          "abs": sp.Abs}
-_CONSTS = {"pi": sp.pi, "e": sp.E}
-#: largest number of decimal digits a power in a spec may have (a guard against 10^10^9)
-_MAX_DIGITS = 1000
-
-
-def _power(a, b):
-    """``a**b``, refused when the result would be astronomically large (it would hang SymPy)."""
-    if a.is_number and b.is_number:
-        try:
-            big = abs(float(b)) * math.log10(max(abs(float(a)), 2.0)) > _MAX_DIGITS
-        except (TypeError, OverflowError):
-            big = True
-        if big:
-            raise OverflowError(f"the power {a}^{b} is too large (more than {_MAX_DIGITS} digits)")
-    return a**b
-
-
-_BINOPS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
-           ast.Div: lambda a, b: a / b, ast.Pow: _power}
-_CMP = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
-_FUNCTIONALS = ("E", "P", "Var", "quantile")
-
 #: most grid points a spec may have (a guard against a typo such as 2^10..2^1000)
 MAX_POINTS = 1_000_000
-
-
-class SpecError(ValueError):
-    """A malformed sweep spec; the message starts with the offending field."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """One estimated quantity of a sweep: a statistic's functional under the spec's model."""
-
-    label: str
-    text: str
-    functional: Functional
 
 
 @dataclass(frozen=True)
@@ -146,7 +106,7 @@ class SweepSpec:
 
     def values(self, point):
         """``point`` as {Symbol: exact SymPy number}: floats are read as the decimals they print as."""
-        return {self.symbols[k]: _exact(v) for k, v in point.items()}
+        return {self.symbols[k]: exact_number(v) for k, v in point.items()}
 
     def claim_params(self, claim_id, point):
         """The part of ``point`` that claim ``claim_id`` takes."""
@@ -212,7 +172,7 @@ def parse_spec(raw: dict, default_name: str = "sweep", check_points: bool = True
     if stats_raw and model_raw is None:
         raise SpecError("model: missing; [stats] are estimated under the spec's [model]")
     model = _model(model_raw, symbols) if model_raw is not None else None
-    targets = tuple(_target(label, text, symbols) for label, text in stats_raw.items())
+    targets = tuple(parse_target(label, text, symbols) for label, text in stats_raw.items())
 
     used = set(model.free_symbols) if model is not None else set()
     for t in targets:
@@ -285,7 +245,7 @@ def _expand(field_, v):
             raise SpecError(f"{field_}: bad range {v!r}: a power range B^a..B^b needs one base B >= 2")
         if e1 > e2:
             raise SpecError(f"{field_}: bad range {v!r}: the exponents must increase ({e1} > {e2})")
-        if e2 - e1 + 1 > MAX_POINTS or e2 * math.log10(b1) > _MAX_DIGITS:
+        if e2 - e1 + 1 > MAX_POINTS or e2 * math.log10(b1) > MAX_DIGITS:
             raise SpecError(f"{field_}: bad range {v!r}: too many values or values too large")
         return [b1**e for e in range(e1, e2 + 1)]
     m = _LIN_RANGE.match(v)
@@ -314,55 +274,7 @@ def _num(text):
     return int(text) if re.fullmatch(r"-?\d+", text) else x
 
 
-def _exact(v):
-    return sp.Integer(v) if isinstance(v, (int, np.integer)) else sp.Rational(repr(float(v)))
-
-
-# ----------------------------------------------------------------------------- expressions
-
-def _expr(field_, text, symbols):
-    """A number or an expression string of the grid parameters as a SymPy expression."""
-    if isinstance(text, bool):
-        raise SpecError(f"{field_}: must be a number or an expression string, got {text!r}")
-    if isinstance(text, (int, float)):
-        if not math.isfinite(text):
-            raise SpecError(f"{field_}: must be finite, got {text!r}")
-        return _exact(text)
-    if not isinstance(text, str):
-        raise SpecError(f"{field_}: must be a number or an expression string, got {type(text).__name__}")
-    return _walk(field_, _parse(field_, text), symbols)
-
-
-def _parse(field_, text):
-    try:
-        return ast.parse(text.replace("^", "**"), mode="eval").body
-    except SyntaxError as e:
-        raise SpecError(f"{field_}: cannot parse {text!r} ({e.msg})") from None
-
-
-def _walk(field_, node, symbols):
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-        return _exact(node.value)
-    if isinstance(node, ast.Name):
-        if node.id in symbols:
-            return symbols[node.id]
-        if node.id in _CONSTS:
-            return _CONSTS[node.id]
-        raise SpecError(f"{field_}: {node.id!r} is not a grid parameter (grid: {', '.join(symbols)})")
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        try:
-            return _BINOPS[type(node.op)](_walk(field_, node.left, symbols), _walk(field_, node.right, symbols))
-        except OverflowError as e:
-            raise SpecError(f"{field_}: {e}") from None
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        x = _walk(field_, node.operand, symbols)
-        return -x if isinstance(node.op, ast.USub) else x
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCS and not node.keywords:
-        return _FUNCS[node.func.id](*(_walk(field_, a, symbols) for a in node.args))
-    bad = ast.unparse(node)
-    raise SpecError(f"{field_}: {bad!r} is not allowed; expressions use numbers, grid parameters, "
-                    f"+ - * / ^ and {', '.join(_FUNCS)}")
-
+# ----------------------------------------------------------------------------- model and claims
 
 def _model(raw, symbols):
     kind = raw.get("kind")
@@ -375,7 +287,8 @@ def _model(raw, symbols):
             continue
         if key not in names:
             raise SpecError(f"model.{key}: unknown parameter; model kind {kind!r} takes {', '.join(names)}")
-        kw[key] = _data(f"model.{key}", key, v) if key in _DATA_PARAMS else _expr(f"model.{key}", v, symbols)
+        where = f"model.{key}"
+        kw[key] = _data(where, key, v) if key in _DATA_PARAMS else parse_expression(where, v, symbols)
     try:
         return cls(**kw)
     except TypeError as e:
@@ -397,61 +310,6 @@ def _data(field_, key, v):
     except (TypeError, ValueError):
         raise SpecError(f"{field_}: must be a number or a (nested) list of numbers") from None
     return arr if arr.ndim else float(arr)
-
-
-def _target(label, text, symbols):
-    field_ = f"stats.{label}"
-    if not isinstance(text, str):
-        raise SpecError(f"{field_}: must be a string such as \"tail_mass(ceil(alpha*n^C))\", got {text!r}")
-    node = _parse(field_, text)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONALS:
-        fname, args = node.func.id, node.args
-        if fname == "P":
-            if len(args) != 1:
-                raise SpecError(f"{field_}: P takes one event, such as P(max_weight > 0.5)")
-            functional = P(_event(field_, args[0], symbols))
-        elif fname == "quantile":
-            if len(args) != 2:
-                raise SpecError(f"{field_}: quantile takes a statistic and q, such as quantile(k_eps(0.1), 0.9)")
-            q = _walk(field_, args[1], symbols)
-            if q.free_symbols or not 0 < float(q) < 1:
-                raise SpecError(f"{field_}: quantile level q must be a number in (0, 1), got {ast.unparse(args[1])}")
-            functional = quantile(_stat(field_, args[0], symbols), float(q))
-        else:
-            if len(args) != 1:
-                raise SpecError(f"{field_}: {fname} takes one statistic")
-            functional = (E if fname == "E" else Var)(_stat(field_, args[0], symbols))
-    else:
-        functional = E(_stat(field_, node, symbols))
-    return Target(label, text, functional)
-
-
-def _stat(field_, node, symbols) -> Stat:
-    names = ", ".join(BUILTIN)
-    if isinstance(node, ast.Name) and node.id in BUILTIN:
-        if BUILTIN[node.id][1] is not None:
-            raise SpecError(f"{field_}: {node.id} takes a parameter {BUILTIN[node.id][1]}, e.g. {node.id}(...)")
-        return getattr(stat, node.id)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in BUILTIN:
-        pname = BUILTIN[node.func.id][1]
-        if pname is None or len(node.args) != 1 or node.keywords:
-            want = "no parameter" if pname is None else f"one parameter {pname}"
-            raise SpecError(f"{field_}: {node.func.id} takes {want}")
-        return getattr(stat, node.func.id)(_walk(field_, node.args[0], symbols))
-    raise SpecError(f"{field_}: {ast.unparse(node)!r} is not a statistic; the vocabulary is {names}")
-
-
-def _event(field_, node, symbols) -> Event:
-    if not isinstance(node, ast.Compare) or not all(type(o) in _CMP for o in node.ops):
-        raise SpecError(f"{field_}: P needs a comparison such as max_weight > 0.5 or 0 < logit(0) <= 1")
-    if len(node.ops) == 1:
-        return _stat(field_, node.left, symbols)._cmp(_CMP[type(node.ops[0])],
-                                                     _walk(field_, node.comparators[0], symbols))
-    if len(node.ops) == 2 and isinstance(node.ops[0], ast.Lt) and isinstance(node.ops[1], ast.LtE):
-        lo = _walk(field_, node.left, symbols)
-        hi = _walk(field_, node.comparators[1], symbols)
-        return _stat(field_, node.comparators[0], symbols).between(lo, hi)
-    raise SpecError(f"{field_}: a chained comparison must read lo < stat <= hi")
 
 
 def _claims(claim_ids, imports, grid):

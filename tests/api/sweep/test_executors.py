@@ -7,8 +7,8 @@ the ``distributed`` extra), it is never skipped.
 import distributed  # noqa: F401  -- a missing extra must fail loudly, not skip
 
 from attnsparse.cli import main
-from attnsparse.numeric.sweep import run_sweep
-from attnsparse.numeric.sweep_spec import load_spec
+from attnsparse.sweep import run_sweep
+from attnsparse.sweep.spec import load_spec
 
 
 def test_local_cluster_with_two_workers_equals_serial(small_reference, records_of, tmp_path):

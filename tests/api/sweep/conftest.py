@@ -53,8 +53,8 @@ def stored_records(folder):
 @pytest.fixture(scope="session")
 def small_reference(tmp_path_factory):
     """The small spec run serially in this process: (spec path, store folder, records)."""
-    from attnsparse.numeric.sweep import run_sweep
-    from attnsparse.numeric.sweep_spec import load_spec
+    from attnsparse.sweep import run_sweep
+    from attnsparse.sweep.spec import load_spec
 
     folder = tmp_path_factory.mktemp("small_ref")
     spec_path = folder / "small.toml"

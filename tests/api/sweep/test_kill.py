@@ -13,8 +13,8 @@ import time
 import psutil
 import pytest
 
-from attnsparse.numeric.sweep import run_sweep
-from attnsparse.numeric.sweep_spec import load_spec
+from attnsparse.sweep import run_sweep
+from attnsparse.sweep.spec import load_spec
 
 KILL_SPEC = """
 name = "kill"

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from attnsparse.cli import main
-from attnsparse.numeric.sweep import StoreError, load_sweep, run_sweep, sweep_status
-from attnsparse.numeric.sweep_spec import load_spec
+from attnsparse.sweep import StoreError, load_sweep, run_sweep, sweep_status
+from attnsparse.sweep.spec import load_spec
 
 
 def test_rerun_computes_only_missing_points(small_reference, records_of, tmp_path):

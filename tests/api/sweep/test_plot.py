@@ -6,8 +6,8 @@ import mpmath
 import pytest
 
 from attnsparse.cli import main
-from attnsparse.numeric.sweep import load_sweep
-from attnsparse.numeric.sweep_plot import theory_overlay, tilting_tail_mass, tilting_topk_mass
+from attnsparse.sweep import load_sweep
+from attnsparse.sweep.plot import theory_overlay, tilting_tail_mass, tilting_topk_mass
 
 
 def naive_tilting_tail(n, sigma, k, dps=50):

@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from attnsparse.cli import main
-from attnsparse.numeric.sweep_spec import SpecError, load_spec, parse_spec, point_seed
+from attnsparse.sweep.spec import SpecError, load_spec, parse_spec, point_seed
 
 BASE = {
     "samples": 100, "seed": 1,

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from scipy import special
 
-from .files import save_figure
+from ..files import save_figure
 
 __all__ = ["tilting_tail_mass", "tilting_topk_mass", "plot_sweep", "theory_overlay"]
 
@@ -65,8 +65,8 @@ def theory_overlay(result, label):
     It applies to ``E[tail_mass(k)]`` and ``E[topk_mass(k)]`` under ``IIDLogits`` without
     offsets or a random scale.
     """
-    from .models import IIDLogits
-    from .statistics import E
+    from ..numeric.models import IIDLogits
+    from ..numeric.statistics import E
 
     spec = result.spec
     target = next(t for t in spec.targets if t.label == label)

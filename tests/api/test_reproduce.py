@@ -4,7 +4,7 @@ import json
 import math
 
 from attnsparse.cli import main
-from attnsparse.numeric.reproduce import LABEL, reproduce
+from attnsparse.reproduce import LABEL, reproduce
 
 
 def test_quick_report_is_complete_and_consistent(tmp_path):

@@ -22,10 +22,10 @@ import numpy as np
 from scipy.stats import norm
 
 from .files import save_figure, write_atomic
-from .models import IIDLogits
-from .simulate import simulate_stats
-from .statistics import stat
-from .trend import equal_budget_fixed_k
+from .numeric.models import IIDLogits
+from .numeric.simulate import simulate_stats
+from .numeric.statistics import stat
+from .numeric.trend import equal_budget_fixed_k
 
 SETTINGS = {
     "quick": {"log2n": (8, 10, 12, 14), "rows": 200, "phase_n": (2**10, 2**14, 2**18), "phase_points": 7,
@@ -54,7 +54,7 @@ EXACT_TOPK_MAX = 64
 
 def exact_tail(n, sigma, k):
     """``tau(k) = 1 - E T(k)`` from the exact top-k evaluator (E4) to 8 digits, or None."""
-    from .exact import eval_topk_mass
+    from .numeric.exact import eval_topk_mass
 
     if k > min(EXACT_TOPK_MAX, n):
         return None
@@ -219,7 +219,8 @@ def markdown(data, mode):
              "## (a) tail mass against n", "",
              "The seed paper (v2, as we reconstruct it): keeping the top k = n^C entries makes the discarded "
              "mass tau(k) vanish when C > 1 - gamma (sigma^2 = 2 gamma ln n), while k = o(log n) leaves an "
-             "Omega(1) error. Simulated mean tau(k), with the exact value (E4) in brackets where k <= 64:", "", "![tail mass](a_tail_mass.png)", ""]
+             "Omega(1) error. Simulated mean tau(k), with the exact value (E4) in brackets where k <= 64:", "",
+             "![tail mass](a_tail_mass.png)", ""]
     for gamma, rules in data["tail_mass"].items():
         ns = [p["n"] for p in next(iter(rules.values()))]
         lines += [f"gamma = {gamma}:", ""]
@@ -242,7 +243,8 @@ def markdown(data, mode):
               "with few rows the simulated mean tends to fall short and |z| of 3 or more occurs; the exact value "
               "is the reference (docs/statistics.md, strongly skewed statistics).", ""]
     lines += ["## (c) adaptive against fixed window", "", "![adaptive](c_adaptive_window.png)", "",
-              f"gamma = {ad['gamma']}: adaptive window ceil(n^{ad['C']}) against the fixed window min({ad['budget']}, n), "
+              f"gamma = {ad['gamma']}: adaptive window ceil(n^{ad['C']}) against the fixed window "
+              f"min({ad['budget']}, n), "
               "which keeps the same mean number of keys over these context lengths (equally weighted).", ""]
     lines += _table(["n", "k adaptive", "tau adaptive", "k fixed", "tau fixed"],
                     [[n, str(v["k_adaptive"]), f"{v['tau_adaptive']:.4f}", str(v["k_fixed"]), f"{v['tau_fixed']:.4f}"]
@@ -258,7 +260,7 @@ def reproduce(folder, mode="quick", seed=0, progress_bar=True):
     """Simulate, plot and write the report folder (atomically, file by file); returns the data."""
     from tqdm import tqdm
 
-    from .exact import eval_ipr
+    from .numeric.exact import eval_ipr
 
     if mode not in SETTINGS:
         raise ValueError(f"mode must be one of {sorted(SETTINGS)}, got {mode!r}")
