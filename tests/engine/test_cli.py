@@ -103,3 +103,17 @@ def test_a_claim_that_cannot_be_checked_is_reported_and_the_suite_goes_on(tmp_pa
     assert "zz_test.b_fine" in captured.out and "consistent" in captured.out
     data = json.loads((tmp_path / "report.json").read_text())
     assert len(data["results"]) == 1 and data["meta"]["errors"][0].startswith("zz_test.a_broken")
+
+
+def test_no_command_module_imports_the_cli():
+    """cli.py loads the cmd_* modules; they take UsageError and the exit codes from commands.py."""
+    import ast
+    import pathlib
+
+    import attnsparse.cli
+
+    for path in pathlib.Path(attnsparse.cli.__file__).parent.glob("cmd_*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                target = ("." * node.level) + (node.module or "")
+                assert target not in (".cli", "attnsparse.cli"), f"{path.name} imports {target}"
