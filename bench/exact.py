@@ -2,7 +2,8 @@
 
 For each evaluator and point it prints the confirmed value, the digits requested (the
 evaluator returns only values confirmed to that many digits: two quadrature levels plus an
-independent shifted-grid evaluation, see ``numeric/exact.py``; otherwise it raises and the
+independent shifted-grid evaluation, see ``numeric/exact/__init__.py`` and
+``numeric/quadrature.py``; otherwise it raises and the
 row says FAILED), the wall time, its ratio to the target time (below 1: met), and whether the
 issue-3 target is met:
 E1-E5, E8: >= 12 digits in <= 2 s per point for n up to 2^20; E7: >= 10 digits in <= 60 s.

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import attnsparse as asp
-from attnsparse.numeric import inversion as V
+from attnsparse.numeric.exact import _laplace as V
 from attnsparse.numeric.precision import PrecisionError
 from attnsparse.numeric.simulate import simulate_stats
 

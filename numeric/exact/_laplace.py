@@ -35,7 +35,11 @@ Design (float64 / complex128 throughout, vectorised over many ``theta`` at once)
 Confirmation: two evaluations that differ in every discretisation (the contour vertex moved off
 the saddle, the hyperbola angle, the trapezoid step and offset, the Gauss-Legendre order of
 the x-integrals, and the outer rule) must agree to ``dps`` significant digits, else
-:class:`~attnsparse.numeric.precision.PrecisionError`.
+:class:`~attnsparse.numeric.quadrature.PrecisionError`.
+
+The rules (Gauss-Legendre, Gauss-Kronrod 7/15, composite pieces) come from
+:mod:`attnsparse.numeric.quadrature`; the public functions are re-exported by
+:mod:`attnsparse.numeric.exact`.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ import mpmath as mp
 import numpy as np
 from scipy.special import lambertw, log_ndtr
 
-from .precision import PrecisionError
+from ..quadrature import PrecisionError, gauss_kronrod15, gauss_legendre, pieces
 
 __all__ = ["eval_prob_weight_above", "eval_count_above", "E7_DPS"]
 
@@ -61,12 +65,7 @@ _SWITCH_SPLITS = (-3.0, 0.0, 3.0)
 
 def _piece_nodes(rule, pts):
     """Nodes and weights on the pieces between consecutive rows of ``pts`` (shape (P+1, N))."""
-    x, w = rule
-    a, b = pts[:-1, :, None], pts[1:, :, None]
-    half = (b - a) / 2
-    X = ((a + b) / 2 + half * x).transpose(1, 0, 2).reshape(pts.shape[1], -1)
-    W = (half * w).transpose(1, 0, 2).reshape(pts.shape[1], -1)
-    return X, W
+    return pieces(*rule, list(pts))
 
 
 # ----------------------------------------------------------------------------- L(theta)
@@ -86,7 +85,7 @@ def _log_laplace(theta, sigma, points, chunk=2048):
     ``points``-point Gauss-Legendre on every piece of the x-integral."""
     theta = np.asarray(theta, dtype=complex).ravel()
     out = np.empty(theta.shape, complex)
-    rule = np.polynomial.legendre.leggauss(points)
+    rule = gauss_legendre(points)
     for i in range(0, theta.size, chunk):
         out[i:i + chunk] = _log_laplace_chunk(theta[i:i + chunk], sigma, rule)
     return out
@@ -143,7 +142,7 @@ def _laplace_real(theta, sigma, m):
     """``ln L``, the tilted mean ``kappa1 = L_1/L`` and variance ``kappa2`` of ``w = e^{sigma X}``
     at real ``theta > 0`` (arrays), ``L_k(theta) = E[w^k e^{-theta w}]``; ``m``-point Gauss-Legendre."""
     theta = np.asarray(theta, float)
-    rule = np.polynomial.legendre.leggauss(m)
+    rule = gauss_legendre(m)
     xs = -np.log(theta) / sigma
     xe = xs + math.log(45) / sigma
     lo = np.full_like(theta, -16.0)
@@ -289,21 +288,6 @@ def _cdf(r, n, sigma, m, alpha=0.5, offset=0.0):
 
 
 # ----------------------------------------------------------------------------- outer integral
-_GK_X = np.array([0.991455371120813, 0.949107912342759, 0.864864423359769, 0.741531185599394,
-                  0.586087235467691, 0.405845151377397, 0.207784955007898, 0.0])
-_GK_WK = np.array([0.022935322010529, 0.063092092629979, 0.104790010322250, 0.140653259715525,
-                   0.169004726639267, 0.190350578064785, 0.204432940075298, 0.209482141084728])
-_GK_WG = np.array([0.129484966168870, 0.279705391489277, 0.381830050505119, 0.417959183673469])
-
-
-def _gk15():
-    x = np.concatenate([-_GK_X[:-1], _GK_X[::-1]])
-    wk = np.concatenate([_GK_WK[:-1], _GK_WK[::-1]])
-    wg = np.zeros(15)
-    wg[1::2] = np.concatenate([_GK_WG[:-1], _GK_WG[::-1]])
-    return x, wk, wg
-
-
 def _log_integrand_sp(x, n, sigma, ln_ce, m):
     """Saddle-point estimate of ``ln(phi(x) F_R(c_eps e^{sigma x}))`` (to place the range)."""
     r = np.exp(ln_ce + sigma * x)
@@ -359,7 +343,7 @@ def _outer_range(n, sigma, eps, m):
 
 def _integrate_adaptive(ev, edges, K):
     """Adaptive Gauss-Kronrod (7/15) of ``e^{-K} phi F_R``; returns (value, final edges)."""
-    gx, wk, wg = _gk15()
+    gx, wk, wg = gauss_kronrod15()
     a, b = edges[:-1].copy(), edges[1:].copy()
     done_val = 0.0
     done_a, done_b = [], []
@@ -395,7 +379,7 @@ def _integrate_adaptive(ev, edges, K):
 def _integrate_fixed(ev, a, b, K, split=0.4, points=8):
     """``e^{-K} int phi F_R`` with ``points``-point Gauss-Legendre on both parts of every piece
     ``[a, b]`` cut at ``a + split (b - a)`` (nodes unrelated to the Gauss-Kronrod ones)."""
-    x, w = np.polynomial.legendre.leggauss(points)
+    x, w = gauss_legendre(points)
     c = a + split * (b - a)
     A = np.concatenate([a, c])
     B = np.concatenate([c, b])
@@ -470,7 +454,7 @@ def eval_prob_weight_above(dps, n, sigma, eps):
     mpmath.mpf
         The probability, confirmed to ``dps`` significant digits: two evaluations that differ in
         every discretisation (see the module docstring) agree to ``dps`` digits; otherwise
-        :class:`~attnsparse.numeric.precision.PrecisionError` is raised. Relative accuracy holds
+        :class:`~attnsparse.numeric.quadrature.PrecisionError` is raised. Relative accuracy holds
         for tiny probabilities too (the value is kept in the log scale).
     """
     dps, n, s, e = _check_e7_args(dps, n, sigma, eps)

@@ -1,0 +1,266 @@
+r"""Exact finite-n functionals of IID Gaussian logits (THEORY.md section 4).
+
+For ``s_j = sigma X_j`` with ``X_j ~ N(0, 1)`` iid, ``j = 1..n``, let
+``L(u) = E exp(-u e^{sigma X})`` be the lognormal Laplace transform. The identities
+``Z^{-k} = Gamma(k)^{-1} int_0^inf u^{k-1} e^{-uZ} du`` and ``E e^{-uZ} = L(u)^n`` turn
+every softmax functional below into a two- or three-fold integral:
+
+* (E1) ``E sum_j p_j^k = n/Gamma(k) int u^{k-1} L_k(u) L(u)^{n-1} du``, and from the same identity
+  for a pair of keys the IPR's second moment ``E (sum_j p_j^2)^2``;
+* (E2) ``E ln Z = int (e^{-u} - L(u)^n) du/u``;
+* (E3) ``E H = E ln Z - n int E[sigma X e^{sigma X} e^{-u e^{sigma X}}] L(u)^{n-1} du``;
+* (E4) the top-k mass ``E T(k)`` (``E p_(1)`` at ``k = 1``);
+* (E5) the mass above a logit threshold;
+* (E7) ``P(p_1 > eps)`` and ``E N_eps = n P(p_1 > eps)`` by Laplace inversion of
+  ``L(theta)^{n-1}/theta`` (a different method, complex contours: :mod:`._laplace`);
+* (E8) the bilinear model, as the chi-square mixture over ``tau`` of the IID functional
+  (:mod:`._mixture`).
+
+This module holds the public ``eval_*`` functions, their argument checks and the choice of
+route by ``dps`` (the modules below are private):
+
+* ``dps <= FAST_DPS``: the float64 route (:mod:`._float`): tanh-sinh grids in ``t`` (``u = e^{-t}``)
+  and ``x``, split at the high-temperature centre, the condensed centre and inside the
+  double-exponential switch of ``L^{n-1}``; below the point where ``L^{n-1} < e^{-F_zero}``
+  (``F_zero = 2 dps ln 10 + 2 ln n + 50``) only ``E ln Z`` is integrated (PITFALLS 5, 6, 9);
+* above ``FAST_DPS``: E1-E3 and E5 take the mpmath route (:mod:`._mp`): composite
+  Gauss-Legendre in ``t`` and ``w``, closed-form series and tails outside the switch, chunks
+  of t-nodes (memory ~10^5 objects). E4 and E8 have no mpmath route: above ``FAST_DPS`` they
+  raise ``ValueError`` at once (the tanh-sinh object grid E4 used grew to many GB and did not
+  finish at 30 digits; E8 needs ~100 inner values of seconds each). E7 is float64 only
+  (``dps <= 12``).
+
+Arithmetic at one working precision is :class:`._backend._Backend`; the rules, node caches and
+confirmation live in :mod:`attnsparse.numeric.quadrature`.
+
+Confirmation (:func:`_confirmed`): a value is returned only when two successive quadrature
+levels agree (quadratic convergence: error about the square of their difference) *and* an
+independent evaluation on a grid shifted by a third of a step agrees to the requested
+digits (float64 twice for ``dps <= 13``; mpmath at ``dps + 5`` then ``dps + 15`` digits above
+that). Otherwise :class:`~attnsparse.numeric.quadrature.PrecisionError` is raised. Every
+``eval_*`` function takes the number of confirmed significant digits ``dps`` first and returns
+an ``mpmath.mpf``.
+"""
+
+from __future__ import annotations
+
+import functools  # noqa: F401 -- kept: part of this module's namespace before the split
+import math
+
+import mpmath as mp
+import numpy as np
+
+from ..quadrature import PrecisionError, TanhSinh, confirm_levels, gauss_legendre_mp
+from ._backend import _Backend, _log_one_minus
+from ._mixture import _IID_BOUNDS, _IID_FUNCTIONALS, _INNER_LEVELS, _MIX_STEP, _bilinear, _chi2_quantile
+from ._float import (_GAP_POINTS, _IID, _X_CUT, _coarse_iid, _entropy_f64, _f_zero, _ipr_second_moment,
+                     _log_binom, _log_partition_f64, _mass_above_f64, _moment_f64, _sorted_pts, _switch_points,
+                     _topk)
+from ._laplace import eval_count_above, eval_prob_weight_above
+from ._mp import (_MP_CHUNK, _MP_E5_FLOOR, _MP_PIECE, _IIDmp, _entropy_mp, _gl_pieces, _log_partition_mp,
+                  _mass_above_mp, _moment_mp, _mp_rule, _subdivide, _t_end)
+
+__all__ = ["eval_moment", "eval_ipr", "eval_ipr_second_moment", "eval_log_partition", "eval_entropy", "eval_topk_mass",
+           "eval_max_weight", "eval_mass_above", "eval_bilinear", "eval_count_above",
+           "eval_prob_weight_above", "FAST_DPS"]
+
+#: the largest ``dps`` served by the float64 route
+FAST_DPS = 13
+
+# names of the single-module layout, kept for old callers (tests use some of them)
+_gl_mp = gauss_legendre_mp
+
+
+def _Quad(be, level):
+    """The composite tanh-sinh rule at ``level`` (float64; ``be`` is no longer needed)."""
+    return TanhSinh(level)
+
+
+def _ts_rule(be, level):
+    """Tanh-sinh nodes and weights on [-1, 1] at ``level`` (float64; ``be`` is no longer needed)."""
+    q = TanhSinh(level)
+    return q.x, q.w
+
+
+# ----------------------------------------------------------------------------- choice of route
+def _moment(be, level, n, sigma, k):
+    """E1 at quadrature ``level`` on the route of ``be`` (mpmath objects or float64)."""
+    return (_moment_mp if be.kind == "mp" else _moment_f64)(be, level, n, sigma, k)
+
+
+def _log_partition(be, level, n, sigma):
+    """E2 at quadrature ``level`` on the route of ``be``."""
+    return (_log_partition_mp if be.kind == "mp" else _log_partition_f64)(be, level, n, sigma)
+
+
+def _entropy(be, level, n, sigma):
+    """E3 at quadrature ``level`` on the route of ``be``."""
+    return (_entropy_mp if be.kind == "mp" else _entropy_f64)(be, level, n, sigma)
+
+
+def _mass_above(be, level, n, sigma, x0):
+    """E5 at quadrature ``level`` on the route of ``be``."""
+    return (_mass_above_mp if be.kind == "mp" else _mass_above_f64)(be, level, n, sigma, x0)
+
+
+# ----------------------------------------------------------------------------- confirmation
+def _check_args(n, sigma, dps):
+    if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or not 5 <= dps <= 60:
+        raise ValueError(f"dps must be an integer in [5, 60], got {dps!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= 2**40:
+        raise ValueError(f"n must be an integer in [2, 2^40], got {n!r}")
+    s = float(sigma)
+    if not (math.isfinite(s) and 0 < s <= 30):
+        raise ValueError(f"sigma must be a real number in (0, 30], got {sigma!r}")
+    return int(n), s
+
+
+def _confirmed(compute, dps, what):
+    """``compute(backend, level)`` confirmed to ``dps`` significant digits, or raise.
+
+    The route is chosen here: float64 twice for ``dps <= FAST_DPS`` (a float64 value carries at
+    most ~15 digits, so 13 confirmed digits is the ceiling of this route; levels 2..7), mpmath
+    at ``dps + 5`` digits for the levels and at ``dps + 15`` for the shifted grid above that
+    (levels 2..8). The levels and the shifted grid are compared by
+    :func:`~attnsparse.numeric.quadrature.confirm_levels`; nothing unconfirmed is returned.
+    """
+    if dps <= FAST_DPS:
+        first, second, levels = _Backend("f64"), _Backend("f64"), range(2, 8)
+    else:
+        first, second, levels = _Backend("mp", dps + 5), _Backend("mp", dps + 15), range(2, 9)
+    return confirm_levels(compute, first, second, levels, dps, what)
+
+
+def _float_route_only(dps, name):
+    """Raise ``ValueError`` at once when ``dps`` needs a route ``name`` does not have."""
+    if dps > FAST_DPS:
+        raise ValueError(f"dps must be <= {FAST_DPS} for {name}, got {dps} (the float64 route serves "
+                         f"up to {FAST_DPS} digits; the mpmath route covers E1-E3 and E5)")
+
+
+# ----------------------------------------------------------------------------- public API
+def eval_moment(dps, n, sigma, k):
+    r"""``E sum_j p_j^k`` for IID ``N(0, sigma^2)`` logits (E1), confirmed to ``dps`` digits.
+
+    .. math:: \mathbb{E}\sum_j p_j^k = \frac{n}{\Gamma(k)}\int_0^\infty u^{k-1} L_k(u) L(u)^{n-1}\,du,
+              \quad L_k(u) = \mathbb{E}[e^{k\sigma X} e^{-u e^{\sigma X}}].
+
+    Parameters
+    ----------
+    dps : int
+        Confirmed significant digits, 5..60 (<= 13: the float64 route; above: mpmath).
+    n : int
+        Keys per row, 2..2^40.
+    sigma : float
+        Logit standard deviation, in (0, 30].
+    k : float
+        Moment order, > 0 (k = 2: the IPR).
+    """
+    n, s = _check_args(n, sigma, dps)
+    k = float(k)
+    if not (math.isfinite(k) and 0 < k <= 50):
+        raise ValueError(f"k must be a real number in (0, 50], got {k!r}")
+    return _confirmed(lambda be, lev: _moment(be, lev, n, s, k), dps, f"E sum p^{k:g} (n={n}, sigma={s:g})")
+
+
+def eval_ipr(dps, n, sigma):
+    """``E sum_j p_j^2``, the expected inverse participation ratio (E1 at k = 2)."""
+    return eval_moment(dps, n, sigma, 2)
+
+
+def eval_ipr_second_moment(dps, n, sigma):
+    r"""``E (sum_j p_j^2)^2``, the second moment of the IPR (E1 extended to a pair of keys).
+
+    .. math:: \mathbb{E}\Big(\sum_j p_j^2\Big)^2 = \frac{n}{6}\int_0^\infty u^3 L_4 L^{n-1}\,du
+              + \frac{n(n-1)}{6}\int_0^\infty u^3 L_2^2 L^{n-2}\,du.
+
+    Float64 route only: ``dps`` in 5..13.
+    """
+    n, s = _check_args(n, sigma, dps)
+    _float_route_only(dps, "eval_ipr_second_moment")
+    if n < 3:
+        raise ValueError(f"n must be an integer in [3, 2^40] for eval_ipr_second_moment, got {n!r}")
+    return _confirmed(lambda be, lev: _ipr_second_moment(be, lev, n, s), dps,
+                      f"E (sum p^2)^2 (n={n}, sigma={s:g})")
+
+
+def eval_log_partition(dps, n, sigma):
+    r"""``E ln Z`` for IID ``N(0, sigma^2)`` logits (E2): ``int_0^inf (e^{-u} - L(u)^n) du/u``."""
+    n, s = _check_args(n, sigma, dps)
+    return _confirmed(lambda be, lev: _log_partition(be, lev, n, s), dps, f"E ln Z (n={n}, sigma={s:g})")
+
+
+def eval_entropy(dps, n, sigma):
+    r"""``E H(p)`` (E3): ``E ln Z - n int E[sigma X e^{sigma X} e^{-u e^{sigma X}}] L(u)^{n-1} du``."""
+    n, s = _check_args(n, sigma, dps)
+    return _confirmed(lambda be, lev: _entropy(be, lev, n, s), dps, f"E H (n={n}, sigma={s:g})")
+
+
+def eval_topk_mass(dps, n, sigma, k):
+    r"""``E T(k)``, the expected mass of the k largest weights (E4), for ``1 <= k <= 64``;
+    ``dps <= 13`` (no mpmath route).
+
+    .. math:: \mathbb{E} T(k) = n\int\phi(x)\int_0^\infty e^{\sigma x} e^{-u e^{\sigma x}}
+              \sum_{j<k}\binom{n-1}{j} L_{>x}(u)^j L_{<x}(u)^{n-1-j}\,du\,dx.
+    """
+    n, s = _check_args(n, sigma, dps)
+    _float_route_only(dps, "eval_max_weight" if k == 1 else "eval_topk_mass")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(64, n):
+        raise ValueError(f"k must be an integer in [1, min(64, n)], got {k!r}")
+    if k == n:
+        return mp.mpf(1)
+    return _confirmed(lambda be, lev: _topk(be, lev, n, s, int(k)), dps, f"E T({k}) (n={n}, sigma={s:g})")
+
+
+def eval_max_weight(dps, n, sigma):
+    """``E p_(1)``, the expected largest weight (E4 at k = 1)."""
+    return eval_topk_mass(dps, n, sigma, 1)
+
+
+def eval_mass_above(dps, n, sigma, x):
+    r"""``E sum_j p_j 1{X_j > x}`` (E5): the mass of keys whose standardised logit exceeds ``x``.
+
+    The logit threshold is ``sigma x`` (logits ``sigma X_j``). Above ``dps = 13`` the mpmath route
+    (:meth:`_IIDmp.above`) serves values >= ``_MP_E5_FLOOR`` (smaller ones raise ``PrecisionError``).
+    """
+    n, s = _check_args(n, sigma, dps)
+    x = float(x)
+    if not (math.isfinite(x) and abs(x) < _X_CUT - 1):
+        raise ValueError(f"x must be a real number in ({1 - _X_CUT:g}, {_X_CUT - 1:g}), got {x!r}")
+    what = f"mass above x={x:g} (n={n}, sigma={s:g})"
+    v = _confirmed(lambda be, lev: _mass_above(be, lev, n, s, x), dps, what)
+    if dps > FAST_DPS and v < _MP_E5_FLOOR:
+        raise PrecisionError(f"{what}: {mp.nstr(v, 5)} is below {_MP_E5_FLOOR:g}, where the absolute "
+                             f"truncations of the mpmath route could reach the {dps}th digit")
+    return v
+
+
+def eval_bilinear(dps, what, n, d, sigma):
+    r"""A row functional of the bilinear model (E8), by the chi-square mixture over ``tau``.
+
+    Given ``q`` the bilinear logits are iid ``N(0, tau^2)`` with ``tau^2 = sigma^2 chi2_d/d``
+    and ``sigma = sigma_q sigma_k`` (THEORY.md section 2), so
+
+    .. math:: \mathbb{E}_{\text{bilinear}}\, g = \int_0^\infty \mathbb{E}_{\text{iid}, \tau(r)}\, g
+              \; f_{\chi^2_d}(r)\,dr, \qquad \tau(r) = \sigma\sqrt{r/d}.
+
+    Quadrature: the trapezoidal rule in the normal score ``z`` of the chi-square variable, the
+    IID functional at each node by the float route (see :func:`_bilinear`).
+
+    Parameters
+    ----------
+    dps : int
+        Confirmed significant digits, 5..13 (no mpmath route: larger values raise ``ValueError``).
+    what : {"ipr", "log_partition", "entropy", "max_weight"}
+    d : int
+        Head dimension, 2..4096.
+    """
+    n, s = _check_args(n, sigma, dps)
+    if what not in _IID_FUNCTIONALS:
+        raise ValueError(f"what must be one of {sorted(_IID_FUNCTIONALS)}, got {what!r}")
+    if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 2 <= d <= 4096:
+        raise ValueError(f"d must be an integer in [2, 4096], got {d!r}")
+    _float_route_only(dps, "eval_bilinear")
+    cache = {}
+    return _confirmed(lambda be, lev: _bilinear(be, lev, what, n, int(d), s, dps, cache), dps,
+                      f"bilinear E {what} (n={n}, d={d}, sigma={s:g})")
