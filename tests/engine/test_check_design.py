@@ -156,7 +156,7 @@ def test_a_plain_claim_cannot_be_a_trend():
 
 
 def test_holm_returns_a_new_list_and_leaves_its_input_alone():
-    rs = [_result(1e-6), _result(0.02)]
+    rs = [_result(1e-6), _result(0.06)]  # thresholds 0.05/2, 0.05: the second does not survive
     out = holm(rs, alpha=0.05)
     assert out is not rs and [r.verdict for r in rs] == ["refuted", "refuted"]
     assert out[0] is rs[0] and out[1].verdict == "inconclusive" and rs[1].reason == ""
