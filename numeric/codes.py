@@ -2,13 +2,13 @@
 
 Numba kernels branch on these as module-level integer constants (numba freezes globals at
 compile time, so each kernel module imports them by name). :mod:`.statistics` maps its
-built-in statistics to :data:`STAT_CODES`, :mod:`.models` stamps a :data:`KIND_IID`,
-... on every bound model, and ``tests/naive.py`` names the statistics of its slow
+built-in statistics to :data:`STAT_CODES`, :mod:`.models` stamps a ``KIND_*`` on every
+bound model, and ``tests/naive.py`` names the statistics of its slow
 reference by the same table. Changing a number here changes nothing else: every user
 imports it.
 """
 
-__all__ = ["STAT_CODES", "USER_CODE", "MODEL_KINDS"]
+__all__ = ["STAT_CODES", "USER_CODE", "KIND_IID", "KIND_BILINEAR", "KIND_SELF"]
 
 # ------------------------------------------------------------------ row statistics
 # codes of the built-in statistics reduced by kernels/_reduce.py (``_row_reduce``)
@@ -42,9 +42,6 @@ STAT_CODES = {
 KIND_IID = 0
 KIND_BILINEAR = 1
 KIND_SELF = 2
-
-#: model name (``Model.name``) -> kind
-MODEL_KINDS = {"iid": KIND_IID, "bilinear": KIND_BILINEAR, "self": KIND_SELF}
 
 # ------------------------------------------------------------------ measure columns
 # columns of the per-row output of kernels/_tiles.py ``_measure_tile``, read by measure.py;

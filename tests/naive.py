@@ -10,7 +10,7 @@ import math
 import mpmath as mp
 import numpy as np
 
-from attnsparse.numeric.codes import STAT_CODES as CODES  # the statistic codes, by name
+from attnsparse.numeric.codes import STAT_CODES as CODES  # noqa: F401 -- the statistic codes, by name
 
 
 def naive_row_stats(s, names, params):
