@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import config
-from .statistics import USER_CODE, stat
+from .codes import M_ENTROPY, M_FIXED, M_H2O, M_IPR, M_KEYS, M_MAX_WEIGHT, M_SIGMA, M_SINK, M_WINDOW, USER_CODE
+from .statistics import stat
+from .streams import MEASURE_SURROGATE
 
 __all__ = ["attention_stats", "measure", "Measurement", "validate_array"]
 
@@ -282,8 +284,7 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
     -------
     Measurement
     """
-    from .kernels._tiles import M_ENTROPY, M_FIXED, M_H2O, M_IPR, M_KEYS, M_MAX_WEIGHT, M_SIGMA, M_SINK, \
-        M_WINDOW, _measure_tile
+    from .kernels._tiles import _measure_tile
 
     q, k, v = _validate_qkv(Q, K, V)
     heads, n_q, d = q.shape
@@ -369,7 +370,8 @@ def _gaussian_distance(sigmas, n_keys, rows, epss, seed):
     """Measured IPR and ``k_eps`` against iid Gaussian rows with the same ``sigma`` and length.
 
     Each measured row gets one surrogate row of ``n_keys`` iid ``N(0, sigma^2)`` logits,
-    simulated with :func:`.simulate.chunk_seeds` seeds. Ratios are measured / predicted.
+    simulated with :func:`.simulate.chunk_seeds` seeds (stream
+    :data:`.streams.MEASURE_SURROGATE`). Ratios are measured / predicted.
     """
     from .kernels._rows import _surrogate_rows
     from .simulate import chunk_seeds
@@ -378,7 +380,7 @@ def _gaussian_distance(sigmas, n_keys, rows, epss, seed):
     codes = np.array([s.code for s in stats], dtype=np.int64)
     params = np.array([0.0] + list(epss))
     pred = np.empty((sigmas.size, len(stats)))
-    _surrogate_rows(sigmas, n_keys.astype(np.int64), chunk_seeds(seed, 0, sigmas.size), config.CHUNK_ROWS,
+    _surrogate_rows(sigmas, n_keys.astype(np.int64), chunk_seeds(seed, MEASURE_SURROGATE, sigmas.size), config.CHUNK_ROWS,
                     codes, params, pred)
     n_med = float(np.median(n_keys))
     out = {"fitted logit sigma (median)": float(np.median(sigmas)),

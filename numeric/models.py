@@ -14,17 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-__all__ = ["Model", "IIDLogits", "BilinearQK", "SelfAttention", "BoundModel"]
+from .codes import KIND_BILINEAR, KIND_IID, KIND_SELF
 
-# model kinds understood by the kernels
-KIND_IID, KIND_BILINEAR, KIND_SELF = 0, 1, 2
+__all__ = ["Model", "IIDLogits", "BilinearQK", "SelfAttention", "BoundModel", "as_expr", "as_float"]
 
 
 @dataclass(frozen=True)
 class BoundModel:
     """A model with every parameter a number: what the kernels take."""
 
-    kind: int
+    kind: int  # one of the KIND_* of :mod:`.codes`
     n: int
     d: int
     fpar: np.ndarray  # float parameters, meaning depends on kind
@@ -33,7 +32,7 @@ class BoundModel:
     mat: np.ndarray  # float64 matrix (self-attention: W = W_Q W_K^T)
 
 
-def _sym(value, name):
+def as_expr(value, name):
     """Sympify a parameter, refusing strings and other objects SymPy would parse."""
     if isinstance(value, str):
         raise TypeError(f"{name} must be a number or a SymPy expression, got the string {value!r}")
@@ -43,7 +42,7 @@ def _sym(value, name):
         raise TypeError(f"{name} must be a number or a SymPy expression, got {type(value).__name__}") from None
 
 
-def _number(expr, name, values):
+def as_float(expr, name, values):
     """Substitute ``values`` into ``expr`` and return a Python float, or raise naming ``name``."""
     val = expr.subs(values) if expr.free_symbols else expr
     if val.free_symbols:
@@ -87,7 +86,7 @@ class Model:
 
     def __init__(self, **kw):
         for p in self.params:
-            setattr(self, p, _sym(kw[p], p))
+            setattr(self, p, as_expr(kw[p], p))
         # validate whatever is already numeric now, so bad input fails at construction
         self._check_numeric_now()
 
@@ -98,7 +97,7 @@ class Model:
         else:
             for p, v in known.items():
                 if not v.free_symbols:
-                    self._validate_scalar(p, _number(v, p, {}))
+                    self._validate_scalar(p, as_float(v, p, {}))
 
     @property
     def free_symbols(self):
@@ -109,7 +108,7 @@ class Model:
 
     def scalar(self, p, values):
         """Parameter ``p`` as a validated float under the bindings ``values``."""
-        return self._validate_scalar(p, _number(getattr(self, p), p, values))
+        return self._validate_scalar(p, as_float(getattr(self, p), p, values))
 
     def bind(self, values) -> BoundModel:
         """Substitute ``values`` ({Symbol: number}) and validate: the kernels' input."""
@@ -202,7 +201,7 @@ class BilinearQK(Model):
         if mu.ndim != 1 or not np.all(np.isfinite(mu)):
             raise ValueError("mu_k must be a finite scalar or a finite 1-d vector of length d")
         self.mu_k = mu
-        d_sym = _sym(d, "d")
+        d_sym = as_expr(d, "d")
         super().__init__(n=n, d=d, sigma_q=sigma_q, sigma_k=sigma_k,
                          scale=1 / sp.sqrt(d_sym) if scale is None else scale)
 

@@ -3,7 +3,8 @@
 ``simulate_stats`` draws independent logit rows of a model and returns a matrix of row
 statistics; ``simulate`` estimates one functional (E, P, Var, quantile) with its
 confidence interval. Seeds: a master seed and a batch number define a
-``numpy.random.SeedSequence``, which gives one seed per chunk of rows; each chunk runs its
+``numpy.random.SeedSequence`` (:mod:`.streams` names the batches), which gives one seed
+per chunk of rows; each chunk runs its
 own xoshiro256** stream with ziggurat normals (:mod:`.kernels._normal`), so the numbers
 are the same run to run and for any number of numba threads.
 
@@ -24,10 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import config
+from .codes import USER_CODE
 from .models import Model
-from .statistics import USER_CODE, Estimate, Functional
+from .statistics import Estimate, Functional
+from .streams import check_seed, seed_sequence
 
-__all__ = ["simulate_stats", "simulate", "Simulation", "chunk_seeds"]
+__all__ = ["simulate_stats", "simulate", "Simulation", "chunk_seeds", "check_seed"]
 
 
 def chunk_seeds(seed, batch, n_rows, chunk_rows=config.CHUNK_ROWS):
@@ -37,14 +40,7 @@ def chunk_seeds(seed, batch, n_rows, chunk_rows=config.CHUNK_ROWS):
     expected to give two chunks the same seed (with 32 bits it would, about a dozen times).
     """
     n_chunks = max(1, math.ceil(n_rows / chunk_rows))
-    ss = np.random.SeedSequence(entropy=_check_seed(seed), spawn_key=(int(batch),))
-    return ss.generate_state(n_chunks, dtype=np.uint64).view(np.int64)
-
-
-def _check_seed(seed):
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
-    return int(seed)
+    return seed_sequence(seed, batch).generate_state(n_chunks, dtype=np.uint64).view(np.int64)
 
 
 _compiled_user = {}

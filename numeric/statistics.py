@@ -20,28 +20,31 @@ import numpy as np
 import sympy as sp
 from scipy import stats as st
 
-from .models import _number, _sym
+from . import codes
+from .models import as_expr, as_float
 
 __all__ = ["Stat", "Event", "E", "P", "Var", "quantile", "stat", "Estimate"]
 
-# kernel codes of the built-in statistics: name -> (code, parameter name or None, LaTeX)
-BUILTIN = {
-    "log_partition": (0, None, r"\log Z"),
-    "max_logit": (1, None, r"\max_j s_j"),
-    "max_weight": (2, None, r"p_{(1)}"),
-    "ipr": (3, None, r"\sum_j p_j^2"),
-    "entropy": (4, None, r"H(p)"),
-    "count_above": (5, "eps", r"\#\{j : p_j > %s\}"),
-    "topk_mass": (6, "k", r"T(%s)"),
-    "tail_mass": (7, "k", r"\tau(%s)"),
-    "k_eps": (8, "eps", r"k_{%s}"),
-    "weight": (9, "j", r"p_{%s}"),
-    "argmax": (10, None, r"\operatorname{argmax}_j s_j"),
-    "top_gap": (11, None, r"s_{(1)} - s_{(2)}"),
-    "partition": (12, None, r"Z"),
-    "logit": (13, "j", r"s_{%s}"),
+# the built-in statistics: name -> (kernel code, parameter name or None, LaTeX); the codes
+# are those of :mod:`.codes`
+_PARAMS_AND_LATEX = {
+    "log_partition": (None, r"\log Z"),
+    "max_logit": (None, r"\max_j s_j"),
+    "max_weight": (None, r"p_{(1)}"),
+    "ipr": (None, r"\sum_j p_j^2"),
+    "entropy": (None, r"H(p)"),
+    "count_above": ("eps", r"\#\{j : p_j > %s\}"),
+    "topk_mass": ("k", r"T(%s)"),
+    "tail_mass": ("k", r"\tau(%s)"),
+    "k_eps": ("eps", r"k_{%s}"),
+    "weight": ("j", r"p_{%s}"),
+    "argmax": (None, r"\operatorname{argmax}_j s_j"),
+    "top_gap": (None, r"s_{(1)} - s_{(2)}"),
+    "partition": (None, r"Z"),
+    "logit": ("j", r"s_{%s}"),
 }
-USER_CODE = -1
+BUILTIN = {name: (codes.STAT_CODES[name], *rest) for name, rest in _PARAMS_AND_LATEX.items()}
+USER_CODE = codes.USER_CODE
 
 
 class Stat:
@@ -51,13 +54,13 @@ class Stat:
         self.name = name
         self.func = func
         self.label = label
-        self.args = tuple(_sym(a, "logits argument") for a in args)
+        self.args = tuple(as_expr(a, "logits argument") for a in args)
         if name in BUILTIN:
             code, pname, _ = BUILTIN[name]
             if (pname is None) != (param is None):
                 raise TypeError(f"stat.{name} takes {'no parameter' if pname is None else pname}")
             self.code = code
-            self.param = None if param is None else _sym(param, pname)
+            self.param = None if param is None else as_expr(param, pname)
         else:
             self.code, self.param = USER_CODE, None
 
@@ -70,7 +73,7 @@ class Stat:
 
     def bind_args(self, values):
         """The user function's extra arguments as a float64 array."""
-        return np.array([_number(a, f"argument {i} of {self!r}", values) for i, a in enumerate(self.args)],
+        return np.array([as_float(a, f"argument {i} of {self!r}", values) for i, a in enumerate(self.args)],
                         dtype=np.float64)
 
     def bind_param(self, values, n):
@@ -78,7 +81,7 @@ class Stat:
         if self.param is None:
             return 0.0
         pname = BUILTIN[self.name][1]
-        x = _number(self.param, f"{self.name}({pname})", values)
+        x = as_float(self.param, f"{self.name}({pname})", values)
         if pname == "eps":
             if not (0.0 < x < 1.0):
                 raise ValueError(f"{self.name}: eps must be in (0, 1), got {x:g}")
@@ -144,8 +147,8 @@ class Event:
     """``stat <op> value``, an event on one row."""
 
     def __init__(self, stat_, op, value, upper=None):
-        self.stat, self.op, self.value = stat_, op, _sym(value, "event threshold")
-        self.upper = None if upper is None else _sym(upper, "event upper threshold")
+        self.stat, self.op, self.value = stat_, op, as_expr(value, "event threshold")
+        self.upper = None if upper is None else as_expr(upper, "event upper threshold")
 
     @property
     def free_symbols(self):
@@ -153,9 +156,9 @@ class Event:
         return out if self.upper is None else out | set(self.upper.free_symbols)
 
     def indicator(self, x, values):
-        v = _number(self.value, "event threshold", values)
+        v = as_float(self.value, "event threshold", values)
         if self.op == "between":
-            hi = _number(self.upper, "event upper threshold", values)
+            hi = as_float(self.upper, "event upper threshold", values)
             if not v < hi:
                 raise ValueError(f"event {self!r}: need lower < upper, got {v:g} >= {hi:g}")
             return ((x > v) & (x <= hi)).astype(np.float64)

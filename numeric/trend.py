@@ -22,20 +22,30 @@ rows within each ``n`` (``BOOTSTRAP`` resamples) for a confidence interval of th
 The false-alarm level of one trend check is ``alpha`` (one interval, one look). The
 p-value reported for Holm's correction is :func:`refutation_p`: twice the bootstrap mass on
 the claim's side of the refuting boundary.
+
+The engine :func:`run_trend` takes a plain description, a :class:`TrendSpec`; building one
+from a trend claim is the claims' business (``attnsparse.proofs.checking``). Random
+streams (:mod:`.streams`): grid point ``i`` of stream ``s`` draws batch ``1000 s + i``,
+the bootstrap its own batch.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
 
-from .check import CheckResult
-from .simulate import _check_seed, simulate_stats
+from .check import EXPECT, CheckResult
+from .models import Model
+from .simulate import simulate_stats
+from .statistics import Stat
+from .streams import check_seed, trend_batch, trend_bootstrap_rng
 
-__all__ = ["fit_exponent", "trend_check", "simulate_grid", "equal_budget_fixed_k", "GRIDS", "BOOTSTRAP", "LAWS"]
+__all__ = ["TrendSpec", "run_trend", "trend_settings", "fit_exponent", "trend_check", "simulate_grid",
+           "equal_budget_fixed_k", "GRIDS", "BOOTSTRAP", "LAWS"]
 
 #: row lengths per effort (powers of two) and rows simulated at each n
 GRIDS = {
@@ -102,13 +112,20 @@ def _bootstrap_means(rng, samples, reps):
     return out
 
 
-def simulate_grid(claim, stat_, values, ns, rows, seed, stream):
-    """Per-n samples of ``stat_`` (a Stat), with n and the claim parameters bound."""
+def simulate_grid(model, n_symbol, stat_, values, ns, rows, seed, stream=None):
+    """Per-n samples of ``stat_`` (a Stat) under ``model``, with ``n_symbol`` set to each of ``ns``.
+
+    ``values`` binds the other parameters; grid point ``i`` of ``stream`` draws batch
+    :func:`.streams.trend_batch` ``(stream, i)``. (TEMPORARY BRIDGE, remove after the merge:
+    the old call ``simulate_grid(claim, stat_, values, ns, rows, seed, stream)`` still works.)
+    """
+    if not isinstance(model, Model):  # the old call: a claim first
+        claim = model
+        return simulate_grid(claim.model, claim.n_symbol, n_symbol, stat_, values, ns, rows, seed)
     out = []
-    n_sym = claim.n_symbol
     for i, n in enumerate(ns):
-        vals = {**values, n_sym: sp.Integer(n)}
-        x = simulate_stats(claim.model, [stat_], rows, seed, vals, batch=1000 * stream + i)[:, 0]
+        vals = {**values, n_symbol: sp.Integer(n)}
+        x = simulate_stats(model, [stat_], rows, seed, vals, batch=trend_batch(stream, i))[:, 0]
         out.append(x)
     return out
 
@@ -168,44 +185,116 @@ def refutation_p(law, boot, est, theory, tol):
     return float(min(1.0, 2 * side))
 
 
-def trend_check(claim, params, seed=0, effort="quick", alpha=1e-3) -> CheckResult:
-    """Run the trend check of ``claim`` (a :class:`~attnsparse.proofs.claims.trends.TrendClaim`)."""
+@dataclass(frozen=True)
+class TrendSpec:
+    """A plain description of one trend check.
+
+    Parameters
+    ----------
+    claim_id : str
+        Name reported in the result.
+    stat : Stat
+        The statistic whose mean follows the law.
+    model : Model
+        The model, with ``n_symbol`` its row length.
+    n_symbol : Symbol
+        The trend variable, set to each ``n`` of the grid.
+    values : dict {Symbol: number}
+        The bound parameters other than ``n``.
+    law : str
+        One of :data:`LAWS`.
+    tol : float
+        Tolerance on the exponent (law ``less``: not used).
+    theory : float or mpf
+        The predicted exponent (law ``exponent``); 0 otherwise.
+    compare : Stat, optional
+        The comparison statistic of law ``less``.
+    grid : sequence of int, optional
+        ``log2 n`` values overriding the effort's grid.
+    params : dict {name: number}
+        The parameter point as given, reported in the result.
+    expect : {"consistent", "refuted"}
+        The verdict the catalogue expects.
+    seed, effort, alpha
+        Master seed, effort (:data:`GRIDS` key or a dict with ``log2n``/``rows``), level.
+    """
+
+    claim_id: str
+    stat: Stat
+    model: Model
+    n_symbol: sp.Symbol
+    values: dict
+    law: str
+    tol: float
+    theory: object = 0.0
+    compare: Stat | None = None
+    grid: tuple | None = None
+    params: dict = field(default_factory=dict)
+    expect: str = "consistent"
+    seed: int = 0
+    effort: object = "quick"
+    alpha: float = 1e-3
+
+    def __post_init__(self):
+        if self.law not in LAWS:
+            raise ValueError(f"law must be one of {LAWS}, got {self.law!r}")
+        if self.law == "less" and self.compare is None:
+            raise ValueError("law='less' needs compare, the statistic of the alternative")
+        if self.expect not in EXPECT:
+            raise ValueError(f"expect must be one of {EXPECT}, got {self.expect!r}")
+
+
+def trend_settings(seed=0, effort="quick", alpha=1e-3):
+    """Validate the settings of a trend check: ``(seed, grid dict, alpha)``."""
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     if isinstance(effort, str) and effort in GRIDS:
         grid = GRIDS[effort]
     elif isinstance(effort, dict):
         grid = dict(GRIDS["quick"], **{k: v for k, v in effort.items() if k in ("log2n", "rows")})
     else:
         raise ValueError(f"effort must be one of {sorted(GRIDS)} or a dict with log2n/rows, got {effort!r}")
+    return seed, grid, alpha
+
+
+def run_trend(spec: TrendSpec) -> CheckResult:
+    """Run the trend check described by ``spec``. See the module docstring."""
+    seed, grid, alpha = trend_settings(spec.seed, spec.effort, spec.alpha)
     t0 = time.perf_counter()
-    values = claim.bind(params)
-    ns = [2**int(e) for e in (claim.grid or grid["log2n"])]
+    law, tol, values = spec.law, spec.tol, spec.values
+    ns = [2**int(e) for e in (spec.grid or grid["log2n"])]
     rows = int(grid["rows"])
-    lhs = simulate_grid(claim, claim.lhs.stat, values, ns, rows, seed, 0)
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
-    tol = claim.tol
-    if claim.law == "less":
-        rhs = simulate_grid(claim, claim.compare, values, ns, rows, seed, 1)
+    lhs = simulate_grid(spec.model, spec.n_symbol, spec.stat, values, ns, rows, seed, 0)
+    rng = trend_bootstrap_rng(seed)
+    if law == "less":
+        rhs = simulate_grid(spec.model, spec.n_symbol, spec.compare, values, ns, rows, seed, 1)
         diffs = [a - b for a, b in zip(lhs, rhs)]
         est = float(np.mean([d.mean() for d in diffs]))
         boot = _bootstrap_means(rng, diffs, BOOTSTRAP).mean(1)
         theory = 0.0
     else:
-        theory = float(claim.evaluate(**params)) if claim.law == "exponent" else 0.0
+        theory = float(spec.theory) if law == "exponent" else 0.0
         est = fit_exponent(ns, lhs)
         boot = _slope(np.log(np.asarray(ns, dtype=float)), np.log(np.maximum(
             _bootstrap_means(rng, lhs, BOOTSTRAP), 1e-300)))
     lo, hi = (float(v) for v in np.quantile(boot, [alpha / 2, 1 - alpha / 2]))
-    verdict, reason = _decide(claim.law, lo, hi, theory, tol)
-    p = refutation_p(claim.law, boot, est, theory, tol)
+    verdict, reason = _decide(law, lo, hi, theory, tol)
+    p = refutation_p(law, boot, est, theory, tol)
     se = float(np.std(boot, ddof=1))
     z = (est - theory) / se if se > 0 else 0.0
     means = {int(n): float(np.mean(x)) for n, x in zip(ns, lhs)}
-    extra = {"law": claim.law, "n": ns, "means": means}
-    if claim.law == "less":
+    extra = {"law": law, "n": ns, "means": means}
+    if law == "less":
         extra["compare_means"] = {int(n): float(np.mean(a - d)) for n, a, d in zip(ns, lhs, diffs)}
-    return CheckResult(claim.id, dict(params), verdict, theory, est, se, (lo, hi), 1 - alpha, float(z),
-                       float(p), rows * len(ns) * (2 if claim.law == "less" else 1), 1, seed,
-                       time.perf_counter() - t0, "trend", float(tol), f"{claim.law}: {reason}", None, extra)
+    return CheckResult(spec.claim_id, dict(spec.params), verdict, theory, est, se, (lo, hi), 1 - alpha, float(z),
+                       float(p), rows * len(ns) * (2 if law == "less" else 1), 1, seed,
+                       time.perf_counter() - t0, "trend", float(tol), f"{law}: {reason}", None, extra,
+                       expect=spec.expect)
+
+
+def trend_check(claim, params, seed=0, effort="quick", alpha=1e-3) -> CheckResult:
+    """TEMPORARY BRIDGE to ``attnsparse.proofs.checking.trend_check`` (remove after the merge)."""
+    from ..proofs.checking import trend_check as _trend_check
+
+    return _trend_check(claim, params, seed=seed, effort=effort, alpha=alpha)

@@ -1,7 +1,8 @@
 """Slow, obvious references for the kernels: dense numpy (sort, cumsum) and mpmath.
 
 Nothing here is clever: a row is softmaxed with max subtraction, sorted, and summed.
-Tests compare the numba kernels with these on small inputs.
+Tests compare the numba kernels with these on small inputs. The suite gets this module
+as the ``naive`` fixture (tests/conftest.py).
 """
 
 import math
@@ -9,10 +10,7 @@ import math
 import mpmath as mp
 import numpy as np
 
-# the statistic codes of attnsparse.numeric.statistics.BUILTIN, by name
-CODES = {"log_partition": 0, "max_logit": 1, "max_weight": 2, "ipr": 3, "entropy": 4, "count_above": 5,
-         "topk_mass": 6, "tail_mass": 7, "k_eps": 8, "weight": 9, "argmax": 10, "top_gap": 11,
-         "partition": 12, "logit": 13}
+from attnsparse.numeric.codes import STAT_CODES as CODES  # noqa: F401 -- the statistic codes, by name
 
 
 def naive_row_stats(s, names, params):

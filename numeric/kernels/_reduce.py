@@ -23,14 +23,12 @@ import math
 import numpy as np
 from numba import njit
 
+from ..codes import ARGMAX, COUNT_ABOVE, ENTROPY, IPR, K_EPS, LOG_PARTITION, LOGIT, MAX_LOGIT, MAX_WEIGHT, \
+    PARTITION, TAIL_MASS, TOP_GAP, TOPK_MASS, WEIGHT
 from ._select import _count_within, _kth_smallest
 
 #: most histogram buckets per row (a row of n keys uses min(max(n // 4, 16), NB_MAX))
 NB_MAX = 4096
-
-# statistic codes, kept in sync with attnsparse.numeric.statistics.BUILTIN
-LOG_PARTITION, MAX_LOGIT, MAX_WEIGHT, IPR, ENTROPY, COUNT_ABOVE = 0, 1, 2, 3, 4, 5
-TOPK_MASS, TAIL_MASS, K_EPS, WEIGHT, ARGMAX, TOP_GAP, PARTITION, LOGIT = 6, 7, 8, 9, 10, 11, 12, 13
 
 
 @njit(cache=True)

@@ -14,10 +14,9 @@ No fastmath: the statistics rely on exact -inf/NaN semantics (PITFALLS 11).
 import numpy as np
 from numba import njit, prange
 
+from ..codes import KIND_BILINEAR, KIND_IID
 from ._normal import _normal, _seed
 from ._reduce import _row_reduce, _row_scratch
-
-KIND_IID, KIND_BILINEAR, KIND_SELF = 0, 1, 2
 
 
 @njit(cache=True)

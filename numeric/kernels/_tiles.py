@@ -13,6 +13,7 @@ cost nothing. Each ``prange`` iteration writes only its own rows (PITFALLS 13).
 import numpy as np
 from numba import njit, prange
 
+from ..codes import M_ENTROPY, M_FIXED, M_H2O, M_IPR, M_KEYS, M_MAX_WEIGHT, M_SIGMA, M_SINK, M_WINDOW
 from ._reduce import _count_small, _group, _kth_largest, _n_buckets, _row_exp, _row_range, _row_reduce, \
     _row_scratch, _topk_sums
 
@@ -100,10 +101,6 @@ def _row_moments(s):
     return shift + mean, np.sqrt(max(acc2 - n * mean * mean, 0.0) / (n - 1))
 
 
-# columns of the per-row output of _measure_tile, before the top-k, k_eps and column-set ones
-M_IPR, M_ENTROPY, M_MAX_WEIGHT, M_SIGMA, M_SINK, M_WINDOW, M_H2O, M_KEYS = 0, 1, 2, 3, 4, 5, 6, 7
-M_FIXED = 8
-
 
 @njit(cache=True)
 def _keep_topk(p, t, k, ps):
@@ -132,7 +129,7 @@ def _keep_topk(p, t, k, ps):
 def _measure_tile(S, q0, causal, sink, window, h2o, ks, epss, colsets, keep_k, out, PS):
     """Sparsity statistics of the score rows ``S[i]``; ``S`` becomes the weight tile ``P``.
 
-    ``out[i]`` gets the ``M_*`` columns, then ``T(k)`` for ``ks``, ``k_eps`` for ``epss``
+    ``out[i]`` gets the ``M_*`` columns of :mod:`..codes`, then ``T(k)`` for ``ks``, ``k_eps`` for ``epss``
     and the mass on each 0/1 column set ``colsets[c]``. Masked keys get weight 0 in ``P``.
     With ``keep_k > 0``, ``PS[i]`` is row ``i`` of the top-``keep_k`` renormalised weights.
     """

@@ -153,3 +153,42 @@ def test_quantile_of_an_integer_statistic_is_not_refuted_by_ties():
 def test_a_plain_claim_cannot_be_a_trend():
     with pytest.raises(ValueError, match="TrendClaim"):
         asp.Claim("t.trend", model=IID, lhs=asp.E(asp.stat.ipr), rel="trend", rhs=0)
+
+
+def test_holm_returns_a_new_list_and_leaves_its_input_alone():
+    rs = [_result(1e-6), _result(0.06)]  # thresholds 0.05/2, 0.05: the second does not survive
+    out = holm(rs, alpha=0.05)
+    assert out is not rs and [r.verdict for r in rs] == ["refuted", "refuted"]
+    assert out[0] is rs[0] and out[1].verdict == "inconclusive" and rs[1].reason == ""
+
+
+@pytest.mark.parametrize("verdict, expect, unexpected", [
+    ("refuted", "consistent", True), ("refuted", "refuted", False), ("consistent", "refuted", True),
+    ("consistent", "consistent", False), ("inconclusive", "refuted", False), ("inconclusive", "consistent", False),
+])
+def test_unexpected_verdicts(verdict, expect, unexpected):
+    r = _result(0.5, verdict)
+    r.expect = expect
+    assert r.unexpected is unexpected
+    assert r.expected_refutation is (verdict == expect == "refuted")
+
+
+def test_expect_is_written_into_extra_of_the_json_dict():
+    r = _result(0.5, "consistent")
+    r.expect = "refuted"
+    d = r.to_dict()
+    assert "expect" not in d and d["extra"] == {"expect": "refuted"}
+
+
+def test_the_engine_takes_a_plain_description():
+    from attnsparse.numeric.check import CheckSpec, run_check
+
+    spec = CheckSpec("t.plain", asp.E(asp.stat.ipr), IID, {n: 64, sigma: 1.0}, ">=", theory=1 / 64,
+                     params={"n": 64, "sigma": 1.0}, expect="refuted")
+    r = run_check(spec)
+    assert r.verdict == "consistent" and r.expect == "refuted" and r.unexpected
+    claim = asp.Claim("t.plain", model=IID, lhs=asp.E(asp.stat.ipr), rel=">=", rhs=1 / n)
+    same = claim.check(n=64, sigma=1.0, seed=0)
+    assert (same.estimate, same.ci, same.samples) == (r.estimate, r.ci, r.samples)
+    with pytest.raises(ValueError, match="exactly one"):
+        CheckSpec("t.bad", asp.E(asp.stat.ipr), IID, {}, "==")

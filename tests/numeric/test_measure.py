@@ -1,21 +1,16 @@
 """measure(): real-array sparsity statistics against dense numpy references."""
 
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import naive  # noqa: E402
-
-from attnsparse.numeric.measure import measure  # noqa: E402
+from attnsparse.numeric.measure import measure
 
 
-def column_set(Q, K, causal, scale, last_q, n_cols):
+def column_set(naive, Q, K, causal, scale, last_q, n_cols):
     P = naive.naive_softmax(naive.naive_scores(Q, K, causal, scale))
     score = P[-last_q:].sum(axis=0)
     cols = np.zeros(K.shape[0])
@@ -27,7 +22,7 @@ def column_set(Q, K, causal, scale, last_q, n_cols):
 @given(n_q=st.integers(1, 12), n_k=st.integers(1, 40), d=st.integers(1, 6), causal=st.booleans(),
        tile=st.sampled_from([1, 3, None]), seed=st.integers(0, 2**31), sink=st.integers(1, 5),
        window=st.integers(1, 6), keep=st.integers(1, 10))
-def test_rows_match_dense(n_q, n_k, d, causal, tile, seed, sink, window, keep):
+def test_rows_match_dense(naive, n_q, n_k, d, causal, tile, seed, sink, window, keep):
     if causal and n_q > n_k:
         n_q = n_k
     rng = np.random.default_rng(seed)
@@ -35,7 +30,7 @@ def test_rows_match_dense(n_q, n_k, d, causal, tile, seed, sink, window, keep):
     scale, last_q, n_cols = 1 / math.sqrt(d), min(4, n_q), max(1, n_k // 3)
     m = measure(Q, K, V, causal=causal, topk=(1, 3), eps=(0.2,), sink=sink, window=window, h2o=0.05,
                 last_q=last_q, n_cols=n_cols, keep=keep, tile_rows=tile)
-    cols = column_set(Q, K, causal, scale, last_q, n_cols)
+    cols = column_set(naive, Q, K, causal, scale, last_q, n_cols)
     rows, P = naive.naive_measure_rows(Q, K, causal, scale, sink, window, 0.05, cols)
     for i, name in enumerate([f"sink_mass({sink})", f"window_mass({window})", "h2o_sparsity(0.05)",
                               f"column_coverage({n_cols})"]):

@@ -1,19 +1,14 @@
 """The fused row reducer and the selection kernels against tests/naive.py and mpmath."""
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-import naive  # noqa: E402
-
-from attnsparse.numeric.kernels._reduce import _row_reduce, _row_scratch  # noqa: E402
-from attnsparse.numeric.kernels._select import _count_within, _kth_smallest  # noqa: E402
+from attnsparse.numeric.codes import STAT_CODES
+from attnsparse.numeric.kernels._reduce import _row_reduce, _row_scratch
+from attnsparse.numeric.kernels._select import _count_within, _kth_smallest
 
 SMOOTH = ["log_partition", "max_logit", "max_weight", "ipr", "entropy", "topk_mass", "tail_mass", "weight",
           "partition", "logit", "top_gap", "argmax"]
@@ -22,7 +17,7 @@ INTEGER = ["count_above", "k_eps"]
 
 def kernel_stats(s, names, params):
     out = np.empty(len(names))
-    _row_reduce(np.array(s, dtype=np.float64), np.array([naive.CODES[x] for x in names], dtype=np.int64),
+    _row_reduce(np.array(s, dtype=np.float64), np.array([STAT_CODES[x] for x in names], dtype=np.int64),
                 np.array(params, dtype=np.float64), out, _row_scratch(len(s)))
     return out
 
@@ -40,7 +35,7 @@ def assert_integer_stat_ok(name, got, want, s, eps):
         assert np.min(np.abs(cs - eps)) <= 1e-12, (name, got, want)
 
 
-def check_row(s, k, eps, j):
+def check_row(naive, s, k, eps, j):
     names = SMOOTH + INTEGER
     params = {"topk_mass": k, "tail_mass": k, "weight": j, "logit": j, "count_above": eps, "k_eps": eps}
     par = [params.get(x, 0.0) for x in names]
@@ -61,27 +56,27 @@ rows = st.integers(1, 400).flatmap(lambda n: hnp.arrays(
 @settings(max_examples=150, deadline=None)
 @given(s=rows, k=st.integers(0, 500), eps=st.sampled_from([0.5, 0.1, 1e-3, 1e-8]), j=st.integers(0, 10**6),
        mask=st.integers(0, 2**31))
-def test_row_matches_naive(s, k, eps, j, mask):
+def test_row_matches_naive(naive, s, k, eps, j, mask):
     """Arbitrary rows (ties, n = 1, odd n), some keys masked with -inf."""
     rng = np.random.default_rng(mask)
     s = s.copy()
     masked = rng.random(s.size) < 0.3
     masked[rng.integers(s.size)] = False  # keep one key
     s[masked] = -np.inf
-    check_row(s, k, eps, j % s.size)
+    check_row(naive, s, k, eps, j % s.size)
 
 
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 3000), sigma=st.sampled_from([0.0, 0.01, 1.0, 3.0, 10.0]), seed=st.integers(0, 2**31),
        k=st.integers(1, 100))
-def test_gaussian_rows_match_naive(n, sigma, seed, k):
+def test_gaussian_rows_match_naive(naive, n, sigma, seed, k):
     s = sigma * np.random.default_rng(seed).standard_normal(n)
-    check_row(s, k, 0.05, n // 2)
+    check_row(naive, s, k, 0.05, n // 2)
 
 
 @pytest.mark.parametrize("sigma", [20.0, 50.0])
 @pytest.mark.parametrize("n", [2, 17, 300])
-def test_extreme_logits_against_mpmath(sigma, n):
+def test_extreme_logits_against_mpmath(naive, sigma, n):
     """At sigma = 50 plain float64 softmax overflows (e^{150}); log-sum-exp must not."""
     names = ["log_partition", "max_weight", "ipr", "entropy", "topk_mass", "tail_mass", "k_eps"]
     for seed in range(3):
@@ -163,7 +158,7 @@ def test_vectorised_exp_within_one_ulp():
 
 @pytest.mark.parametrize("s", [[2.2250738585072014e-309, 0, 0, 0, 0], [1e-300, 0, 0], [5.0] * 40,
                                [1e-320] + [0.0] * 80])
-def test_rows_with_a_tiny_spread(s):
+def test_rows_with_a_tiny_spread(naive, s):
     """Logit spreads so small that the bucket width would overflow (found by hypothesis)."""
-    check_row(np.array(s, dtype=np.float64), 1, 0.5, 0)
-    check_row(np.array(s, dtype=np.float64), 0, 0.5, 0)
+    check_row(naive, np.array(s, dtype=np.float64), 1, 0.5, 0)
+    check_row(naive, np.array(s, dtype=np.float64), 0, 0.5, 0)

@@ -5,18 +5,14 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numba
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-import naive  # noqa: E402
-
-from attnsparse import BilinearQK, IIDLogits, SelfAttention, stat  # noqa: E402
-from attnsparse.numeric.measure import attention_stats  # noqa: E402
-from attnsparse.numeric.simulate import simulate_stats  # noqa: E402
+from attnsparse import BilinearQK, IIDLogits, SelfAttention, stat
+from attnsparse.numeric.measure import attention_stats
+from attnsparse.numeric.simulate import simulate_stats
 
 MODELS = {
     "iid": IIDLogits(n=300, sigma=2.0, offsets={0: 3.0}),
@@ -44,7 +40,7 @@ def test_bit_identical_runs_and_threads(name):
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_simulated_rows_reduce_like_naive(name):
+def test_simulated_rows_reduce_like_naive(naive, name):
     """One call returns each row's logits (stat.logit) and its statistics: compare them."""
     model = MODELS[name]
     n = 300
