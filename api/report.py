@@ -9,8 +9,7 @@ from datetime import datetime, timezone
 from ._version import __version__
 from .files import write_atomic
 
-__all__ = ["write_atomic", "table", "markdown", "as_json", "summary", "unexpected", "is_unexpected",
-           "expected_verdict"]
+__all__ = ["write_atomic", "table", "markdown", "as_json", "summary", "unexpected"]
 
 
 def _params(p):
@@ -26,7 +25,7 @@ def _rows(results):
         lo, hi = r.ci
         lo_s = "-inf" if lo == float("-inf") else f"{lo:.5g}"
         hi_s = "inf" if hi == float("inf") else f"{hi:.5g}"
-        verdict = r.verdict + (" (expected)" if _expected_refutation(r) else "")
+        verdict = r.verdict + (" (expected)" if r.expected_refutation else "")
         yield [r.claim_id, _params(r.params), _rel(r), f"{r.theory:.6g}", f"{r.estimate:.6g}",
                f"[{lo_s}, {hi_s}]", verdict, str(r.samples), f"{r.elapsed:.1f}"]
 
@@ -43,43 +42,15 @@ def table(results):
     return "\n".join(lines)
 
 
-def expected_verdict(r):
-    """The verdict the catalogue expects of the check ``r``: ``"consistent"`` or ``"refuted"``.
-
-    It is ``r.expect`` (set by the claim); results without that field (older versions) carry
-    it as the ``extra["expect"]`` stamp of the CLI, which report.json keeps writing.
-    """
-    expect = getattr(r, "expect", None)
-    return expect if expect is not None else r.extra.get("expect")
-
-
-def is_unexpected(r):
-    """Whether the verdict of ``r`` contradicts the catalogue: ``r.unexpected`` where results have it.
-
-    Otherwise the same rule from :func:`expected_verdict`: a refutation not expected, or an
-    expected refutation that came out consistent (like a strict xfail); an inconclusive
-    verdict is never unexpected.
-    """
-    flag = getattr(r, "unexpected", None)
-    if flag is not None:
-        return bool(flag)
-    expect = expected_verdict(r)
-    return (r.verdict == "refuted" and expect != "refuted") or (r.verdict == "consistent" and expect == "refuted")
-
-
-def _expected_refutation(r):
-    return r.verdict == "refuted" and expected_verdict(r) == "refuted"
-
-
 def unexpected(results):
-    """The checks whose verdict contradicts the catalogue (:func:`is_unexpected`)."""
-    return [r for r in results if is_unexpected(r)]
+    """The checks whose verdict contradicts the catalogue (``CheckResult.unexpected``)."""
+    return [r for r in results if r.unexpected]
 
 
 def summary(results):
     counts = {v: sum(r.verdict == v for r in results) for v in ("consistent", "inconclusive", "refuted")}
     text = ", ".join(f"{n} {v}" for v, n in counts.items())
-    known = sum(map(_expected_refutation, results))
+    known = sum(r.expected_refutation for r in results)
     return text + (f" ({known} expected: documented disagreements)" if known else "")
 
 

@@ -25,6 +25,7 @@ from .files import save_figure, write_atomic
 from .numeric.models import IIDLogits
 from .numeric.simulate import simulate_stats
 from .numeric.statistics import stat
+from .numeric.streams import reproduce_batch
 from .numeric.trend import equal_budget_fixed_k
 
 SETTINGS = {
@@ -73,7 +74,7 @@ def run_tail_mass(cfg, seed, progress):
             sigma = math.sqrt(2 * gamma * math.log(n))
             rules = _k_rules(n)
             stats = [stat.tail_mass(k) for k in rules.values()]
-            x = simulate_stats(IIDLogits(n=n, sigma=sigma), stats, cfg["rows"], seed, {}, batch=e)
+            x = simulate_stats(IIDLogits(n=n, sigma=sigma), stats, cfg["rows"], seed, {}, batch=reproduce_batch("tail_mass", e))
             for (name, k), col in zip(rules.items(), x.T):
                 out.setdefault(f"{gamma}", {}).setdefault(name, []).append(
                     {"n": n, "k": k, "mean": float(col.mean()), "stderr": float(col.std(ddof=1) / math.sqrt(len(col))),
@@ -91,7 +92,7 @@ def run_phase(cfg, seed, progress, exact_ipr):
         for r in np.linspace(0.2, 2.0, cfg["phase_points"]):
             sigma = float(r * bc)
             x = simulate_stats(IIDLogits(n=n, sigma=sigma), [stat.ipr, stat.k_eps(eps)], cfg["phase_rows"], seed, {},
-                               batch=int(1000 * r))
+                               batch=reproduce_batch("phase", r))
             b_n = bc - (math.log(math.log(n)) + math.log(4 * math.pi)) / (2 * bc)
             m_eff = b_n / sigma
             try:
@@ -118,7 +119,7 @@ def run_adaptive(cfg, seed, progress):
         sigma = math.sqrt(2 * gamma * math.log(n))
         ka = math.ceil(n**C)
         x = simulate_stats(IIDLogits(n=n, sigma=sigma), [stat.tail_mass(ka), stat.tail_mass(min(budget, n))],
-                           cfg["rows"], seed, {}, batch=77 + n)
+                           cfg["rows"], seed, {}, batch=reproduce_batch("adaptive", n))
         out[str(n)] = {"k_adaptive": ka, "k_fixed": min(budget, n), "tau_adaptive": float(x[:, 0].mean()),
                        "tau_fixed": float(x[:, 1].mean())}
         progress()
