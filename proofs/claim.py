@@ -6,12 +6,14 @@ expression in the model's symbols, or a functional of another model (an equality
 two models). The same object prints LaTeX, evaluates its right-hand side with mpmath,
 simulates its left-hand side and checks one against the other.
 
-This module imports no numba: simulation and checks are imported when first used.
+This module imports no numba: simulation and checks are imported when first used. It
+holds the registry (:func:`register`); :mod:`.catalogue` loads the catalogue into it and
+looks claims up (``claims()``, ``get(id)``), so that the catalogue modules, which import
+this one, are imported by no module they import.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from functools import cached_property
 
@@ -20,8 +22,10 @@ import sympy as sp
 from ..numeric.models import Model
 from ..numeric.statistics import Functional
 from .derivation import Derivation
+from .printing import claim_latex
+from .relations import CLAIM_RELATION, RELATIONS
 
-__all__ = ["Claim", "register", "get", "claims", "PROVENANCE", "RELATIONS"]
+__all__ = ["Claim", "register", "registered", "as_number", "PROVENANCE", "RELATIONS"]
 
 PROVENANCE = {
     "paper": "[P] the seed paper's claim (arXiv 2404.02690), as its abstract states it",
@@ -34,7 +38,7 @@ PROVENANCE = {
 RELATIONS = {"==": "=", "approx": r"\approx", "<=": r"\le", ">=": r"\ge", "trend": r"\sim"}
 
 
-def _as_number(name, v):
+def as_number(name, v):
     """A user value as an exact SymPy number: floats become the exact binary rational."""
     if isinstance(v, bool):
         raise TypeError(f"parameter {name} must be a number, got {v!r}")
@@ -80,7 +84,8 @@ class Claim:
     rel : {"==", "approx", "<=", ">="}
         Relation of ``lhs`` to ``rhs``. ``approx`` needs ``rtol``.
     rhs : sympy expression, Functional, or callable returning a Derivation
-        The theory side. A callable is a ``derive_*`` function, run at first use.
+        The theory side. A callable is a ``derivation_*`` function, run at first use
+        (:meth:`from_derivation` builds a claim from a derivation at hand).
     statement : str
         One line in words.
     provenance : str
@@ -139,6 +144,41 @@ class Claim:
     def __setattr__(self, name, value):
         raise AttributeError("a Claim is frozen; build a new one")
 
+    @classmethod
+    def from_derivation(cls, derivation, id, *, model, lhs=None, rel=None, **kwargs):
+        """The conclusion of ``derivation`` as a claim: ``lhs rel expr_m``.
+
+        Parameters
+        ----------
+        derivation : Derivation
+            The chain ``expr_0 rel_1 ... expr_m``; ``expr_m`` becomes the right-hand side.
+        id : str
+            The claim's id.
+        model : Model
+            The model under which ``lhs`` is taken.
+        lhs : Functional, optional
+            The functional that ``expr_0`` stands for; defaults to ``expr_0`` when that is a
+            functional (``E(...)``, ``P(...)``, ...).
+        rel : str, optional
+            Defaults to the composed relation of the chain (strict inequalities become
+            ``<=``/``>=``, ``~`` becomes ``approx`` and then needs ``rtol``).
+        **kwargs
+            Other keywords of :class:`Claim`. The derivation's assumptions on the claim's
+            parameters are prepended to ``assumptions``.
+        """
+        if not isinstance(derivation, Derivation):
+            raise TypeError(f"from_derivation needs a Derivation, got {type(derivation).__name__}")
+        if lhs is None:
+            if not isinstance(derivation.first, Functional):
+                raise TypeError(f"derivation {derivation.title!r}: expr_0 is not a functional; pass lhs=E(...) "
+                                "(the functional that expr_0 stands for)")
+            lhs = derivation.first
+        rel = rel if rel is not None else CLAIM_RELATION[derivation.relation]
+        names = set(model.free_symbols) | set(lhs.free_symbols) | set(derivation.result.free_symbols)
+        own = [a for a in derivation.assumptions if a.free_symbols <= names]
+        kwargs["assumptions"] = tuple(own) + tuple(kwargs.get("assumptions", ()))
+        return cls(id, model=model, lhs=lhs, rel=rel, rhs=_DerivationSource(derivation), **kwargs)
+
     # ------------------------------------------------------------------ theory side
     @cached_property
     def derivation(self) -> Derivation | None:
@@ -148,7 +188,7 @@ class Claim:
             return None
         d = src()
         if not isinstance(d, Derivation):
-            raise TypeError(f"claim {self.id}: its derive function must return a Derivation")
+            raise TypeError(f"claim {self.id}: its derivation function must return a Derivation")
         return d
 
     @property
@@ -184,13 +224,13 @@ class Claim:
 
     def bind(self, params):
         """Validate ``params`` ({name: number}) and return {Symbol: exact SymPy number}."""
-        values = self._parameter_values(params)
+        values = self.parameter_values(params)
         self.model.bind(values)  # model validation: clear errors for bad parameter values
         if isinstance(self.rhs, Functional) and self.rhs.model is not None:
             self.rhs.model.bind(values)
         return values
 
-    def _parameter_values(self, params):
+    def parameter_values(self, params):
         """``params`` as {Symbol: exact number}: every free parameter given, assumptions hold."""
         free = {s.name: s for s in self.free_symbols}
         unknown = sorted(set(params) - set(free))
@@ -202,7 +242,7 @@ class Claim:
             raise ValueError(f"claim {self.id}: missing value for parameter(s) {', '.join(missing)}")
         values = {}
         for name, v in params.items():
-            val = _as_number(name, v)
+            val = as_number(name, v)
             _check_symbol_assumptions(free[name], val)
             values[free[name]] = val
         for a in self.assumptions:
@@ -236,8 +276,6 @@ class Claim:
     # ------------------------------------------------------------------ printing
     def latex(self):
         """The relation in LaTeX, house notation."""
-        from .printing import claim_latex
-
         return claim_latex(self)
 
     def _repr_latex_(self):
@@ -252,10 +290,19 @@ class Claim:
             sp.sstr(src) if isinstance(src, sp.Basic) else f"<derived by {src.__name__}>")
 
 
+class _DerivationSource:
+    """The callable a Claim calls for its right-hand side: returns one fixed derivation."""
+
+    def __init__(self, derivation):
+        self.derivation = derivation
+        self.__name__ = f"derivation {derivation.title!r}"
+
+    def __call__(self):
+        return self.derivation
+
+
 # ---------------------------------------------------------------------- registry
 _REGISTRY: dict = {}
-_CATALOGUE_MODULES = ("logits", "normaliser", "entries", "selfattention", "sparsity", "collapse", "phases",
-                      "extremes")
 
 
 def register(claim: Claim) -> Claim:
@@ -266,24 +313,16 @@ def register(claim: Claim) -> Claim:
     return claim
 
 
-def _load_catalogue():
-    for m in _CATALOGUE_MODULES:
-        importlib.import_module(f"{__package__}.claims.{m}")
+def registered():
+    """The claims registered so far, by id (a copy; :func:`.catalogue.claims` loads the catalogue first)."""
+    return dict(_REGISTRY)
 
 
-def claims():
-    """All registered claims, sorted by id (the catalogue is loaded on first call)."""
-    _load_catalogue()
-    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+def __getattr__(name):
+    """Bridge (issue 10): ``claims`` and ``get`` moved to :mod:`.catalogue`; remove this once
+    the package face imports them from there."""
+    if name in ("claims", "get"):
+        from . import catalogue
 
-
-def get(id) -> Claim:
-    """The registered claim ``id``; a KeyError lists close matches."""
-    _load_catalogue()
-    if id not in _REGISTRY:
-        import difflib
-
-        close = difflib.get_close_matches(id, list(_REGISTRY), n=3)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; `attnsparse list` shows all"
-        raise KeyError(f"no claim with id {id!r}{hint}")
-    return _REGISTRY[id]
+        return getattr(catalogue, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,10 +1,11 @@
 r"""Derivations as checked chains: ``expr_0 rel_1 expr_1 rel_2 ... expr_m``.
 
-A derive function builds a :class:`Derivation`, adding one :class:`Step` per SymPy
-operation it performs. The final expression is the claim's right-hand side; nothing is
-typed in as the answer. Every SymPy call that can hang runs under :func:`bounded`
-(PITFALLS 3), and any result that still holds an unevaluated ``Integral`` where a closed
-form was expected is refused (PITFALLS 1).
+A derivation function (named ``derivation_*``) builds a :class:`Derivation`, adding one
+:class:`Step` per SymPy operation it performs. The final expression is the claim's
+right-hand side; nothing is typed in as the answer. Every SymPy call that can hang runs
+under :func:`~attnsparse.proofs.guards.bounded` (PITFALLS 3), and any result that still
+holds an unevaluated ``Integral`` where a closed form was expected is refused by
+:func:`~attnsparse.proofs.guards.closed_form` (PITFALLS 1).
 
 The API in five calls::
 
@@ -21,7 +22,7 @@ Step ``k`` relates ``expr_{k-1}`` to ``expr_k`` (``text()`` numbers the expressi
   conclusive, evaluation of both sides at >= 20 random points of the domain at >= 50
   digits (integrals by confirmed quadrature);
 * ``<=``, ``>=``, ``<``, ``>``: the same random points, plus an interval-arithmetic
-  enclosure (mpmath.iv, with bisection) on every box given with :meth:`Derivation.box`;
+  enclosure (a private mpmath interval context, with bisection) on every box given with :meth:`Derivation.box`;
 * ``~``: recorded, not checked pointwise;
 * steps that use a *placeholder* (a symbol named in LaTeX such as ``\mathbb{E} Z``, an
   undefined function, or ``Expect``/``Prob``/``Norm`` of :mod:`.functions`) rest on their
@@ -32,61 +33,23 @@ Step ``k`` relates ``expr_{k-1}`` to ``expr_k`` (``text()`` numbers the expressi
 The random domain of each symbol comes from its SymPy assumptions (positive reals in
 (0, 3], reals in [-3, 3], positive integers 1..12), narrowed by :meth:`Derivation.domain`
 and filtered by the relational assumptions. The draws are reproducible from ``seed``.
-:meth:`Derivation.claim` turns the conclusion ``expr_0 (composed rel) expr_m`` into a
-:class:`~attnsparse.proofs.claim.Claim` that can be checked against simulation.
+:meth:`Claim.from_derivation <attnsparse.proofs.claim.Claim.from_derivation>` turns the
+conclusion ``expr_0 (composed rel) expr_m`` into a claim that can be checked against
+simulation. This module imports neither :mod:`.claim` nor anything that imports it.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sympy as sp
 
-from ..numeric.config import DERIVATION_SECONDS
+from ..numeric.statistics import Functional
+from .guards import NotDerived  # noqa: F401 -- bridge: the face imports it from here (issue 10)
+from .printing import derivation_align
+from .relations import STEP_ALIASES, STEP_RELATIONS, composed_relation
 
-__all__ = ["Derivation", "Step", "NotDerived", "bounded", "closed_form", "composed_relation", "STEP_RELATIONS"]
-
-#: relations a step may state, with their LaTeX
-STEP_RELATIONS = {"=": "=", "<=": r"\le", ">=": r"\ge", "<": "<", ">": ">", "~": r"\sim"}
-_REL_ALIASES = {"==": "="}
-#: the Claim relation of a composed step relation
-_CLAIM_REL = {"=": "==", "<=": "<=", "<": "<=", ">=": ">=", ">": ">=", "~": "approx"}
-
-class NotDerived(RuntimeError):
-    """A derivation step did not produce a closed form (timed out, or left an Integral)."""
-
-
-@contextmanager
-def bounded(seconds=DERIVATION_SECONDS, what="derivation step"):
-    """Raise :class:`NotDerived` if the body runs longer than ``seconds``.
-
-    Uses SIGALRM, so the bound applies in the main thread; in other threads the body runs
-    unbounded (derived results are cached, so this costs at most one slow call).
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _alarm(signum, frame):
-        raise NotDerived(f"{what} took longer than {seconds:g} s")
-
-    old = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-def closed_form(expr, what):
-    """Return ``expr`` if it holds no unevaluated Integral/Expectation, else raise."""
-    if expr.has(sp.Integral) or expr.has(sp.Sum) or expr.has(sp.Limit):
-        raise NotDerived(f"{what}: SymPy returned an unevaluated form, not a closed form: {expr}")
-    return expr
+__all__ = ["Derivation", "Step"]
 
 
 @dataclass(frozen=True)
@@ -96,39 +59,6 @@ class Step:
     expr: object
     why: str
     rel: str = "="
-
-
-def composed_relation(rels):
-    """The relation of ``expr_0`` to ``expr_m`` implied by the step relations ``rels``.
-
-    ``=`` composes with anything; ``<=`` and ``<`` give ``<`` if any step is strict;
-    mixing upward and downward inequalities, or ``~`` with an inequality, has no composed
-    relation and raises ``ValueError``.
-    """
-    kinds = set(rels) - {"="}
-    if not kinds:
-        return "="
-    if "~" in kinds:
-        if kinds != {"~"}:
-            raise ValueError(f"steps {sorted(kinds)} mix an asymptotic step with inequalities: no composed relation")
-        return "~"
-    up, down = kinds & {"<=", "<"}, kinds & {">=", ">"}
-    if up and down:
-        raise ValueError("steps mix <= and >=: the chain proves no relation between its ends")
-    if up:
-        return "<" if "<" in up else "<="
-    return ">" if ">" in down else ">="
-
-
-class _DerivationSource:
-    """The callable a Claim calls for its right-hand side: returns one fixed derivation."""
-
-    def __init__(self, derivation):
-        self.derivation = derivation
-        self.__name__ = f"derivation {derivation.title!r}"
-
-    def __call__(self):
-        return self.derivation
 
 
 @dataclass
@@ -170,12 +100,12 @@ class Derivation:
         expression). ``why`` names a catalogue lemma, an inequality (Jensen, Markov,
         Chernoff, Hanson-Wright, ...) or "algebra".
         """
-        rel = _REL_ALIASES.get(rel, rel)
+        rel = STEP_ALIASES.get(rel, rel)
         if rel not in STEP_RELATIONS:
             raise ValueError(f"rel must be one of {sorted(STEP_RELATIONS)}, got {rel!r}")
         if not isinstance(why, str) or not why.strip():
             raise ValueError("why must name the justification of the step (a lemma, an inequality or 'algebra')")
-        if not _is_functional(expr):
+        if not isinstance(expr, Functional):
             expr = sp.sympify(expr)
         self.steps.append(Step(expr, why, rel))
         return expr
@@ -263,31 +193,9 @@ class Derivation:
         seconds : float, optional
             Time bound of each SymPy simplification (default 10 s).
         """
-        from .stepcheck import check_derivation
+        from .stepcheck import check_derivation  # on first use: importing the face loads no checker
 
         return check_derivation(self, seed=seed, points=points, dps=dps, seconds=seconds)
-
-    def claim(self, id, *, model, lhs=None, rel=None, **kwargs):
-        """The conclusion as a :class:`~attnsparse.proofs.claim.Claim`: ``lhs rel expr_m``.
-
-        ``lhs`` is the functional that ``expr_0`` stands for; it defaults to ``expr_0``
-        when that is a functional (``E(...)``, ``P(...)``, ...). ``rel`` defaults to the
-        composed relation (strict inequalities become ``<=``/``>=``, ``~`` becomes
-        ``approx`` and then needs ``rtol``). The derivation's assumptions on the claim's
-        parameters become claim assumptions. Other keywords go to ``Claim``.
-        """
-        from .claim import Claim
-
-        if lhs is None:
-            if not _is_functional(self.first):
-                raise TypeError(f"derivation {self.title!r}: expr_0 is not a functional; pass lhs=E(...) "
-                                "(the functional that expr_0 stands for)")
-            lhs = self.first
-        rel = rel if rel is not None else _CLAIM_REL[self.relation]
-        names = set(model.free_symbols) | set(lhs.free_symbols) | set(self.result.free_symbols)
-        own = [a for a in self.assumptions if a.free_symbols <= names]
-        kwargs["assumptions"] = tuple(own) + tuple(kwargs.get("assumptions", ()))
-        return Claim(id, model=model, lhs=lhs, rel=rel, rhs=_DerivationSource(self), **kwargs)
 
     # ------------------------------------------------------------------ printing
     def text(self):
@@ -295,14 +203,12 @@ class Derivation:
         lines = [self.title]
         for i, s in enumerate(self.steps):
             rel = "" if i == 0 else s.rel
-            shown = repr(s.expr) if _is_functional(s.expr) else sp.sstr(s.expr)
+            shown = repr(s.expr) if isinstance(s.expr, Functional) else sp.sstr(s.expr)
             lines.append(f"  ({i}) {rel:2s} {shown}    [{s.why}]")
         return "\n".join(lines)
 
     def latex(self):
         """The chain as an ``align*`` block, justifications on the right."""
-        from .printing import derivation_align
-
         return derivation_align(self)
 
     def _repr_latex_(self):
@@ -310,12 +216,6 @@ class Derivation:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/plain": self.text(), "text/latex": self.latex()}
-
-
-def _is_functional(x):
-    from ..numeric.statistics import Functional
-
-    return isinstance(x, Functional)
 
 
 def _finite_number(v, what):

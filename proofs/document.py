@@ -16,6 +16,7 @@ import math
 
 import sympy as sp
 
+from .claim import PROVENANCE
 from .printing import derivation_align, latex, tex_escape
 
 __all__ = ["claim_environment", "validation_stamp", "catalogue_document", "catalogue_markdown",
@@ -76,8 +77,6 @@ def validation_stamp(claim, result=None):
 
 def claim_environment(claim, result=None):
     """The claim as a ``claim`` environment, its proof, and the validation stamp."""
-    from .claim import PROVENANCE
-
     ident = tex_escape(claim.id)
     lines = [r"\begin{claim}[\texttt{%s}]\label{claim:%s}" % (ident, claim.id.replace("_", "-")),
              tex_escape(claim.statement) if claim.statement else "", "",
@@ -114,8 +113,6 @@ def catalogue_document(claims, results=None, title="The attnsparse catalogue of 
 
 def catalogue_markdown(claims, results=None):
     """The catalogue as MyST Markdown (statement, LaTeX, provenance, derivation, last verdict)."""
-    from .claim import PROVENANCE
-
     results = results or {}
     out, area = ["# Theory catalogue", "",
                  "Generated from the registered claims when the documentation is built.", ""], None

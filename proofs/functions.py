@@ -46,6 +46,9 @@ class _GaussianProbability(sp.Function):
     def _eval_rewrite_as_erfc(self, x, **kwargs):
         return sp.erfc(self.sign * x / sp.sqrt(2)) / 2
 
+    def _eval_rewrite_as_erf(self, x, **kwargs):
+        return (1 - self.sign * sp.erf(x / sp.sqrt(2))) / 2
+
     def _eval_evalf(self, prec):
         return self.rewrite(sp.erfc)._eval_evalf(prec)
 

@@ -1,7 +1,7 @@
 """Shared lemmas, each derived by SymPy under a time bound and cached.
 
-``derive_*`` functions return SymPy expressions (and record their steps when given a
-:class:`Derivation`). They are the building blocks of the catalogue's derivations.
+``derive_*`` functions return SymPy expressions; they are the building blocks of the
+catalogue's ``derivation_*`` functions, which return a :class:`~.derivation.Derivation`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sympy as sp
 from sympy.stats import ChiSquared, moment_generating_function
 
 from . import symbols as S
-from .derivation import bounded, closed_form
+from .guards import bounded, closed_form
 
 __all__ = ["derive_gaussian_mgf", "derive_chi2_mgf", "gaussian_pdf"]
 

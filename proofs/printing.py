@@ -15,6 +15,7 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from ..numeric.statistics import Functional
+from .relations import RELATIONS, STEP_RELATIONS
 
 __all__ = ["HousePrinter", "latex", "claim_latex", "derivation_align", "tex_escape"]
 
@@ -65,8 +66,6 @@ def latex(expr):
 
 def claim_latex(claim):
     """The claim's relation on one line: ``lhs rel rhs``."""
-    from .claim import RELATIONS
-
     rhs = claim.rhs
     right = latex(rhs)
     if isinstance(rhs, Functional) and rhs.model is not None:
@@ -81,8 +80,6 @@ def derivation_align(derivation, notes=False):
     and web pages); with ``notes=True`` rows are tagged (0)..(m) and the justifications
     follow as a list, which keeps wide steps on a printed page.
     """
-    from .derivation import STEP_RELATIONS
-
     rows, items = [], []
     for i, s in enumerate(derivation.steps):
         rel = "" if i == 0 else STEP_RELATIONS[s.rel]

@@ -1,5 +1,8 @@
 """Checking the steps of a :class:`~attnsparse.proofs.derivation.Derivation`.
 
+The checker reads a derivation (its steps, assumptions, domains, boxes and meanings) and
+imports nothing that imports it back.
+
 Each step ``expr_{k-1} rel_k expr_k`` gets one :class:`StepCheck` with a status:
 
 ``verified``
@@ -26,14 +29,16 @@ import mpmath as mp
 import numpy as np
 import sympy as sp
 
-from .derivation import NotDerived, _is_functional, bounded
+from ..numeric.config import (BOX_PIECES, CHECK_DPS, CHECK_POINTS, DRAWS_PER_POINT, INTEGER_RANGE,
+                              POSITIVE_RANGE, REAL_RANGE, SIMPLIFY_SECONDS)
+from ..numeric.intervals import endpoints, interval_context, monotone
+from ..numeric.statistics import Functional
 from .functions import is_placeholder
+from .guards import NotDerived, bounded
+from .printing import tex_escape
 
 __all__ = ["StepCheck", "DerivationCheck", "StepFailed", "check_derivation",
            "CHECK_POINTS", "CHECK_DPS", "SIMPLIFY_SECONDS"]
-
-from ..numeric.config import (BOX_PIECES, CHECK_DPS, CHECK_POINTS, DRAWS_PER_POINT,  # noqa: E402
-                               INTEGER_RANGE, POSITIVE_RANGE, REAL_RANGE, SIMPLIFY_SECONDS)
 
 
 class StepFailed(AssertionError):
@@ -109,8 +114,6 @@ class DerivationCheck:
         return self
 
     def _repr_latex_(self):
-        from .printing import tex_escape
-
         rows = [r"\text{%s} & \text{%s} & \text{%s}" % (s.number, tex_escape(s.why), tex_escape(s.status))
                 for s in self.steps]
         return (r"\begin{array}{rll}\text{step} & \text{justification} & \text{status}\\ \hline "
@@ -151,7 +154,7 @@ class _Context:
         self.d, self.seed, self.points, self.dps, self.seconds = derivation, seed, points, dps, seconds
         symbols = set()
         for s in derivation.steps:
-            if not _is_functional(s.expr):
+            if not isinstance(s.expr, Functional):
                 symbols |= self._expand(s.expr).free_symbols
         for a in derivation.assumptions:
             symbols |= a.free_symbols
@@ -183,7 +186,7 @@ class _Context:
         if step.rel == "~":
             return StepCheck(**base, status="asymptotic", method="",
                              detail="asymptotic steps are recorded, not checked pointwise")
-        a, b = (e if _is_functional(e) else self._expand(e) for e in (prev.expr, step.expr))
+        a, b = (e if isinstance(e, Functional) else self._expand(e) for e in (prev.expr, step.expr))
         opaque = _opaque_parts(a) + _opaque_parts(b)
         if opaque:
             names = sorted(set(opaque))
@@ -286,7 +289,7 @@ class _Context:
 # ---------------------------------------------------------------------- helpers
 def _opaque_parts(expr):
     """Names of the placeholders in ``expr`` (functionals count as placeholders)."""
-    if _is_functional(expr):
+    if isinstance(expr, Functional):
         return [repr(expr)]
     out = [str(n) for n in sp.preorder_traversal(expr) if isinstance(n, sp.Basic) and is_placeholder(n)]
     return out
@@ -383,28 +386,12 @@ def _box_text(box):
 _IV_FUNCTIONS = {"exp", "log", "sin", "cos", "gamma", "loggamma", "erf", "erfc", "Phi", "Phibar", "Abs"}
 
 
-def _monotone(f, increasing):
-    """An interval version of a monotone mpmath function: endpoints at extra precision, widened."""
-    iv = mp.iv
-
-    def g(x):
-        x = iv.mpf(x)
-        with mp.workprec(iv.prec + 30):
-            lo, hi = mp.make_mpf(x._mpi_[0]), mp.make_mpf(x._mpi_[1])
-            fl, fh = (f(lo), f(hi)) if increasing else (f(hi), f(lo))
-            widen = mp.mpf(2) ** (-iv.prec)
-            fl, fh = fl - abs(fl) * widen - widen**2, fh + abs(fh) * widen + widen**2
-        return iv.mpf([fl, fh])
-
-    return g
-
-
-def _iv_namespace():
-    iv = mp.iv
+def _iv_namespace(iv):
+    """Names for ``lambdify`` in the interval context ``iv``."""
     return {"mpf": iv.mpf, "exp": iv.exp, "log": iv.log, "sqrt": iv.sqrt, "sin": iv.sin, "cos": iv.cos,
             "pi": iv.pi, "e": iv.e, "E": iv.e, "gamma": iv.gamma, "loggamma": iv.loggamma, "fabs": abs,
-            "erf": _monotone(mp.erf, True), "erfc": _monotone(mp.erfc, False),
-            "Phi": _monotone(mp.ncdf, True), "Phibar": _monotone(lambda x: mp.ncdf(-x), False)}
+            "erf": monotone(iv, mp.erf, True), "erfc": monotone(iv, mp.erfc, False),
+            "Phi": monotone(iv, mp.ncdf, True), "Phibar": monotone(iv, lambda x: mp.ncdf(-x), False)}
 
 
 def _interval_sign(gap, box, strict, dps):
@@ -419,40 +406,35 @@ def _interval_sign(gap, box, strict, dps):
         what = ", ".join(unsupported) or "Integral"
         return "open", f"not available ({what} has no interval version here)"
     syms = sorted(box, key=lambda s: s.name)
-    f = sp.lambdify(syms, gap, modules=[_iv_namespace()])
-    iv = mp.iv
-    old = iv.prec
-    iv.prec = int(dps * 3.33) + 10  # the iv context has no workprec; restored below
-    try:
-        queue, proved, examined, open_pieces = [[box[s] for s in syms]], 0, 0, 0
-        while queue:
-            piece = queue.pop()
-            examined += 1
-            try:
-                enc = f(*[iv.mpf([lo, hi]) for lo, hi in piece])
-                enc = iv.mpf(enc)
-                lo_e, hi_e = mp.make_mpf(enc._mpi_[0]), mp.make_mpf(enc._mpi_[1])
-            except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
-                return "open", "not available (the enclosure could not be computed)"
-            if lo_e > 0 or (lo_e >= 0 and not strict):
-                proved += 1
-                continue
-            if hi_e < 0 or (hi_e <= 0 and strict):
-                return "false", {s: (mp.mpf(lo) + mp.mpf(hi)) / 2 for s, (lo, hi) in zip(syms, piece)}
-            if examined + len(queue) >= BOX_PIECES:
-                open_pieces += 1
-                continue
-            widths = [float(hi) - float(lo) for lo, hi in piece]
-            i = int(np.argmax(widths))
-            if widths[i] == 0:
-                open_pieces += 1
-                continue
-            lo, hi = piece[i]
-            mid = (mp.mpf(lo) + mp.mpf(hi)) / 2
-            queue.append(piece[:i] + [(lo, mid)] + piece[i + 1:])
-            queue.append(piece[:i] + [(mid, hi)] + piece[i + 1:])
-    finally:
-        iv.prec = old
+    iv = interval_context(int(dps * 3.33) + 10)  # a private context: no global precision is touched
+    f = sp.lambdify(syms, gap, modules=[_iv_namespace(iv)])
+    queue, proved, examined, open_pieces = [[box[s] for s in syms]], 0, 0, 0
+    while queue:
+        piece = queue.pop()
+        examined += 1
+        try:
+            enc = f(*[iv.mpf([lo, hi]) for lo, hi in piece])
+            enc = iv.mpf(enc)
+            lo_e, hi_e = endpoints(enc)
+        except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
+            return "open", "not available (the enclosure could not be computed)"
+        if lo_e > 0 or (lo_e >= 0 and not strict):
+            proved += 1
+            continue
+        if hi_e < 0 or (hi_e <= 0 and strict):
+            return "false", {s: (mp.mpf(lo) + mp.mpf(hi)) / 2 for s, (lo, hi) in zip(syms, piece)}
+        if examined + len(queue) >= BOX_PIECES:
+            open_pieces += 1
+            continue
+        widths = [float(hi) - float(lo) for lo, hi in piece]
+        i = int(np.argmax(widths))
+        if widths[i] == 0:
+            open_pieces += 1
+            continue
+        lo, hi = piece[i]
+        mid = (mp.mpf(lo) + mp.mpf(hi)) / 2
+        queue.append(piece[:i] + [(lo, mid)] + piece[i + 1:])
+        queue.append(piece[:i] + [(mid, hi)] + piece[i + 1:])
     if open_pieces:
         return "open", f"not proved ({open_pieces} of {proved + open_pieces} sub-boxes undecided)"
     return "proved", f"proved on {proved} sub-box(es)"

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import math
-
-import mpmath as mp
 import numpy as np
 import sympy as sp
 
 from ...numeric.models import IIDLogits
 from ...numeric.statistics import E, stat
 from .. import symbols as S
-from ..claim import Claim, get, register
+from ..claim import Claim, register
+from ..kinds import TrendClaim
+from ..tables import error_table
 from .sparsity import REGIME, gamma
-from .trends import TrendClaim, error_table
 
 register(TrendClaim(
     "collapse.k_eps_bounded", model=REGIME, lhs=E(stat.k_eps(S.eps)), law="bounded", tol=0.05,
@@ -23,49 +21,35 @@ register(TrendClaim(
     assumptions=[gamma > 1, S.eps < 1], points=[dict(gamma=4.0, epsilon=0.1)]))
 
 # ------------------------------------------------------------------ Poisson-Dirichlet limits
-b_n = sp.sqrt(2 * sp.log(S.n)) - (sp.log(sp.log(S.n)) + sp.log(4 * sp.pi)) / (2 * sp.sqrt(2 * sp.log(S.n)))
-M_EFF = b_n / S.sigma  # the finite-n heuristic m_eff = b_n / sigma
+M_EFF = S.b_n / S.sigma  # the finite-n heuristic m_eff = b_n / sigma
 COLD = IIDLogits(n=S.n, sigma=S.sigma)
 
 
-def _pd_max(m):
-    """``E p_(1)`` under PD(m, 0): ``int_0^inf e^{-l} / (e^{-l} + l^m lowergamma(1-m, l)) dl``."""
-    with mp.workdps(20):
-        f = lambda l: mp.exp(-l) / (mp.exp(-l) + l**m * mp.gammainc(1 - m, 0, l))  # noqa: E731
-        return mp.quad(f, [0, 1, 10, 50, mp.inf])
-
-
-def _m_eff(n, sigma):
-    return float(M_EFF.subs({S.n: n, S.sigma: sigma}))
-
-
 #: condensed-phase points where the PD(m_eff) heuristics are measured
-_COLD_POINTS = [dict(n=n, sigma=r * math.sqrt(2 * math.log(n))) for n in (2**10, 2**14, 2**18) for r in (1.6, 2.5)]
+_COLD_POINTS = [dict(n=n, sigma=r * S.critical_sigma(n)) for n in (2**10, 2**14, 2**18) for r in (1.6, 2.5)]
 
 
 def _ipr_details():
     from ...numeric.exact import eval_ipr
 
-    pts = [dict(n=2**10, sigma=1.5 * math.sqrt(2 * math.log(2**10))),
-           dict(n=2**14, sigma=1.5 * math.sqrt(2 * math.log(2**14))),
-           dict(n=2**14, sigma=1.1 * math.sqrt(2 * math.log(2**14)))]
-    return error_table(lambda n, sigma: 1 - _m_eff(n, sigma), lambda n, sigma: eval_ipr(6, n, sigma), pts)
+    pts = [dict(n=2**10, sigma=1.5 * S.critical_sigma(2**10)), dict(n=2**14, sigma=1.5 * S.critical_sigma(2**14)),
+           dict(n=2**14, sigma=1.1 * S.critical_sigma(2**14))]  # the last outside the assumption: where it fails
+    return error_table(PD_IPR, lambda n, sigma: eval_ipr(6, n, sigma), pts)
 
 
 def _max_details():
     from ...numeric.exact import eval_max_weight
 
-    pts = [dict(n=2**10, sigma=1.5 * math.sqrt(2 * math.log(2**10))),
-           dict(n=2**12, sigma=2 * math.sqrt(2 * math.log(2**12)))]
-    return error_table(lambda n, sigma: _pd_max(_m_eff(n, sigma)), lambda n, sigma: eval_max_weight(6, n, sigma), pts)
+    pts = [dict(n=2**10, sigma=1.5 * S.critical_sigma(2**10)), dict(n=2**12, sigma=2 * S.critical_sigma(2**12))]
+    return error_table(PD_MAX_WEIGHT, lambda n, sigma: eval_max_weight(6, n, sigma), pts)
 
 
-register(Claim(
+PD_IPR = register(Claim(
     "collapse.pd_ipr", model=COLD, lhs=E(stat.ipr), rel="approx", rtol=0.03, atol=0.01, rhs=1 - M_EFF,
     statement="E sum p^2 -> 1 - m under PD(m, 0); with m_eff = b_n/sigma this is within ~0.01 for "
               "sigma >= 1.5 beta_c (heuristic; convergence is at rate 1/ln n).",
     provenance="heuristic", source="PD(m,0) limit (Derrida; Talagrand); m_eff is a heuristic",
-    assumptions=[S.sigma > 1.5 * sp.sqrt(2 * sp.log(S.n))], details=_ipr_details,
+    assumptions=[S.sigma > 1.5 * S.beta_c], details=_ipr_details,
     points=[dict(n=1024, sigma=6.0)]))
 
 
@@ -82,23 +66,22 @@ def ipr_squared(s):
 def _ipr_second_moment_details():
     from ...numeric.exact import eval_ipr_second_moment
 
-    c = get("collapse.pd_ipr_second_moment")
-    return error_table(lambda **p: c.evaluate(15, **p), lambda n, sigma: eval_ipr_second_moment(8, n, sigma),
+    return error_table(PD_IPR_SECOND_MOMENT, lambda n, sigma: eval_ipr_second_moment(8, n, sigma),
                        _COLD_POINTS)
 
 
-register(Claim(
+PD_IPR_SECOND_MOMENT = register(Claim(
     "collapse.pd_ipr_second_moment", model=COLD, lhs=E(stat.logits(ipr_squared, label=r"(\sum_j p_j^2)^2")),
     rel="approx", rtol=0.05, atol=0.01, rhs=(1 - M_EFF) * (3 - 2 * M_EFF) / 3,
     statement="E (sum p^2)^2 -> (1-m)(3-2m)/3 under PD(m, 0), evaluated at m_eff = b_n/sigma (heuristic).",
     provenance="heuristic", source="PD(m,0) moments; m_eff is a heuristic",
-    assumptions=[S.sigma > 1.5 * sp.sqrt(2 * sp.log(S.n))], points=[dict(n=1024, sigma=6.0)],
+    assumptions=[S.sigma > 1.5 * S.beta_c], points=[dict(n=1024, sigma=6.0)],
     details=lambda: _ipr_second_moment_details()))
 
-register(Claim(
+PD_MAX_WEIGHT = register(Claim(
     "collapse.pd_max_weight", model=COLD, lhs=E(stat.max_weight), rel="approx", rtol=0.03, atol=0.01,
     rhs=sp.Integral(sp.exp(-S.r) / (sp.exp(-S.r) + S.r**M_EFF * sp.lowergamma(1 - M_EFF, S.r)), (S.r, 0, sp.oo)),
     statement="E p_(1) -> int_0^inf e^{-l}/(e^{-l} + l^m gamma(1-m, l)) dl under PD(m, 0), at m_eff = b_n/sigma "
               "(heuristic).",
     provenance="heuristic", source="PD(m,0) largest atom; m_eff is a heuristic", details=_max_details,
-    assumptions=[S.sigma > 1.5 * sp.sqrt(2 * sp.log(S.n))], points=[dict(n=1024, sigma=6.0)]))
+    assumptions=[S.sigma > 1.5 * S.beta_c], points=[dict(n=1024, sigma=6.0)]))

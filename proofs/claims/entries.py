@@ -14,7 +14,7 @@ from ..derivation import Derivation
 
 
 @lru_cache(maxsize=None)
-def derive_mean_weight():
+def derivation_mean_weight():
     D = Derivation("mean softmax weight of exchangeable keys")
     D.step(sp.Symbol(r"\mathbb{E} p_j"), "definition")
     D.step(sp.Symbol(r"\sum_{i=1}^{n} \mathbb{E} p_i") / S.n, "exchangeable keys have equal E p_i")
@@ -27,7 +27,7 @@ def derive_mean_weight():
 
 register(Claim(
     "entries.mean_weight", model=IIDLogits(n=S.n, sigma=S.sigma), lhs=E(stat.weight(S.j)), rel="==",
-    rhs=derive_mean_weight,
+    rhs=derivation_mean_weight,
     statement="E p_j = 1/n for IID logits, at every sigma.",
     provenance="standard", source="exchangeability",
     assumptions=[S.j < S.n],
@@ -36,7 +36,7 @@ register(Claim(
 
 register(Claim(
     "entries.mean_weight_bilinear", model=BilinearQK(n=S.n, d=S.d, sigma_q=1, sigma_k=1),
-    lhs=E(stat.weight(S.j)), rel="==", rhs=derive_mean_weight,
+    lhs=E(stat.weight(S.j)), rel="==", rhs=derivation_mean_weight,
     statement="E p_j = 1/n in the bilinear model: its keys are exchangeable given q.",
     provenance="standard", source="exchangeability",
     assumptions=[S.j < S.n],

@@ -16,10 +16,11 @@ import sympy as sp
 from ...numeric.models import BilinearQK, IIDLogits
 from ...numeric.statistics import E, P, Var, stat
 from .. import symbols as S
-from ..claim import Claim, get, register
-from ..derivation import Derivation, bounded, closed_form
+from ..claim import Claim, register
+from ..derivation import Derivation
+from ..guards import bounded, closed_form
 from ..lemmas import derive_chi2_mgf, derive_gaussian_mgf
-from .trends import error_table
+from ..tables import error_table
 
 tau = sp.Symbol("tau", positive=True)
 c = sp.Symbol("c", positive=True)
@@ -44,7 +45,7 @@ def _chi2_pdf(r):
 
 
 @lru_cache(maxsize=None)
-def derive_bilinear_mgf():
+def derivation_bilinear_mgf():
     D = Derivation(r"MGF of one bilinear logit, by conditioning on the query",
                    assumptions=[sp.Abs(S.t) < sp.sqrt(S.d) / (S.sigma_q * S.sigma_k)])
     D.step(sp.Symbol(r"\mathbb{E}[e^{t s}]"), "definition")
@@ -59,9 +60,9 @@ def derive_bilinear_mgf():
     return D
 
 
-def _moment(order):
+def _derivation_moment(order):
     """E[s^order] from the MGF: the order-th derivative at t = 0."""
-    mgf = derive_bilinear_mgf().result
+    mgf = derivation_bilinear_mgf().result
     D = Derivation(f"moment of order {order} of one bilinear logit")
     moment = D.step(sp.Symbol(r"\mathbb{E}[s^{%d}]" % order), "definition")
     gaussian_moment = sp.factorial2(order - 1) if order % 2 == 0 else 0
@@ -76,17 +77,17 @@ def _moment(order):
 
 
 @lru_cache(maxsize=None)
-def derive_bilinear_variance():
-    return _moment(2)
+def derivation_bilinear_variance():
+    return _derivation_moment(2)
 
 
 @lru_cache(maxsize=None)
-def derive_bilinear_fourth_moment():
-    return _moment(4)
+def derivation_bilinear_fourth_moment():
+    return _derivation_moment(4)
 
 
 @lru_cache(maxsize=None)
-def derive_bilinear_density_positive():
+def derivation_bilinear_density_positive():
     """Density of ``s`` at ``x > 0``: the chi-square mixture of centred Gaussians."""
     xp = sp.Symbol("x", positive=True)
     D = Derivation("density of one bilinear logit at x > 0")
@@ -115,11 +116,11 @@ def derive_bilinear_density_positive():
 def density_at(z):
     """The derived density of one bilinear logit at real ``z`` (even in z)."""
     xp = sp.Symbol("x", positive=True)
-    return derive_bilinear_density_positive().result.subs(xp, sp.Abs(z)).subs(c, C_SCALE)
+    return derivation_bilinear_density_positive().result.subs(xp, sp.Abs(z)).subs(c, C_SCALE)
 
 
 @lru_cache(maxsize=None)
-def derive_bilinear_interval_probability():
+def derivation_bilinear_interval_probability():
     D = Derivation("probability that one bilinear logit falls in (a, b]")
     D.step(sp.Integral(sp.Function("f")(S.x), (S.x, S.a, S.b)), "definition of the density f")
     D.step(sp.Integral(density_at(S.x), (S.x, S.a, S.b)),
@@ -128,11 +129,11 @@ def derive_bilinear_interval_probability():
 
 
 @lru_cache(maxsize=None)
-def derive_bilinear_tail():
+def derivation_bilinear_tail():
     """Leading term of ``P(s > x)`` as ``x -> oo`` at fixed d."""
     xp = sp.Symbol("x", positive=True)
     D = Derivation("tail of one bilinear logit at fixed d")
-    f = derive_bilinear_density_positive().result
+    f = derivation_bilinear_density_positive().result
     D.step(sp.Integral(f.subs(xp, y), (y, xp, sp.oo)), "tail = integral of the density")
     lead = f.replace(sp.besselk, lambda o, arg: sp.sqrt(sp.pi / (2 * arg)) * sp.exp(-arg))
     lead = sp.simplify(lead.subs(xp, y))
@@ -174,7 +175,7 @@ _UNIT = {"sigma_q": 1, "sigma_k": 1}
 
 register(Claim(
     "logits.bilinear_mgf", model=BILINEAR,
-    lhs=E(stat.logits(exp_t_s0, S.t, label=r"e^{t s_0}")), rel="==", rhs=derive_bilinear_mgf,
+    lhs=E(stat.logits(exp_t_s0, S.t, label=r"e^{t s_0}")), rel="==", rhs=derivation_bilinear_mgf,
     statement="The MGF of one bilinear logit is (1 - sigma_q^2 sigma_k^2 t^2/d)^{-d/2} for |t| < sqrt(d)/(sigma_q sigma_k).",
     provenance="standard", source="conditioning on q plus the chi-square MGF",
     assumptions=[sp.Abs(S.t) < sp.sqrt(S.d) / (S.sigma_q * S.sigma_k)],
@@ -184,7 +185,7 @@ register(Claim(
 
 register(Claim(
     "logits.bilinear_variance", model=BILINEAR, lhs=Var(stat.logit(0)), rel="==",
-    rhs=derive_bilinear_variance,
+    rhs=derivation_bilinear_variance,
     statement="One bilinear logit has variance sigma_q^2 sigma_k^2 for every d.",
     provenance="standard", source="second derivative of the MGF",
     points=[dict(d=2, **_UNIT), dict(d=8, sigma_q=1.5, sigma_k=0.7)],
@@ -192,7 +193,7 @@ register(Claim(
 
 register(Claim(
     "logits.bilinear_fourth_moment", model=BILINEAR,
-    lhs=E(stat.logits(s0_pow4, label=r"s_0^4")), rel="==", rtol=0.05, rhs=derive_bilinear_fourth_moment,
+    lhs=E(stat.logits(s0_pow4, label=r"s_0^4")), rel="==", rtol=0.05, rhs=derivation_bilinear_fourth_moment,
     statement="E s^4 = 3 sigma^4 (1 + 2/d): the excess kurtosis of a bilinear logit is 6/d "
               "(checked at 5% resolution: s^4 is heavy-tailed).",
     provenance="standard", source="fourth derivative of the MGF",
@@ -201,7 +202,7 @@ register(Claim(
 
 register(Claim(
     "logits.bilinear_density", model=BILINEAR,
-    lhs=P(stat.logit(0).between(S.a, S.b)), rel="==", rhs=derive_bilinear_interval_probability,
+    lhs=P(stat.logit(0).between(S.a, S.b)), rel="==", rhs=derivation_bilinear_interval_probability,
     statement="One bilinear logit has density |x|^nu K_nu(|x|/c) / (sqrt(pi) Gamma(d/2) 2^nu c^{nu+1}), "
               "nu = (d-1)/2, c = sigma_q sigma_k / sqrt(d).",
     provenance="standard", source="chi-square mixture of Gaussians; DLMF 10.27.4",
@@ -210,9 +211,9 @@ register(Claim(
             dict(d=7, a=-3.0, b=-0.2, sigma_q=1.3, sigma_k=0.8)],
 ))
 
-register(Claim(
+BILINEAR_TAIL = register(Claim(
     "logits.bilinear_tail", model=BILINEAR,
-    lhs=P(stat.logit(0) > S.x), rel="approx", rtol=0.25, rhs=derive_bilinear_tail,
+    lhs=P(stat.logit(0) > S.x), rel="approx", rtol=0.25, rhs=derivation_bilinear_tail,
     statement="At fixed d the tail of a bilinear logit is exponential: "
               "P(s > x) ~ (x/c)^{d/2-1} e^{-x/c} / (Gamma(d/2) 2^{d/2}); exact for d = 2, within 25% "
               "for d <= 3 once x/c >= 3.",
@@ -223,9 +224,9 @@ register(Claim(
 
 
 def _tail_details():
-    c = get("logits.bilinear_tail")
     pts = [dict(d=d, x=x, **_UNIT) for d in (1, 4, 16) for x in (2.0, 4.0, 8.0)]
-    return error_table(lambda **p: c.evaluate(15, **p), lambda **p: exact_tail(15, **p), pts)
+    return error_table(BILINEAR_TAIL, lambda **p: exact_tail(15, **p), pts)
+
 
 register(Claim(
     "logits.conditional_reduction", model=BilinearQK(n=S.n, d=S.d, sigma_q=S.sigma, sigma_k=1),

@@ -25,7 +25,7 @@ def _lognormal_moment_integral(order):
 
 
 @lru_cache(maxsize=None)
-def derive_mean_partition():
+def derivation_mean_partition():
     D = Derivation("mean of the partition function")
     D.step(sp.Symbol(r"\mathbb{E} Z"), "definition, Z = sum_j e^{s_j}")
     mean_exp = sp.Symbol(r"\mathbb{E} e^{s_1}")
@@ -36,7 +36,7 @@ def derive_mean_partition():
 
 
 @lru_cache(maxsize=None)
-def derive_var_partition():
+def derivation_var_partition():
     D = Derivation("variance of the partition function")
     D.step(sp.Symbol(r"\operatorname{Var} Z"), "definition")
     var_exp = sp.Symbol(r"\operatorname{Var} e^{s_1}")
@@ -51,14 +51,14 @@ def derive_var_partition():
 IID = IIDLogits(n=S.n, sigma=S.sigma, mu=S.mu)
 
 register(Claim(
-    "normaliser.mean_partition", model=IID, lhs=E(stat.partition), rel="==", rhs=derive_mean_partition,
+    "normaliser.mean_partition", model=IID, lhs=E(stat.partition), rel="==", rhs=derivation_mean_partition,
     statement="E Z = n e^{mu + sigma^2/2} for IID N(mu, sigma^2) logits.",
     provenance="standard", source="linearity plus the lognormal mean",
     points=[dict(n=64, sigma=0.5, mu=0), dict(n=16, sigma=1.0, mu=-0.5)],
 ))
 
 register(Claim(
-    "normaliser.var_partition", model=IID, lhs=Var(stat.partition), rel="==", rhs=derive_var_partition,
+    "normaliser.var_partition", model=IID, lhs=Var(stat.partition), rel="==", rhs=derivation_var_partition,
     statement="Var Z / (E Z)^2 = (e^{sigma^2} - 1)/n exactly, for IID Gaussian logits.",
     provenance="standard", source="independence plus lognormal moments",
     points=[dict(n=64, sigma=0.5, mu=0), dict(n=32, sigma=0.8, mu=0.3)],

@@ -18,18 +18,20 @@ from ...numeric import exact as X
 from ...numeric.models import BilinearQK, IIDLogits
 from ...numeric.statistics import E, stat
 from .. import symbols as S
-from ..claim import Claim, get, register
-from ..derivation import Derivation, bounded, closed_form
+from ..claim import Claim, register
+from ..derivation import Derivation
+from ..functions import Phi
+from ..guards import bounded, closed_form
+from ..kinds import ExactClaim
 from ..lemmas import gaussian_pdf
-from .trends import ExactClaim, error_table, simulated_table
+from ..tables import error_table, simulated_table
 
 IID = IIDLogits(n=S.n, sigma=S.sigma)
-BETA_C = sp.sqrt(2 * sp.log(S.n))
-Phi = lambda z: (1 + sp.erf(z / sp.sqrt(2))) / 2  # noqa: E731
 
 
-def _crit(n):
-    return math.sqrt(2 * math.log(n))
+def _Phi_erf(z):
+    """``Phi(z)`` in its erf form ``(1 + erf(z/sqrt 2))/2``, the form these claims print."""
+    return Phi(z).rewrite(sp.erf)
 
 
 # ------------------------------------------------------------------ exact finite-n claims
@@ -49,7 +51,7 @@ register(ExactClaim(
     "phases.exact_ipr", model=IID, lhs=E(stat.ipr), label="E_1", exact=lambda dps, n, sigma: X.eval_ipr(dps, n, sigma),
     statement="E sum p^2 equals the exact integral (E1) at every finite n and sigma, the critical window included.",
     provenance="derived", source="THEORY.md section 4 (E1)",
-    points=[dict(n=1024, sigma=round(_crit(1024), 3))]))
+    points=[dict(n=1024, sigma=round(S.critical_sigma(1024), 3))]))
 
 register(ExactClaim(
     "phases.exact_log_partition", model=IID, lhs=E(stat.log_partition), label="E_2",
@@ -89,25 +91,25 @@ register(ExactClaim(
     provenance="derived", source="THEORY.md sections 2 and 4 (E8)", points=[dict(n=128, d=8, sigma=1.5)]))
 
 # ------------------------------------------------------------------ high temperature
-register(Claim(
+IPR_HIGH_TEMPERATURE = register(Claim(
     "phases.ipr_high_temperature", model=IID, lhs=E(stat.ipr), rel="approx", rtol=0.05,
     rhs=sp.exp(S.sigma**2) / S.n,
     statement="For sigma < beta_c/2 (Z/EZ -> 1): E sum p^2 ~ e^{sigma^2}/n (within 5% at the check point).",
     provenance="standard", source="REM high-temperature phase (THEORY.md section 5)",
-    details=lambda: error_table(lambda n, sigma: math.exp(sigma**2) / n, lambda n, sigma: X.eval_ipr(6, n, sigma),
-                                [dict(n=2**k, sigma=f * _crit(2**k)) for k in (10, 14, 18) for f in (0.25, 0.5)]),
+    details=lambda: error_table(IPR_HIGH_TEMPERATURE, lambda n, sigma: X.eval_ipr(6, n, sigma),
+                                [dict(n=2**k, sigma=f * S.critical_sigma(2**k)) for k in (10, 14, 18) for f in (0.25, 0.5)]),
     points=[dict(n=4096, sigma=0.5)]))
 
-register(Claim(
+ENTROPY_HIGH_TEMPERATURE = register(Claim(
     "phases.entropy_high_temperature", model=IID, lhs=E(stat.entropy), rel="approx", rtol=0.02,
     rhs=sp.log(S.n) - S.sigma**2 / 2,
     statement="In the high-temperature phase E H ~ ln n - sigma^2/2 (within 2% at the check point).",
     provenance="standard", source="REM high-temperature phase (THEORY.md section 5)",
-    details=lambda: error_table(lambda n, sigma: math.log(n) - sigma**2 / 2, lambda n, sigma: X.eval_entropy(6, n, sigma),
-                                [dict(n=2**k, sigma=f * _crit(2**k)) for k in (10, 14) for f in (0.25, 0.5)]),
+    details=lambda: error_table(ENTROPY_HIGH_TEMPERATURE, lambda n, sigma: X.eval_entropy(6, n, sigma),
+                                [dict(n=2**k, sigma=f * S.critical_sigma(2**k)) for k in (10, 14) for f in (0.25, 0.5)]),
     points=[dict(n=4096, sigma=0.8)]))
 
-register(Claim(
+REM_FREE_ENERGY = register(Claim(
     "phases.rem_free_energy", model=IIDLogits(n=S.n, sigma=sp.sqrt(2 * sp.Symbol("gamma", positive=True) * sp.log(S.n))),
     lhs=E(stat.log_partition), rel="approx", rtol=0.1,
     rhs=sp.log(S.n) * sp.Piecewise((1 + sp.Symbol("gamma", positive=True), sp.Symbol("gamma", positive=True) <= 1),
@@ -116,15 +118,14 @@ register(Claim(
               "(within 10% at n = 2^14).",
     provenance="standard", source="Derrida 1981; Bovier-Kurkova-Loewe 2002",
     details=lambda: error_table(
-        lambda n, gamma: math.log(n) * (1 + gamma if gamma <= 1 else 2 * math.sqrt(gamma)),
-        lambda n, gamma: X.eval_log_partition(6, n, math.sqrt(2 * gamma * math.log(n))),
+        REM_FREE_ENERGY, lambda n, gamma: X.eval_log_partition(6, n, math.sqrt(2 * gamma * math.log(n))),
         [dict(n=2**k, gamma=g) for k in (10, 14, 18) for g in (0.5, 1.0, 2.0)]),
     points=[dict(n=2**14, gamma=0.5), dict(n=2**14, gamma=2.0)]))
 
 
 # ------------------------------------------------------------------ tilting and the k_eps rule
 @lru_cache(maxsize=None)
-def derive_tilting():
+def derivation_tilting():
     D = Derivation("Gaussian tilting identity: E[e^s 1{s < t}] for s ~ N(0, sigma^2)")
     z = sp.Symbol("z", real=True)
     D.step(sp.Integral(sp.exp(S.sigma * z) * gaussian_pdf(z), (z, -sp.oo, S.t / S.sigma)),
@@ -145,46 +146,46 @@ def tilted_below(s, a):
 
 register(Claim(
     "phases.tilting", model=IID, lhs=E(stat.logits(tilted_below, S.t, label=r"e^{s_0} 1\{s_0 < t\}")), rel="==",
-    rhs=derive_tilting,
+    rhs=derivation_tilting,
     statement="E[e^s 1{s < t}] = e^{sigma^2/2} Phi(t/sigma - sigma) for s ~ N(0, sigma^2): exact tilting.",
     provenance="standard", source="completing the square", points=[dict(n=2, sigma=0.8, t=0.5)]))
 
 
 @lru_cache(maxsize=None)
-def derive_keps_rule():
+def derivation_keps_rule():
     D = Derivation("top-k mass and k_eps from the tilting identity (high temperature)")
     D.step(sp.Symbol(r"\mathbb{E} T(k)"), "definition")
     D.step(sp.Symbol(r"\frac{\mathbb{E}[e^{s} 1\{s > s_q\}]}{\mathbb{E} e^{s}}"),
            "Z/EZ -> 1: the top k keys are those above the (1 - k/n)-quantile s_q = sigma Phibar^{-1}(k/n)", rel="~")
     zq = sp.Symbol(r"\bar\Phi^{-1}(q)", real=True)
-    D.step(1 - Phi(zq - S.sigma), "tilting identity at t = s_q (phases.tilting)", rel="~")
+    D.step(1 - _Phi_erf(zq - S.sigma), "tilting identity at t = s_q (phases.tilting)", rel="~")
     zeps = sp.Symbol(r"\Phi^{-1}(\epsilon)", real=True)
     D.step(sp.Eq(zq, S.sigma + zeps), "tau(k) = Phi(zq - sigma) = eps solves zq - sigma = Phi^{-1}(eps)")
-    out = 1 - Phi(S.sigma + sp.sqrt(2) * sp.erfinv(2 * S.eps - 1))
+    out = 1 - _Phi_erf(S.sigma + sp.sqrt(2) * sp.erfinv(2 * S.eps - 1))
     D.step(out, "k_eps/n = Phibar(sigma + Phi^{-1}(eps))", rel="~")
     return D
 
 
-register(Claim(
+K_EPS_RULE = register(Claim(
     "phases.k_eps_rule", model=IID, lhs=E(stat.k_eps(S.eps)), rel="approx", rtol=0.1,
-    rhs=S.n * (1 - Phi(S.sigma + sp.sqrt(2) * sp.erfinv(2 * S.eps - 1))),
+    rhs=S.n * (1 - _Phi_erf(S.sigma + sp.sqrt(2) * sp.erfinv(2 * S.eps - 1))),
     statement="High temperature: k_eps/n ~ Phibar(sigma + Phi^{-1}(eps)) (tilting rule; fails once k_eps = O(1)).",
     provenance="standard", source="Tzachristas et al. 2025; derivation in phases.k_eps_rule_derivation",
-    details=lambda: simulated_table(get("phases.k_eps_rule"), _KEPS_POINTS),
+    details=lambda: simulated_table(K_EPS_RULE, _KEPS_POINTS),
     points=[dict(n=4096, sigma=1.0, epsilon=0.1)]))
 
 #: where the k_eps rule is measured: high temperature, and towards beta_c where k_eps = O(1)
-_KEPS_POINTS = [dict(n=n, sigma=r * math.sqrt(2 * math.log(n)), epsilon=0.1) for n in (2**10, 2**14)
+_KEPS_POINTS = [dict(n=n, sigma=r * S.critical_sigma(n), epsilon=0.1) for n in (2**10, 2**14)
                 for r in (0.25, 0.5, 0.75, 1.0)]
 
-register(Claim(
+K_EPS_RULE_DERIVATION = register(Claim(
     "phases.k_eps_rule_derivation", model=IID, lhs=E(stat.k_eps(S.eps)), rel="approx", rtol=0.1,
-    rhs=lambda: _scaled(derive_keps_rule()),
-    details=lambda: simulated_table(get("phases.k_eps_rule_derivation"), _KEPS_POINTS),
+    rhs=lambda: _derivation_times_n(derivation_keps_rule()),
+    details=lambda: simulated_table(K_EPS_RULE_DERIVATION, _KEPS_POINTS),
     statement="The k_eps rule derived from the tilting identity (same check as phases.k_eps_rule).",
     provenance="derived", source="tilting identity + Z/EZ -> 1", points=[]))
 
 
-def _scaled(D):
+def _derivation_times_n(D):
     D.step(S.n * D.result, "k_eps = n (k_eps/n)", rel="~")
     return D

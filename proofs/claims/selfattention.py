@@ -30,7 +30,7 @@ def max_abs_logit(s):
 
 
 @lru_cache(maxsize=None)
-def derive_logit_scale():
+def derivation_logit_scale():
     D = Derivation("variance of an off-diagonal logit of self-attention")
     v = sp.Symbol("v", positive=True)  # |W^T x_i|^2
     D.step(sp.Symbol(r"\operatorname{Var}(x_i^\top W x_j)"), "definition, j != i")
@@ -69,7 +69,7 @@ MODEL = SelfAttention(n=S.n, d=D_MODEL, sigma_x=S.sigma_x, W_Q=W_Q, W_K=W_K)
 B = max_logit_bound()
 
 register(Claim(
-    "selfattention.logit_scale", model=MODEL, lhs=Var(stat.logit(1)), rel="==", rhs=derive_logit_scale,
+    "selfattention.logit_scale", model=MODEL, lhs=Var(stat.logit(1)), rel="==", rhs=derivation_logit_scale,
     statement="[R] Given x_i the off-diagonal logits x_i^T W x_j are iid N(0, sigma_x^2 |W^T x_i|^2) and "
               "E|W^T x_i|^2 = sigma_x^2 |W|_F^2, so Var s_j = sigma_x^4 |W|_F^2: R = sigma_x^2 |W|_F is the logit scale.",
     provenance="reconstructed", source="v2 Lemma 4.2 / Thm 4.3 as we reconstruct them",

@@ -17,10 +17,11 @@ from ...numeric.models import IIDLogits
 from ...numeric.statistics import E, stat
 from ...numeric.trend import equal_budget_fixed_k
 from .. import symbols as S
-from ..claim import Claim, get, register
+from ..claim import Claim, register
 from ..derivation import Derivation
 from ..functions import Phibar
-from .trends import TrendClaim, error_table
+from ..kinds import TrendClaim
+from ..tables import error_table
 
 gamma = sp.Symbol("gamma", positive=True)
 C = sp.Symbol("C", positive=True)
@@ -94,7 +95,7 @@ register(TrendClaim(
     assumptions=[C < 1, gamma < 1, C > 1 - gamma], points=[dict(gamma=0.8, C=0.7)]))
 
 @lru_cache(maxsize=None)
-def derive_nC_rate():
+def derivation_nC_rate():
     r"""The rate of ``tau(n^C)`` from the tilting identity and Mills' ratio ([D]; steps 1, 2, 4 cited)."""
     n = sp.Symbol("n", positive=True)
     a = sp.sqrt(2 * sp.log(n)) * (sp.sqrt(gamma) - sp.sqrt(1 - C))
@@ -122,8 +123,8 @@ register(TrendClaim(
     rhs=-(sp.sqrt(gamma) - sp.sqrt(1 - C)) ** 2,
     statement="[R] With sigma^2 = 2 gamma ln n, 0 < gamma < 1 and k = n^C, C > 1 - gamma, "
               "tau(k) ~ n^{-(sqrt(gamma) - sqrt(1-C))^2} up to polylog factors (exponent within 0.1).",
-    provenance="reconstructed", source="v2 Thm 6.1 as we reconstruct it; rate derived in sparsity.derive_nC_rate",
-    details=lambda: derive_nC_rate().text(),
+    provenance="reconstructed", source="v2 Thm 6.1 as we reconstruct it; rate derived in sparsity.derivation_nC_rate",
+    details=lambda: derivation_nC_rate().text(),
     assumptions=[C < 1, gamma < 1, C > 1 - gamma], points=[dict(gamma=0.8, C=0.7)]))
 
 register(TrendClaim(
@@ -167,14 +168,12 @@ def _count_mean_field_table():
     sigma = 1, and one point at sigma = beta_c)."""
     from ...numeric.exact import eval_count_above
 
-    claim = get("sparsity.count_mean_field")
     points = [dict(n=2**k, sigma=1.0, epsilon=2.0 / 2**k) for k in (10, 14, 18)]
-    points.append(dict(n=2**14, sigma=round(math.sqrt(2 * math.log(2**14)), 4), epsilon=0.01))
-    return error_table(lambda **p: claim.evaluate(15, **p),
-                       lambda n, sigma, epsilon: eval_count_above(8, n, sigma, epsilon), points)
+    points.append(dict(n=2**14, sigma=round(S.critical_sigma(2**14), 4), epsilon=0.01))
+    return error_table(COUNT_MEAN_FIELD, lambda n, sigma, epsilon: eval_count_above(8, n, sigma, epsilon), points)
 
 
-register(Claim(
+COUNT_MEAN_FIELD = register(Claim(
     "sparsity.count_mean_field", model=IIDLogits(n=S.n, sigma=S.sigma), lhs=E(stat.count_above(S.eps)),
     rel="approx", rtol=0.1,
     rhs=S.n * sp.erfc(((sp.log(S.n - 1) + S.sigma**2 / 2 + sp.log(S.eps / (1 - S.eps))) / S.sigma) / sp.sqrt(2)) / 2,

@@ -7,7 +7,8 @@ import sympy as sp
 import attnsparse as asp
 from attnsparse import stat
 from attnsparse.proofs import symbols as S
-from attnsparse.proofs.claims.trends import TrendClaim, simulated_table, trend_table
+from attnsparse.proofs.kinds import TrendClaim
+from attnsparse.proofs.tables import simulated_table, trend_table
 
 
 def test_every_asymptotic_claim_records_its_accuracy():

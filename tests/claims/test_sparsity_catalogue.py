@@ -63,9 +63,9 @@ def test_latex_prints_trend_relation():
 def test_nC_rate_derivation_checks_and_gives_the_claimed_exponent():
     import mpmath as mp
 
-    from attnsparse.proofs.claims.sparsity import C, derive_nC_rate, gamma
+    from attnsparse.proofs.claims.sparsity import C, derivation_nC_rate, gamma
 
-    D = derive_nC_rate()
+    D = derivation_nC_rate()
     report = D.check()
     statuses = [s.status for s in report.steps]
     assert statuses.count("verified") == 2 and statuses.count("asymptotic") == 3, report

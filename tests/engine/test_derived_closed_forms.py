@@ -10,7 +10,7 @@ import sympy as sp
 import attnsparse as asp
 from attnsparse.proofs import symbols as S
 from attnsparse.proofs.claims import logits as L
-from attnsparse.proofs.derivation import NotDerived, bounded, closed_form
+from attnsparse.proofs.guards import NotDerived, bounded, closed_form
 from attnsparse.proofs.lemmas import derive_chi2_mgf, derive_gaussian_mgf
 
 sq, sk, d, t, n, sigma, mu = S.sigma_q, S.sigma_k, S.d, S.t, S.n, S.sigma, S.mu
@@ -38,7 +38,7 @@ def test_bilinear_mgf_variance_kurtosis():
 
 
 def _density(dv):
-    return L.derive_bilinear_density_positive().result.subs(d, dv)
+    return L.derivation_bilinear_density_positive().result.subs(d, dv)
 
 
 @pytest.mark.parametrize("dv, known", [
@@ -53,7 +53,7 @@ def test_density_small_d(dv, known):
 def test_density_general_d_is_the_bessel_form():
     nu = (d - 1) / 2
     known = x**nu * sp.besselk(nu, x / c) / (sp.sqrt(sp.pi) * sp.gamma(d / 2) * 2**nu * c ** (nu + 1))
-    assert same(L.derive_bilinear_density_positive().result, known)
+    assert same(L.derivation_bilinear_density_positive().result, known)
 
 
 @pytest.mark.parametrize("dv", [1, 3, 4, 9])

@@ -54,7 +54,7 @@ def test_trend_claim_end_to_end_and_parameter_errors():
 def _mutant(base_id, **kw):
     """A TrendClaim like the registered ``base_id`` with some fields replaced (not registered)."""
     import attnsparse as asp
-    from attnsparse.proofs.claims.trends import TrendClaim
+    from attnsparse.proofs.kinds import TrendClaim
 
     c = asp.get(base_id)
     fields = dict(model=c.model, lhs=c.lhs, law=c.law, tol=c.tol, rhs=c._rhs_src, compare=c.compare, grid=c.grid,

@@ -6,7 +6,9 @@ import pytest
 import sympy as sp
 
 import attnsparse as asp
-from attnsparse.proofs.derivation import Derivation, composed_relation
+from attnsparse.proofs.claim import Claim
+from attnsparse.proofs.derivation import Derivation
+from attnsparse.proofs.relations import composed_relation
 from attnsparse.proofs.functions import Expect, Phibar
 from attnsparse.proofs.stepcheck import StepFailed
 
@@ -149,7 +151,7 @@ def test_conclusion_becomes_a_claim():
     D = Derivation("entropy is at most log n")
     D.step(asp.E(asp.stat.entropy), "definition")
     D.step(sp.log(n), "the uniform law maximises entropy", rel="<")
-    c = D.claim("test.entropy_bound", model=asp.IIDLogits(n=n, sigma=sigma))
+    c = Claim.from_derivation(D, "test.entropy_bound", model=asp.IIDLogits(n=n, sigma=sigma))
     assert c.rel == "<=" and c.rhs == sp.log(n) and c.derivation is D
     assert c.evaluate(dps=20, n=8, sigma=1.0) == pytest.approx(math.log(8))
 
@@ -159,7 +161,7 @@ def test_claim_needs_a_functional_or_lhs():
     D.step(x, "definition")
     D.step(x, "algebra")
     with pytest.raises(TypeError, match="lhs"):
-        D.claim("test.x", model=asp.IIDLogits(n=4, sigma=1))
+        Claim.from_derivation(D, "test.x", model=asp.IIDLogits(n=4, sigma=1))
 
 
 @pytest.mark.parametrize("call, match", [

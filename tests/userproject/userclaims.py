@@ -24,8 +24,8 @@ def jensen(last_step=None):
     return D
 
 
-JENSEN = jensen().claim("user.jensen_log_partition", model=MODEL,
-                        statement="E log Z <= log n + sigma^2/2 (Jensen).")
+JENSEN = asp.Claim.from_derivation(jensen(), "user.jensen_log_partition", model=MODEL,
+                                   statement="E log Z <= log n + sigma^2/2 (Jensen).")
 MEAN_WEIGHT = asp.Claim("user.mean_weight", model=MODEL, lhs=asp.E(asp.stat.weight(0)), rel="==", rhs=1 / n)
 WRONG = asp.Claim("user.max_weight_is_uniform", model=MODEL, lhs=asp.E(asp.stat.max_weight), rel="==", rhs=1 / n)
 # true, but a 1e-6 resolution cannot be reached with a few thousand rows

@@ -1,0 +1,107 @@
+"""Claim kinds beyond :class:`~attnsparse.proofs.claim.Claim`: trend claims and exact claims.
+
+:class:`TrendClaim` states an asymptotic law in ``n`` and is checked over a grid of row
+lengths (:mod:`attnsparse.numeric.trend`). :class:`ExactClaim` has a finite-n theory value
+computed by an evaluator of :mod:`attnsparse.numeric.exact`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .claim import Claim
+from .tables import trend_table
+
+__all__ = ["TrendClaim", "ExactClaim"]
+
+
+class TrendClaim(Claim):
+    """An asymptotic claim about ``E[stat]`` as ``n`` grows, checked by a trend check.
+
+    The trend variable is the model's own row length ``n``: any SymPy Symbol, whatever its
+    assumptions (``Symbol("n", positive=True)`` as well as the house ``n``). It runs over the
+    grid, so it is not a parameter of the claim.
+
+    Parameters (beyond :class:`Claim`'s)
+    ------------------------------------
+    law : str
+        One of :data:`attnsparse.numeric.trend.LAWS`.
+    rhs : sympy expression
+        The predicted exponent of ``n`` (``law="exponent"``), else 0.
+    tol : float
+        Tolerance on the exponent (or the grid-mean difference for ``law="less"``).
+    compare : Stat, optional
+        The comparison statistic of ``law="less"``.
+    grid : sequence of int, optional
+        ``log2 n`` values overriding the effort's grid.
+    """
+
+    def __init__(self, id, *, law, tol, rhs=0, compare=None, grid=None, **kw):
+        from ..numeric.trend import LAWS
+
+        if law not in LAWS:
+            raise ValueError(f"law must be one of {LAWS}, got {law!r}")
+        if law == "less" and compare is None:
+            raise ValueError("law='less' needs compare, the statistic of the alternative")
+        own = kw.pop("details", None)  # shown above the measured trend table
+        kw["details"] = lambda: "\n".join(([own()] if own else []) + [trend_table(self)])
+        super().__init__(id, rel="trend", rhs=rhs, **kw)
+        n_symbol = self.model.n
+        if not isinstance(n_symbol, sp.Symbol):
+            raise ValueError(f"claim {id}: the model's n must be a Symbol, the trend variable; got n = {n_symbol}")
+        self.__dict__.update(law=law, tol=float(tol), compare=compare, grid=grid, n_symbol=n_symbol)
+
+    @property
+    def free_symbols(self):
+        return super().free_symbols - {self.n_symbol}
+
+    def bind(self, params):
+        """Validate ``params`` (every parameter except ``n``, the trend variable)."""
+        name = self.n_symbol.name
+        if name in params:
+            raise ValueError(f"claim {self.id}: {name} is the trend variable; it runs over the grid, do not set it")
+        values = self.parameter_values(params)
+        self.model.bind({**values, self.n_symbol: sp.Integer(256)})
+        return values
+
+    def evaluate(self, dps=30, **params):
+        """The predicted exponent at ``params``."""
+        from ..numeric.precision import eval_confirmed
+
+        return eval_confirmed(sp.sympify(self.rhs), self.bind(params), dps)
+
+    def check(self, seed=0, effort="quick", alpha=None, **params):
+        from ..numeric import config
+        from ..numeric.trend import trend_check
+
+        return trend_check(self, params, seed=seed, effort=effort, alpha=config.ALPHA if alpha is None else alpha)
+
+
+class ExactClaim(Claim):
+    """``E[stat] == exact value``, the theory side computed by an ``eval_*`` of :mod:`attnsparse.numeric.exact`.
+
+    ``exact(dps, **params)`` is the evaluator. ``evaluate`` confirms the value to
+    :attr:`THEORY_DIGITS` digits (enough for a check at 2% resolution; call the evaluator
+    directly for more digits).
+    """
+
+    THEORY_DIGITS = 8
+
+    def __init__(self, id, *, exact, label, **kw):
+        args = set(kw["model"].free_symbols) | set(kw["lhs"].free_symbols)
+        rhs = sp.Function(label)(*sorted(args, key=lambda s: s.name))
+        super().__init__(id, rel="==", rhs=rhs, exact=exact, **kw)
+        self.__dict__["_values"] = {}
+
+    def evaluate(self, dps=30, **params):
+        """The exact value at ``params``, confirmed to ``min(dps, THEORY_DIGITS)`` digits (cached).
+
+        A check at 2% resolution needs a few digits; the default ``dps`` of the check engine
+        is capped to :attr:`THEORY_DIGITS` here. Call the evaluator for more digits.
+        """
+        self.bind(params)
+        digits = max(6, min(int(dps), self.THEORY_DIGITS))
+        key = (digits, tuple(sorted(params.items())))
+        if key not in self._values:
+            self._values[key] = self.exact(digits, **params)
+        return self._values[key]
