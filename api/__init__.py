@@ -8,9 +8,12 @@ from ._version import __version__
 from .numeric.models import IIDLogits, BilinearQK, SelfAttention
 from .numeric.statistics import E, P, Var, quantile, stat
 from .numeric.measure import measure, attention_stats
-from .proofs.claim import Claim, register, get, claims, PROVENANCE
-from .proofs.derivation import Derivation, NotDerived
+from .proofs.claim import Claim, register, PROVENANCE
+from .proofs.catalogue import get, claims
+from .proofs.derivation import Derivation
+from .proofs.guards import NotDerived
+from .proofs.kinds import TrendClaim, ExactClaim
 
 __all__ = ["IIDLogits", "BilinearQK", "SelfAttention", "E", "P", "Var", "quantile", "stat",
            "measure", "attention_stats", "Claim", "register", "get", "claims", "PROVENANCE", "Derivation", "NotDerived",
-           "__version__"]
+           "TrendClaim", "ExactClaim", "__version__"]

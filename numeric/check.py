@@ -38,7 +38,7 @@ from .simulate import simulate_stats
 from .statistics import Functional
 from .streams import CHECK_WARM_UP, check_batch, check_seed
 
-__all__ = ["CheckSpec", "CheckResult", "run_check", "check_settings", "holm", "check_claim", "RELS", "EXPECT"]
+__all__ = ["CheckSpec", "CheckResult", "run_check", "check_settings", "holm", "RELS", "EXPECT"]
 
 #: relations a check decides (a second functional needs "==" or "approx")
 RELS = ("==", "approx", "<=", ">=")
@@ -323,13 +323,6 @@ def run_check(spec: CheckSpec) -> CheckResult:
     return CheckResult(spec.claim_id, dict(spec.params), verdict, theory, est, se, tuple(map(float, ci)), level,
                        float(z), float(min(1.0, p_min * n_looks)), len(left.x), look, seed,
                        time.perf_counter() - t0, rel, float(tol), reason, tight, expect=spec.expect)
-
-
-def check_claim(claim, params, seed=0, effort="quick", alpha=None) -> CheckResult:
-    """TEMPORARY BRIDGE to ``attnsparse.proofs.checking.check_claim`` (remove after the merge)."""
-    from ..proofs.checking import check_claim as _check_claim
-
-    return _check_claim(claim, params, seed=seed, effort=effort, alpha=alpha)
 
 
 def holm(results, alpha=None):

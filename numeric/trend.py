@@ -44,7 +44,7 @@ from .simulate import simulate_stats
 from .statistics import Stat
 from .streams import check_seed, trend_batch, trend_bootstrap_rng
 
-__all__ = ["TrendSpec", "run_trend", "trend_settings", "fit_exponent", "trend_check", "simulate_grid",
+__all__ = ["TrendSpec", "run_trend", "trend_settings", "fit_exponent", "simulate_grid",
            "equal_budget_fixed_k", "GRIDS", "BOOTSTRAP", "LAWS"]
 
 #: row lengths per effort (powers of two) and rows simulated at each n
@@ -112,16 +112,12 @@ def _bootstrap_means(rng, samples, reps):
     return out
 
 
-def simulate_grid(model, n_symbol, stat_, values, ns, rows, seed, stream=None):
+def simulate_grid(model, n_symbol, stat_, values, ns, rows, seed, stream):
     """Per-n samples of ``stat_`` (a Stat) under ``model``, with ``n_symbol`` set to each of ``ns``.
 
     ``values`` binds the other parameters; grid point ``i`` of ``stream`` draws batch
-    :func:`.streams.trend_batch` ``(stream, i)``. (TEMPORARY BRIDGE, remove after the merge:
-    the old call ``simulate_grid(claim, stat_, values, ns, rows, seed, stream)`` still works.)
+    :func:`.streams.trend_batch` ``(stream, i)``.
     """
-    if not isinstance(model, Model):  # the old call: a claim first
-        claim = model
-        return simulate_grid(claim.model, claim.n_symbol, n_symbol, stat_, values, ns, rows, seed)
     out = []
     for i, n in enumerate(ns):
         vals = {**values, n_symbol: sp.Integer(n)}
@@ -291,10 +287,3 @@ def run_trend(spec: TrendSpec) -> CheckResult:
                        float(p), rows * len(ns) * (2 if law == "less" else 1), 1, seed,
                        time.perf_counter() - t0, "trend", float(tol), f"{law}: {reason}", None, extra,
                        expect=spec.expect)
-
-
-def trend_check(claim, params, seed=0, effort="quick", alpha=1e-3) -> CheckResult:
-    """TEMPORARY BRIDGE to ``attnsparse.proofs.checking.trend_check`` (remove after the merge)."""
-    from ..proofs.checking import trend_check as _trend_check
-
-    return _trend_check(claim, params, seed=seed, effort=effort, alpha=alpha)

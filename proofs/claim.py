@@ -269,7 +269,7 @@ class Claim:
 
     def check(self, seed=0, effort="quick", alpha=None, **params):
         """Check the claim against simulation at ``params``: a :class:`CheckResult`."""
-        from ..numeric.check import check_claim
+        from .checking import check_claim
 
         return check_claim(self, params, seed=seed, effort=effort, alpha=alpha)
 
@@ -316,13 +316,3 @@ def register(claim: Claim) -> Claim:
 def registered():
     """The claims registered so far, by id (a copy; :func:`.catalogue.claims` loads the catalogue first)."""
     return dict(_REGISTRY)
-
-
-def __getattr__(name):
-    """Bridge (issue 10): ``claims`` and ``get`` moved to :mod:`.catalogue`; remove this once
-    the package face imports them from there."""
-    if name in ("claims", "get"):
-        from . import catalogue
-
-        return getattr(catalogue, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..numeric.statistics import Functional
-from .guards import NotDerived  # noqa: F401 -- bridge: the face imports it from here (issue 10)
 from .printing import derivation_align
 from .relations import STEP_ALIASES, STEP_RELATIONS, composed_relation
 

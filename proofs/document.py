@@ -32,9 +32,10 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 
 
 def _version():
-    from .._version import __version__
+    """The installed attnsparse version (package metadata: proofs/ does not import the face)."""
+    from importlib.metadata import version
 
-    return __version__
+    return version("attnsparse")
 
 
 def assumptions_latex(claim):

@@ -72,7 +72,7 @@ class TrendClaim(Claim):
 
     def check(self, seed=0, effort="quick", alpha=None, **params):
         from ..numeric import config
-        from ..numeric.trend import trend_check
+        from .checking import trend_check
 
         return trend_check(self, params, seed=seed, effort=effort, alpha=config.ALPHA if alpha is None else alpha)
 

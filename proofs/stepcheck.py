@@ -32,6 +32,7 @@ import sympy as sp
 from ..numeric.config import (BOX_PIECES, CHECK_DPS, CHECK_POINTS, DRAWS_PER_POINT, INTEGER_RANGE,
                               POSITIVE_RANGE, REAL_RANGE, SIMPLIFY_SECONDS)
 from ..numeric.intervals import endpoints, interval_context, monotone
+from ..numeric.quadrature import quad_split
 from ..numeric.statistics import Functional
 from .functions import is_placeholder
 from .guards import NotDerived, bounded
@@ -318,7 +319,7 @@ def _default_range(s):
 def _value(expr, point, dps):
     """``expr`` at ``point`` to about ``dps`` digits, or None where it is not a finite real.
 
-    Integrals are computed by :func:`~attnsparse.numeric.precision.quad_confirmed`, which
+    Integrals are computed by :func:`~attnsparse.numeric.quadrature.quad_split`, which
     refuses a result whose error estimate is too large for ``dps`` digits.
     """
     try:
@@ -339,8 +340,9 @@ def _value(expr, point, dps):
 def _quad(integral, dps):
     """A one-dimensional definite integral with numeric limits, to ``dps`` digits or raise.
 
-    Tanh-sinh quadrature, split at 0 when the range straddles it; a result whose error
-    estimate exceeds ``10**-dps`` relative is refused (PITFALLS 5).
+    :func:`attnsparse.numeric.quadrature.quad_split`: tanh-sinh, split at 0 when the range
+    straddles it; a result whose error estimate exceeds ``10**-dps`` relative is refused
+    (PITFALLS 5) with a ``PrecisionError``, an ``ArithmeticError``.
     """
     if len(integral.limits) != 1 or len(integral.limits[0]) != 3:
         raise ValueError(f"only one-dimensional definite integrals are evaluated, got {integral}")
@@ -349,11 +351,7 @@ def _quad(integral, dps):
     with mp.workdps(dps + 10):
         ends = [mp.mpmathify(sp.N(v, dps + 10)) if v.is_finite else (mp.inf if v.is_extended_positive else -mp.inf)
                 for v in (lo, hi)]
-        pts = [ends[0]] + ([mp.mpf(0)] if ends[0] < 0 < ends[1] else []) + [ends[1]]
-        val, err = mp.quad(f, pts, error=True, maxdegree=10)
-        if not mp.isfinite(val) or err > mp.mpf(10) ** (-dps) * max(abs(val), mp.mpf(10) ** (-dps)):
-            raise ArithmeticError(f"quadrature error estimate {mp.nstr(err, 3)} too large for {dps} digits")
-        return sp.Float(val, dps + 10)
+        return sp.Float(quad_split(f, ends[0], ends[1], dps), dps + 10)
 
 
 def _holds(va, vb, rel, tol, dps):

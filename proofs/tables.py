@@ -96,11 +96,11 @@ def trend_table(claim, seed=0):
     for p in claim.points:
         values = claim.bind(p)
         where = _where(p)
-        samples = simulate_grid(claim, claim.lhs.stat, values, ns, grid["rows"], seed, 0)
+        samples = simulate_grid(claim.model, claim.n_symbol, claim.lhs.stat, values, ns, grid["rows"], seed, 0)
         mean = [x.mean() for x in samples]
         se = [x.std(ddof=1) / math.sqrt(len(x)) for x in samples]
         if claim.law == "less":
-            other = [x.mean() for x in simulate_grid(claim, claim.compare, values, ns, grid["rows"], seed, 1)]
+            other = [x.mean() for x in simulate_grid(claim.model, claim.n_symbol, claim.compare, values, ns, grid["rows"], seed, 1)]
             lines += [f"  at {where}:", f"  {'n':>10s} {'mean':>12s} {'stderr':>10s} {'alternative':>12s}"]
             lines += [f"  {n:10d} {m:12.6g} {e:10.2g} {o:12.6g}" for n, m, e, o in zip(ns, mean, se, other)]
             continue

@@ -10,7 +10,7 @@ from pathlib import Path
 PROOFS = Path(__file__).resolve().parents[2] / "proofs"
 #: temporary bridge (issue 10): claim.py's module __getattr__ forwards ``claims``/``get`` to
 #: catalogue.py until the package face imports them from there; then remove it and this entry
-BRIDGES = {("claim", "catalogue")}
+BRIDGES = set()
 
 
 def _module(path):
