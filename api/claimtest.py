@@ -30,13 +30,16 @@ class ClaimChecker:
         return None if option is None else self.request.config.getoption(option)
 
     def __call__(self, obj, *, alpha=None, seed=None, effort=None, allow_inconclusive=None, **params):
-        """Check ``obj`` (a :class:`Claim` at ``params``, or a :class:`Derivation`).
+        """Check ``obj`` (a :class:`Claim` or a registered claim's id at ``params``, or a :class:`Derivation`).
 
         Parameters
         ----------
-        obj : Claim or Derivation
-            A claim is checked against simulation at ``params`` (its derivation's steps are
-            checked first, if it has one); a derivation has its steps checked.
+        obj : Claim, str or Derivation
+            A claim (or the id of a registered claim, as ``attnsparse list`` prints it) is
+            checked against simulation at ``params`` (its derivation's steps are checked
+            first, if it has one). Without ``params``, a claim with parameters is checked at
+            each of its own check points (``claim.points``), Holm-corrected over them, and a
+            list of results is returned. A derivation has its steps checked.
         alpha : float, optional
             False-alarm level of the check (default: the engine's, 1e-3).
         seed : int, optional
@@ -55,19 +58,42 @@ class ClaimChecker:
             if params:
                 raise TypeError(f"claim_check: a Derivation takes no parameters, got {sorted(params)}")
             return self._steps(obj, seed, test)
+        if isinstance(obj, str):
+            from .proofs.catalogue import get
+
+            try:
+                obj = get(obj)
+            except KeyError as e:
+                raise LookupError(f"claim_check: {e.args[0]}") from None
         if not isinstance(obj, Claim):
-            raise TypeError(f"claim_check: expected a Claim or a Derivation, got {type(obj).__name__}")
+            raise TypeError(f"claim_check: expected a Claim, a registered claim's id or a Derivation, "
+                            f"got {type(obj).__name__}")
+        if params or not obj.parameters:
+            points = [params]
+        elif obj.points:
+            points = list(obj.points)
+        else:
+            raise TypeError(f"claim_check: claim {obj.id} has no check points of its own; give its parameters, "
+                            f"e.g. claim_check(claim, {', '.join(f'{p}=...' for p in obj.parameters)})")
         if obj.derivation is not None:
             self._steps(obj.derivation, seed, test)
-        r = obj.check(seed=seed, effort=effort, alpha=alpha, **params)
-        self.records.append({"test": test, "claim": r.claim_id, "params": r.params, "rel": r.rel,
-                             "theory": r.theory, "estimate": r.estimate, "ci": r.ci, "verdict": r.verdict})
-        if r.verdict == "refuted":
-            pytest.fail(f"claim {r.claim_id} refuted: {r!r}; {r.reason}", pytrace=False)
-        if r.verdict == "inconclusive" and not allow:
-            pytest.fail(f"claim {r.claim_id} inconclusive: {r!r}; {r.reason} "
-                        "(raise the effort, or pass allow_inconclusive=True)", pytrace=False)
-        return r
+        results = [obj.check(seed=seed, effort=effort, alpha=alpha, **p) for p in points]
+        if len(results) > 1:
+            from .numeric.check import holm
+
+            results = holm(results, alpha)
+        for r in results:
+            self.records.append({"test": test, "claim": r.claim_id, "params": r.params, "rel": r.rel,
+                                 "theory": r.theory, "estimate": r.estimate, "ci": r.ci, "verdict": r.verdict})
+        for r in results:
+            if r.verdict == "refuted":
+                pytest.fail(f"claim {r.claim_id} refuted: {r!r}; {r.reason}{_explain(r.reason, alpha)}",
+                            pytrace=False)
+        for r in results:
+            if r.verdict == "inconclusive" and not allow:
+                pytest.fail(f"claim {r.claim_id} inconclusive: {r!r}; {r.reason}{_explain(r.reason, alpha)} "
+                            "(raise the effort, or pass allow_inconclusive=True)", pytrace=False)
+        return results[0] if len(points) == 1 and points[0] is params else results
 
     def _steps(self, derivation, seed, test):
         out = derivation.check(seed=seed)
@@ -78,6 +104,17 @@ class ClaimChecker:
         if not out.ok:
             pytest.fail(f"derivation {derivation.title!r}: {out.failed[0].text()}", pytrace=False)
         return out
+
+
+def _explain(reason, alpha):
+    """What the engine's shorthand in ``reason`` means, for a reader of a failed test."""
+    if "alpha/L" not in reason:
+        return ""
+    from .numeric.config import ALPHA
+
+    a = ALPHA if alpha is None else alpha
+    return (f" (alpha/L: the false-alarm level alpha = {a:g} split evenly over the L looks of the sequential "
+            "check, Bonferroni, so that a true claim is refuted with probability at most alpha)")
 
 
 def _composes(derivation):

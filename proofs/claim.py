@@ -24,6 +24,7 @@ from ..numeric.statistics import Functional
 from .derivation import Derivation
 from .printing import claim_latex
 from .relations import CLAIM_RELATION, RELATIONS
+from .values import as_sympy, as_tolerance
 
 __all__ = ["Claim", "register", "registered", "as_number", "PROVENANCE", "RELATIONS"]
 
@@ -46,10 +47,8 @@ def as_number(name, v):
         if not math.isfinite(v):
             raise ValueError(f"parameter {name} must be finite, got {v!r}")
         return sp.Rational(v)
-    try:
-        x = sp.sympify(v, strict=True)
-    except (sp.SympifyError, TypeError):
-        raise TypeError(f"parameter {name} must be a number, got {type(v).__name__}") from None
+    x = as_sympy(v, f"parameter {name}", hint="give a number, e.g. n=64, sigma=1.5",
+                 expected="a number")
     if not x.is_number or x.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
         raise ValueError(f"parameter {name} must be a finite number, got {v!r}")
     return x
@@ -127,18 +126,19 @@ class Claim:
             raise ValueError(f"expect must be 'consistent' or 'refuted', got {expect!r}")
         if rel == "approx" and rtol is None:
             raise ValueError("rel='approx' needs rtol, the relative tolerance of the approximation")
-        for name, tol in (("rtol", rtol), ("atol", atol)):
-            if tol is not None and (not isinstance(tol, (int, float)) or not 0 <= tol < math.inf):
-                raise ValueError(f"{name} must be a finite number >= 0, got {tol!r}")
+        rtol = None if rtol is None else as_tolerance(rtol, "rtol")
+        atol = as_tolerance(atol, "atol")
         if isinstance(rhs, Functional) and rel not in ("==", "approx"):
             raise ValueError("a functional on the right-hand side needs rel '==' or 'approx'")
-        if not (callable(rhs) and not isinstance(rhs, (sp.Basic, Functional))):
-            rhs = rhs if isinstance(rhs, Functional) else sp.sympify(rhs)
+        if rhs is None:
+            raise TypeError("rhs must be given: a SymPy expression or a number, a functional of another "
+                            "model, or a derivation function; got None")
+        if not (callable(rhs) and not isinstance(rhs, (sp.Basic, Functional, str))):
+            rhs = rhs if isinstance(rhs, Functional) else as_sympy(rhs, "rhs")
         d = dict(id=id, model=model, lhs=lhs, rel=rel, _rhs_src=rhs, statement=statement,
-                 provenance=provenance, rtol=rtol, atol=float(atol),
-                 assumptions=tuple(sp.sympify(a) for a in assumptions),
-                 points=tuple(dict(p) for p in points), source=source, exact=exact, details=details,
-                 expect=expect)
+                 provenance=provenance, rtol=rtol, atol=atol,
+                 assumptions=_assumptions(assumptions), points=_points(points), source=source,
+                 exact=exact, details=details, expect=expect)
         self.__dict__.update(d)
 
     def __setattr__(self, name, value):
@@ -288,6 +288,33 @@ class Claim:
         src = self._rhs_src
         return repr(src) if isinstance(src, Functional) else (
             sp.sstr(src) if isinstance(src, sp.Basic) else f"<derived by {src.__name__}>")
+
+
+def _assumptions(assumptions):
+    if isinstance(assumptions, (str, bytes, sp.Basic)):
+        assumptions = (assumptions,)
+    out = []
+    for i, a in enumerate(assumptions):
+        a = as_sympy(a, f"assumptions[{i}]", hint="build it with sympy symbols, e.g. sympy.Abs(t) < sympy.sqrt(d)")
+        if not isinstance(a, (sp.core.relational.Relational, sp.logic.boolalg.Boolean)):
+            raise TypeError(f"assumptions[{i}] must be a condition such as t < sqrt(d), got {a}")
+        out.append(a)
+    return tuple(out)
+
+
+def _points(points):
+    if isinstance(points, dict):
+        points = (points,)
+    out = []
+    for i, p in enumerate(points):
+        if not isinstance(p, dict):
+            raise TypeError(f"points[{i}] must be a dict of parameter names to numbers, got {type(p).__name__}")
+        for name, v in p.items():
+            if not isinstance(name, str):
+                raise TypeError(f"points[{i}]: parameter names must be strings, got {name!r}")
+            as_number(f"{name} of points[{i}]", v)
+        out.append(dict(p))
+    return tuple(out)
 
 
 class _DerivationSource:

@@ -47,6 +47,7 @@ import sympy as sp
 from ..numeric.statistics import Functional
 from .printing import derivation_align
 from .relations import STEP_ALIASES, STEP_RELATIONS, composed_relation
+from .values import as_real, as_sympy
 
 __all__ = ["Derivation", "Step"]
 
@@ -88,7 +89,10 @@ class Derivation:
     def __post_init__(self):
         if not isinstance(self.title, str) or not self.title:
             raise ValueError(f"title must be a non-empty string, got {self.title!r}")
-        self.assumptions = [sp.sympify(a) for a in self.assumptions]
+        given, self.assumptions = self.assumptions, []
+        if isinstance(given, (str, bytes, sp.Basic)):
+            given = [given]
+        self.assume(*given)
 
     # ------------------------------------------------------------------ building
     def step(self, expr, why, rel="="):
@@ -105,14 +109,16 @@ class Derivation:
         if not isinstance(why, str) or not why.strip():
             raise ValueError("why must name the justification of the step (a lemma, an inequality or 'algebra')")
         if not isinstance(expr, Functional):
-            expr = sp.sympify(expr)
+            expr = as_sympy(expr, "expr",
+                            hint="build it with sympy symbols, e.g. D.step(sympy.log(n) + sigma**2 / 2, 'algebra')")
         self.steps.append(Step(expr, why, rel))
         return expr
 
     def assume(self, *conditions):
         """Add relational assumptions on the symbols; returns ``self``."""
         for c in conditions:
-            c = sp.sympify(c)
+            c = as_sympy(c, "assumption",
+                         hint="build it with sympy symbols, e.g. D.assume(sympy.Abs(t) < sympy.sqrt(d))")
             if not isinstance(c, (sp.core.relational.Relational, sp.logic.boolalg.Boolean)):
                 raise TypeError(f"assume: {c} is not a condition (use a relation such as t < 1)")
             self.assumptions.append(c)
@@ -154,7 +160,8 @@ class Derivation:
         if not isinstance(placeholder, (sp.Symbol, sp.Function, sp.core.function.AppliedUndef)) and not (
                 isinstance(placeholder, sp.Basic) and placeholder.is_Function):
             raise TypeError(f"define: placeholder must be a Symbol or an applied function, got {placeholder!r}")
-        self.meanings[placeholder] = sp.sympify(meaning)
+        hint = "build it with sympy symbols, e.g. D.define(nu, (d - 1) / 2) with d = sympy.Symbol('d')"
+        self.meanings[placeholder] = as_sympy(meaning, "meaning", hint=hint)
         return self
 
     # ------------------------------------------------------------------ reading
@@ -218,10 +225,4 @@ class Derivation:
 
 
 def _finite_number(v, what):
-    try:
-        x = float(v)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number, got {v!r}") from None
-    if x != x or x in (float("inf"), float("-inf")):
-        raise ValueError(f"{what} must be finite, got {v!r}")
-    return v
+    return as_real(v, what)

@@ -48,15 +48,34 @@ def test_failure_messages_name_the_cause(user_run):
     assert re.search(r"step 3 \(2\) = \(3\) \[algebra\]: failed", out)
     assert "counterexample: n = " in out and "sigma = " in out
     assert re.search(r"claim user\.mean_weight_sharp inconclusive: .*allow_inconclusive=True", out)
+    assert re.search(r"LookupError: claim_check: no claim with id 'entries\.no_such_claim'", out)
+    # the engine's shorthand alpha/L is explained wherever it is shown
+    refuted = [line for line in out.splitlines() if "claim user.max_weight_is_uniform refuted" in line]
+    assert refuted
+    for line in refuted:
+        if "alpha/L" in line:
+            assert "alpha/L: the false-alarm level alpha = 0.001 split evenly over the L looks" in line
 
 
 def test_terminal_summary_lists_every_check(user_run):
     out = user_run.stdout
     table = out[out.index("attnsparse claims checked"):]
     for claim_id in ("user.mean_weight", "user.jensen_log_partition", "user.max_weight_is_uniform",
-                     "user.mean_weight_sharp"):
+                     "user.mean_weight_sharp", "entries.mean_weight"):
         assert claim_id in table
+    assert "n=256, sigma=1.5, j=0" in table  # a claim's own check point, checked without parameters
     assert "seed=3" in out  # --claim-seed reached the checks
+
+
+@pytest.mark.parametrize("value", ["-1", "x", "1.5"])
+def test_bad_claim_seed_is_a_usage_error(value, tmp_path):
+    shutil.copy(USER_FILE, tmp_path / "test_userclaims.py")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--claim-seed", value,
+                           "test_userclaims.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == pytest.ExitCode.USAGE_ERROR, proc.stdout + proc.stderr
+    assert f"argument --claim-seed: must be an integer >= 0, got {value if value == '-1' else repr(value)}" \
+        in proc.stderr
+    assert "Traceback" not in proc.stderr and "passed" not in proc.stdout and "failed" not in proc.stdout
 
 
 def test_options_and_marker_are_registered():

@@ -49,6 +49,24 @@ def test_ok_inconclusive_allowed(claim_check):
     assert claim_check(TOO_SHARP, n=8, sigma=1.0).verdict == "inconclusive"
 
 
+def test_ok_registered_id(claim_check):
+    # a catalogue claim by its id, as `attnsparse list` prints it
+    r = claim_check("entries.mean_weight", n=16, sigma=1.0, j=3)
+    assert r.claim_id == "entries.mean_weight" and r.verdict == "consistent"
+
+
+def test_ok_own_check_points(claim_check):
+    # no parameters: the claim's own check points, one result each
+    claim = asp.get("entries.mean_weight")
+    results = claim_check(claim)
+    assert [r.params for r in results] == [dict(p) for p in claim.points]
+    assert all(r.verdict == "consistent" for r in results)
+
+
+def test_bad_unknown_id(claim_check):
+    claim_check("entries.no_such_claim", n=8, sigma=1.0)
+
+
 def test_bad_refuted(claim_check):
     claim_check(WRONG, n=8, sigma=2.0)
 
