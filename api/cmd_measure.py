@@ -52,8 +52,8 @@ def _load(path, name):
         raise UsageError(f"{name}: no such file {path!r}")
     try:
         return np.load(path, allow_pickle=False)
-    except (ValueError, OSError, SyntaxError, EOFError, UnicodeDecodeError) as e:
-        # a corrupt header makes numpy parse it with ast.literal_eval: SyntaxError
+    except Exception as e:  # noqa: BLE001 -- any failure to parse the user's file is an input error
+        # a corrupt header reaches numpy's literal_eval/tokenize: SyntaxError, TokenError, ...
         detail = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise UsageError(f"{name}: cannot read {path!r} as a .npy array ({detail})") from None
 

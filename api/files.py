@@ -40,10 +40,12 @@ def _boundary(step):
     """A write boundary: tests kill or raise here (``_WRITE_HOOK`` or ``ATTNSPARSE_KILL_AT``)."""
     if _WRITE_HOOK is not None:
         _WRITE_HOOK(step)
-    kill_at = os.environ.get("ATTNSPARSE_KILL_AT")
+    kill_at = os.environ.get("ATTNSPARSE_KILL_AT")  # "PATTERN" or "PATTERN#k": SIGKILL at the k-th match
     if kill_at:
+        import fnmatch
+
         name, _, count = kill_at.partition("#")
-        if name == step or (name and step.startswith(name)):
+        if fnmatch.fnmatchcase(step, name):
             _HITS[name] = _HITS.get(name, 0) + 1
             if _HITS[name] >= int(count or 1):
                 import signal
@@ -100,7 +102,7 @@ def write_atomic(path, data):
                 f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
-        _boundary(f"written {os.path.basename(path)}")
+        _boundary(f"written {os.path.basename(folder)}/{os.path.basename(path)}")
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
