@@ -1,18 +1,24 @@
 """The ``attnsparse`` command line: list, show and check claims.
 
-Exit codes: 0 when nothing is refuted, 1 when a claim is refuted, 2 on usage errors.
+Exit codes: 0 when nothing is refuted, 1 when a claim is refuted, 2 on usage errors (also
+unusable files and folders), 130 on Ctrl-C.
+
+:func:`main` is the one error boundary of every command: a :class:`~.commands.UsageError`,
+an output-folder error, an unreadable input file or any other ``OSError`` prints one line
+``attnsparse COMMAND: error: ...`` and exits 2; Ctrl-C prints one line and exits 130; a
+closed stdout (``attnsparse list | head``) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 import time
 
-from .commands import EXIT_OK, EXIT_REFUTED, EXIT_USAGE, UsageError, check_seed_option
+from .commands import (EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUTED, EXIT_USAGE, Interrupted, UsageError,
+                       check_seed_option)
 
 #: further commands, each a module ``attnsparse.cmd_<name>`` with ``add_parser(subparsers)``
 #: (which adds its sub-parser) and ``run(args) -> exit code``; it raises
@@ -42,8 +48,11 @@ def _parser():
     s.add_argument("--alpha", type=float, default=None,
                    help="family-wise false-alarm level of the suite (default 1e-3, Holm-corrected)")
     s.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="check at this parameter point instead of the claim's own points (repeatable)")
-    s.add_argument("--out", metavar="DIR", help="write report.json and report.md to DIR (atomically)")
+                   help="set one parameter of the claim's own check points, keeping the others "
+                        "(repeatable; `check ID -p sigma=1.5` keeps the claim's n)")
+    s.add_argument("--out", metavar="DIR", help="write report.json and report.md to DIR (as one unit); DIR must "
+                                                "be new, empty or an earlier attnsparse output folder")
+    s.add_argument("--force", action="store_true", help="write into a non-empty --out folder not made by attnsparse")
     s.add_argument("--json", action="store_true", help="print the JSON report to stdout instead of the table")
     s.set_defaults(effort="quick")
     for name in COMMAND_MODULES:
@@ -56,8 +65,10 @@ def _cmd_list(args):
 
     cs = asp.claims()
     if args.json:
-        print(json.dumps([{"id": c.id, "area": c.area, "provenance": c.provenance, "relation": c.rel,
-                           "statement": c.statement, "parameters": c.parameters} for c in cs], indent=2))
+        from .files import strict_json
+
+        print(strict_json([{"id": c.id, "area": c.area, "provenance": c.provenance, "relation": c.rel,
+                            "statement": c.statement, "parameters": c.parameters} for c in cs], indent=2))
         return EXIT_OK
     area = None
     for c in cs:
@@ -131,9 +142,6 @@ def _parse_point(items):
 
 def _cmd_check(args):
     import attnsparse as asp
-    from attnsparse.numeric.check import holm
-
-    from . import report
 
     check_seed_option(args.seed)
     if args.alpha is not None and not 0 < args.alpha < 1:
@@ -142,27 +150,68 @@ def _cmd_check(args):
     point = _parse_point(args.param)
     if point and len(cs) != 1:
         raise UsageError("--param needs exactly one claim ID")
-    jobs = [(c, p) for c in cs for p in ([point] if point else c.points)]
+    jobs = [(c, p) for c in cs for p in (merged_points(c, point) if point else c.points)]
     if not jobs:
         raise UsageError("nothing to check: the claim has no check points; give --param NAME=VALUE")
-    if args.out:
-        _check_writable(args.out)
+    lock = _prepare_out(args.out, args.force) if args.out else None
+    try:
+        return _run_checks(args, jobs, point)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def merged_points(claim, given):
+    """``-p NAME=VALUE`` set into each of the claim's own check points (the other values kept).
+
+    A claim without check points is checked at ``given`` alone; a name the claim does not
+    take is a usage error naming its parameters.
+    """
+    names = list(getattr(claim, "parameters", None) or sorted(s.name for s in claim.free_symbols))
+    unknown = [k for k in given if names and k not in names]
+    if unknown:
+        raise UsageError(f"--param {unknown[0]}: claim {claim.id} has no parameter {unknown[0]!r}; "
+                         f"its parameters: {', '.join(names)}")
+    out = []
+    for p in claim.points or [{}]:
+        q = {**p, **given}
+        if q not in out:
+            out.append(q)
+    return out
+
+
+def _prepare_out(folder, force):
+    from .files import prepare_folder
+
+    return prepare_folder(folder, force=force, option="--out")
+
+
+def _run_checks(args, jobs, point):
+    from attnsparse.numeric.check import holm
     from tqdm import tqdm
+
+    from . import report
 
     t0 = time.perf_counter()
     results = []
     bar = tqdm(jobs, desc="checking", unit="check", file=sys.stderr, disable=None, leave=False)
     errors = []  # checks that could not run: reported, the rest of the suite goes on
-    for c, p in bar:
-        bar.set_postfix_str(c.id)
-        try:
-            r = c.check(seed=args.seed, effort=args.effort, alpha=args.alpha, **p)
-        except Exception as e:  # noqa: BLE001 -- named in the report and the exit code
-            if point and isinstance(e, (ValueError, TypeError)):
-                raise UsageError(str(e)) from None
-            errors.append(f"{c.id} at {', '.join(f'{k}={v}' for k, v in p.items())}: {type(e).__name__}: {e}")
-            continue
-        results.append(r)
+    try:
+        for c, p in bar:
+            bar.set_postfix_str(c.id)
+            try:
+                r = c.check(seed=args.seed, effort=args.effort, alpha=args.alpha, **p)
+            except Exception as e:  # noqa: BLE001 -- named in the report and the exit code
+                if point and isinstance(e, (ValueError, TypeError)):
+                    raise UsageError(str(e)) from None
+                errors.append(f"{c.id} at {', '.join(f'{k}={v}' for k, v in p.items())}: {type(e).__name__}: {e}")
+                continue
+            results.append(r)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted: {len(results)} of {len(jobs)} checks done"
+                          + ("; no report written" if args.out else "")) from None
+    finally:
+        bar.close()
     results = holm(results, args.alpha)
     settings = {"effort": args.effort, "seed": args.seed, "alpha": args.alpha or _default_alpha(),
                 "checks": len(results), "wall_seconds": round(time.perf_counter() - t0, 1), "errors": errors}
@@ -173,8 +222,7 @@ def _cmd_check(args):
         print(f"\n{report.summary(results)} ({settings['wall_seconds']} s; alpha = {settings['alpha']:g} "
               f"family-wise, Holm; seed {args.seed}; {args.effort})")
     if args.out:
-        report.write_atomic(os.path.join(args.out, "report.json"), report.as_json(results, settings))
-        report.write_atomic(os.path.join(args.out, "report.md"), report.markdown(results, settings))
+        report.write_report(args.out, results, settings)
         if not args.json:
             print(f"report written to {args.out}/report.json and report.md")
     surprises = report.unexpected(results)
@@ -192,15 +240,39 @@ def _default_alpha():
     return ALPHA
 
 
-def _check_writable(folder):
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise UsageError(f"--out {folder!r} exists and is not a directory")
-    parent = os.path.dirname(os.path.abspath(folder))
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
-        raise UsageError(f"--out {folder!r}: cannot create it (parent folder missing or not writable)")
+def _os_message(e):
+    """One line for an OSError: what failed, and on which path."""
+    what = e.strerror or str(e) or type(e).__name__
+    paths = [p for p in (e.filename, e.filename2) if p is not None]
+    return what + (": " + " -> ".join(repr(os.fspath(p)) for p in paths) if paths else "")
+
+
+def _quiet_stdout():
+    """After a closed pipe: point stdout at devnull so that the exit flush cannot fail again.
+
+    (The Python documentation's note on SIGPIPE, in the signal module.)
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _run(args):
+    builtin = {"list": _cmd_list, "show": _cmd_show, "check": _cmd_check}
+    if args.command in builtin:
+        code = builtin[args.command](args)
+    else:
+        code = importlib.import_module(f"attnsparse.cmd_{args.command}").run(args)
+    sys.stdout.flush()  # a closed pipe shows here, inside the boundary
+    return code
 
 
 def main(argv=None):
+    """Run one command; the one error boundary of the CLI (see the module docstring)."""
+    from .files import FolderError
+
     parser = _parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -211,14 +283,31 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    try:
-        builtin = {"list": _cmd_list, "show": _cmd_show, "check": _cmd_check}
-        if args.command in builtin:
-            return builtin[args.command](args)
-        return importlib.import_module(f"attnsparse.cmd_{args.command}").run(args)
-    except UsageError as e:
-        print(f"attnsparse {args.command}: error: {e}", file=sys.stderr)
+
+    def fail(message):
+        print(f"attnsparse {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
+
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_PIPE
+    except KeyboardInterrupt as e:
+        detail = str(e) if type(e) is not KeyboardInterrupt and str(e) else "interrupted"
+        try:
+            print(f"\nattnsparse {args.command}: {detail}", file=sys.stderr)
+        except OSError:
+            pass
+        return EXIT_INTERRUPTED
+    except (UsageError, FolderError) as e:
+        return fail(e)
+    except OSError as e:
+        return fail(_os_message(e))
+
+
+#: exit code after a closed stdout pipe (as a process killed by SIGPIPE: 128 + 13)
+EXIT_PIPE = 141
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ instead, and ``--no-check`` prints the stamp "not checked".
 from __future__ import annotations
 
 import json
-import os
+import math
 
 from .commands import UsageError, check_seed_option
 
@@ -44,20 +44,41 @@ def _claims(args):
     return out
 
 
+#: the fields of a report.json result that the validation stamp reads, with their types
+_RESULT_FIELDS = {"claim_id": str, "params": dict, "verdict": str, "ci": list, "level": (int, float),
+                  "samples": int, "seed": int}
+
+
 def _results_from_report(path, claims):
+    not_report = f"--report {path!r}: not a report.json written by `attnsparse check --out`"
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-        rows = data["results"]
     except FileNotFoundError:
         raise UsageError(f"--report {path!r}: no such file") from None
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise UsageError(f"--report {path!r}: not a report.json written by `attnsparse check --out`") from None
+    except IsADirectoryError:
+        raise UsageError(f"--report {path!r} is a folder; give its report.json") from None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise UsageError(not_report + " (not JSON)") from None
+    rows = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise UsageError(not_report + " (no list \"results\")")
     wanted = {c.id for c in claims}
     out = {}
-    for r in rows:
-        if r.get("claim_id") in wanted and r["claim_id"] not in out:
-            out[r["claim_id"]] = r
+    for i, r in enumerate(rows):
+        bad = ([k for k, t in _RESULT_FIELDS.items() if not isinstance(r.get(k), t)]
+               if isinstance(r, dict) else ["(not an object)"])
+        if not bad:
+            bad = [k for k in ("theory", "estimate") if not isinstance(r.get(k), (int, float, type(None)))]
+            if len(r["ci"]) != 2 or not all(isinstance(x, (int, float, type(None))) for x in r["ci"]):
+                bad.append("ci")
+        if bad:
+            raise UsageError(f"{not_report} (results[{i}]: bad or missing field {bad[0]})")
+        if r["claim_id"] in wanted and r["claim_id"] not in out:
+            lo, hi = r["ci"]  # strict JSON writes an unbounded side as null
+            undefined = {k: math.nan for k in ("theory", "estimate") if r.get(k) is None}
+            out[r["claim_id"]] = {**r, **undefined,
+                                  "ci": [-math.inf if lo is None else lo, math.inf if hi is None else hi]}
     return out
 
 
@@ -71,13 +92,11 @@ def _results_by_checking(claims, seed):
 
 def run(args):
     from .proofs.document import catalogue_document, claim_environment
-    from .files import write_atomic
+    from .files import prepare_file, write_atomic
 
     check_seed_option(args.seed)
     if args.out:
-        parent = os.path.dirname(os.path.abspath(args.out))
-        if os.path.isdir(args.out) or not os.path.isdir(parent):
-            raise UsageError(f"--out {args.out!r}: need a file path in an existing folder")
+        prepare_file(args.out)
     claims = _claims(args)
     if args.no_check:
         results = {}

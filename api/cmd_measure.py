@@ -1,12 +1,12 @@
 """``attnsparse measure Q.npy K.npy [V.npy]``: sparsity statistics of real attention arrays.
 
 Prints a table (or JSON with ``--json``); ``--out FILE`` writes the JSON report atomically.
+The JSON is strict: undefined values (NaN, infinite) are ``null``.
 Exit codes: 0 on success, 2 on usage errors (missing or malformed files, bad options).
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 from .commands import EXIT_OK, UsageError
@@ -52,18 +52,20 @@ def _load(path, name):
         raise UsageError(f"{name}: no such file {path!r}")
     try:
         return np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
-        raise UsageError(f"{name}: cannot read {path!r} as a .npy array ({e})") from None
+    except Exception as e:  # noqa: BLE001 -- any failure to parse the user's file is an input error
+        # a corrupt header reaches numpy's literal_eval/tokenize: SyntaxError, TokenError, ...
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise UsageError(f"{name}: cannot read {path!r} as a .npy array ({detail})") from None
 
 
 def run(args):
     """Run ``measure``; return the exit code."""
     from attnsparse.numeric.measure import measure
 
-    from . import report
+    from .files import prepare_file, strict_json, write_atomic
 
-    if args.out and os.path.isdir(args.out):
-        raise UsageError(f"--out {args.out!r} is a directory; give a file name")
+    if args.out:
+        prepare_file(args.out, create_folder=True)
     arrays = {name: _load(getattr(args, name), name) for name in ("Q", "K")}
     v = _load(args.V, "V") if args.V else None
     transfer = tuple(_load(p, n) for p, n in zip(args.transfer, ("Q2", "K2"))) if args.transfer else None
@@ -73,11 +75,11 @@ def run(args):
                       n_cols=args.cols, keep=args.keep, transfer=transfer, seed=args.seed)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    text = json.dumps({"inputs": {"Q": args.Q, "K": args.K, "V": args.V, "transfer": args.transfer},
-                       **res.to_dict()}, indent=2) + "\n"
+    text = strict_json({"inputs": {"Q": args.Q, "K": args.K, "V": args.V, "transfer": args.transfer},
+                        **res.to_dict()}, indent=2) + "\n"
     print(text if args.json else res.table(), end="" if args.json else "\n")
     if args.out:
-        report.write_atomic(args.out, text)
+        write_atomic(args.out, text)
         if not args.json:
             print(f"report written to {args.out}")
     return EXIT_OK

@@ -50,8 +50,13 @@ def run(args):
                          f"(hash {result.spec.hash[:12]}, the spec now hashes to {spec.hash[:12]})")
     if not result.records:
         raise UsageError(f"the sweep in {folder!r} has no stored points yet")
+    from .files import prepare_file
+
+    prefix = args.out or os.path.join(folder, "plot")
+    for ext in ("png", "pdf"):
+        prepare_file(f"{prefix}.{ext}")
     try:
-        paths = plot_sweep(result, args.out or os.path.join(folder, "plot"), x=args.x)
+        paths = plot_sweep(result, prefix, x=args.x)
     except ValueError as e:
         raise UsageError(str(e)) from None
     print("plot written to " + " and ".join(paths))

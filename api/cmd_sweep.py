@@ -21,7 +21,8 @@ def add_parser(subparsers):
         description="Runs the spec's grid; each point's record is stored atomically in --out, so a rerun "
                     "after a crash computes only the missing points. docs/sweeps.md gives the spec format.")
     s.add_argument("spec", metavar="SPEC.toml", help="the sweep spec")
-    s.add_argument("--out", metavar="DIR", help="the store folder (default: <spec stem>-sweep)")
+    s.add_argument("--out", metavar="DIR", help="the store folder (default: <spec stem>-sweep): new, empty or "
+                                                "a store of this spec; locked while the sweep runs")
     s.add_argument("--scheduler", metavar="ADDRESS", help="run on the Dask cluster at ADDRESS (tcp://host:8786)")
     s.add_argument("--workers", type=int, default=None, metavar="N",
                    help="local worker processes (default: number of cores)")
@@ -29,6 +30,7 @@ def add_parser(subparsers):
                    help="auto (default): Dask LocalCluster if dask.distributed is installed, else processes; "
                         "serial: in this process")
     s.add_argument("--status", action="store_true", help="show done/missing points and exit")
+    s.add_argument("--force", action="store_true", help="use a non-empty --out folder not made by attnsparse")
 
 
 def run(args):
@@ -51,7 +53,7 @@ def run(args):
             text = f.read()
         with _sigterm_exits():
             status = run_sweep(spec, out, executor=args.executor, workers=args.workers,
-                               scheduler=args.scheduler, spec_text=text)
+                               scheduler=args.scheduler, spec_text=text, force=args.force)
     except (SpecError, StoreError, ImportError, ConnectionError) as e:
         raise UsageError(str(e)) from None
     print(status.text())

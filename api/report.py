@@ -1,15 +1,19 @@
-"""Check reports: terminal table, Markdown and JSON, written atomically."""
+"""Check reports: terminal table, Markdown and JSON; :func:`write_report` writes both as one unit.
+
+JSON is strict: undefined values (NaN, infinite bounds) are ``null``. Both files carry the
+same ``run`` id, so a reader can tell that they belong together.
+"""
 
 from __future__ import annotations
 
-import json
 import platform
+import uuid
 from datetime import datetime, timezone
 
 from ._version import __version__
-from .files import write_atomic
+from .files import strict_json, write_atomic, write_unit
 
-__all__ = ["write_atomic", "table", "markdown", "as_json", "summary", "unexpected"]
+__all__ = ["write_atomic", "write_report", "table", "markdown", "as_json", "summary", "unexpected", "new_run_id"]
 
 
 def _params(p):
@@ -59,6 +63,11 @@ def _meta(settings):
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), **settings}
 
 
+def new_run_id():
+    """The id shared by the report.json and report.md of one run."""
+    return uuid.uuid4().hex[:12]
+
+
 def markdown(results, settings):
     lines = ["# attnsparse check report", "",
              ", ".join(f"{k}: `{v}`" for k, v in _meta(settings).items() if k != "errors"), "",
@@ -75,5 +84,12 @@ def markdown(results, settings):
 
 
 def as_json(results, settings):
-    return json.dumps({"meta": _meta(settings), "summary": summary(results),
-                       "results": [r.to_dict() for r in results]}, indent=2, default=str) + "\n"
+    return strict_json({"meta": _meta(settings), "summary": summary(results),
+                        "results": [r.to_dict() for r in results]}, indent=2) + "\n"
+
+
+def write_report(folder, results, settings):
+    """Write ``report.json`` and ``report.md`` into ``folder`` as one unit (:func:`~.files.write_unit`)."""
+    settings = {**settings, "run": settings.get("run") or new_run_id()}
+    return write_unit(folder, {"report.json": as_json(results, settings),
+                               "report.md": markdown(results, settings)})

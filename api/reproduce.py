@@ -14,14 +14,13 @@ Figures (each labelled "our reproduction"; theory overlaid on simulation):
 
 from __future__ import annotations
 
-import json
 import math
 import os
 
 import numpy as np
 from scipy.stats import norm
 
-from .files import save_figure, write_atomic
+from .files import prepare_folder, save_figure, staging_folder, strict_json, write_unit
 from .numeric.models import IIDLogits
 from .numeric.simulate import simulate_stats
 from .numeric.statistics import stat
@@ -257,8 +256,14 @@ def markdown(data, mode):
     return "\n".join(lines) + "\n"
 
 
-def reproduce(folder, mode="quick", seed=0, progress_bar=True):
-    """Simulate, plot and write the report folder (atomically, file by file); returns the data."""
+def reproduce(folder, mode="quick", seed=0, progress_bar=True, force=False):
+    """Simulate, plot and write the report folder; returns the data.
+
+    The folder follows the output-folder policy (:func:`~.files.prepare_folder`): new,
+    empty, or an earlier attnsparse folder (its report is replaced), else refused unless
+    ``force``; it is checked before the simulations start. The report (report.json,
+    report.md and the figures) is written as one unit (:func:`~.files.write_unit`).
+    """
     from tqdm import tqdm
 
     from .numeric.exact import eval_ipr
@@ -267,15 +272,16 @@ def reproduce(folder, mode="quick", seed=0, progress_bar=True):
         raise ValueError(f"mode must be one of {sorted(SETTINGS)}, got {mode!r}")
     cfg = SETTINGS[mode]
     total = 2 * len(cfg["log2n"]) + len(cfg["phase_n"]) * cfg["phase_points"] + len(cfg["log2n"])
-    os.makedirs(folder, exist_ok=True)
-    with tqdm(total=total, desc="reproduce", disable=None if progress_bar else True) as bar:
-        step = lambda: bar.update(1)  # noqa: E731
-        data = {"mode": mode, "seed": seed, "label": LABEL,
-                "tail_mass": run_tail_mass(cfg, seed, step),
-                "phase": run_phase(cfg, seed, step, lambda n, s: eval_ipr(6, n, s)),
-                "adaptive": run_adaptive(cfg, seed, step)}
-    plot_all(data, folder)
-    write_atomic(os.path.join(folder, "report.json"), json.dumps(data, indent=2) + "\n")
-    write_atomic(os.path.join(folder, "report.md"), markdown(data, mode))
+    with prepare_folder(folder, force=force):
+        with tqdm(total=total, desc="reproduce", disable=None if progress_bar else True) as bar:
+            step = lambda: bar.update(1)  # noqa: E731
+            data = {"mode": mode, "seed": seed, "label": LABEL,
+                    "tail_mass": run_tail_mass(cfg, seed, step),
+                    "phase": run_phase(cfg, seed, step, lambda n, s: eval_ipr(6, n, s)),
+                    "adaptive": run_adaptive(cfg, seed, step)}
+        stage = staging_folder(folder)
+        plot_all(data, stage)
+        write_unit(folder, {"report.json": strict_json(data, indent=2) + "\n",
+                            "report.md": markdown(data, mode)}, staged=stage)
     return data
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import socket
 import sys
 import threading
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from .spec import SweepSpec, canonical_json, parse_spec, point_key, point_seed
 from .store import RECORD_FORMAT, SweepStore, version
 
-__all__ = ["run_sweep", "sweep_status", "compute_point", "using_numba_threads", "SweepStatus", "EXECUTORS"]
+__all__ = ["SweepInterrupted", "run_sweep", "sweep_status", "compute_point", "using_numba_threads", "SweepStatus", "EXECUTORS"]
 
 EXECUTORS = ("auto", "serial", "processes", "dask")
 
@@ -195,8 +196,12 @@ def sweep_status(spec: SweepSpec, out) -> SweepStatus:
     return SweepStatus(spec.name, store.folder, spec.hash, len(points), len(points) - len(missing), missing)
 
 
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep; the message says how many points are saved (a rerun resumes)."""
+
+
 def run_sweep(spec: SweepSpec, out, *, executor="auto", workers=None, scheduler=None, progress=True,
-              spec_text=None) -> SweepStatus:
+              spec_text=None, force=False) -> SweepStatus:
     """Compute the missing points of ``spec`` into the store ``out``.
 
     Parameters
@@ -215,39 +220,59 @@ def run_sweep(spec: SweepSpec, out, *, executor="auto", workers=None, scheduler=
         Show a tqdm bar on stderr (it disables itself when stderr is not a terminal).
     spec_text : str, optional
         The spec file's text, kept in the store as ``spec.toml``.
+    force : bool
+        Use a non-empty folder that attnsparse did not create as the store.
 
     Returns
     -------
     SweepStatus
         Failed points are listed, not raised: the others are stored and a rerun retries them.
+
+    Raises
+    ------
+    StoreError
+        The store holds another spec's sweep, is not usable, or another process holds its lock.
+    SweepInterrupted
+        On Ctrl-C: ``"interrupted: 12 of 33 points saved; ..."`` (the saved points are kept).
     """
     executor = _choose_executor(executor, scheduler)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     workers = workers or os.cpu_count() or 1
     store = SweepStore(out)
-    store.attach(spec, spec_text)
-    points = spec.points()
-    have = store.records(spec.hash)
-    todo = _largest_first([p for p in points if point_key(p) not in have], spec)
-    t0 = time.perf_counter()
-    failed, written = [], 0
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=spec.name, unit="point",
-               file=sys.stderr, disable=None if progress else True, dynamic_ncols=True)
+    store.attach(spec, spec_text, force=force)
     try:
-        if todo:
-            run = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}[executor]
-            for point, result in run(spec, todo, workers, scheduler):
-                if isinstance(result, BaseException):
-                    failed.append((point, f"{type(result).__name__}: {result}"))
-                else:
-                    store.write(result)
-                    written += 1
-                bar.update(1)
+        points = spec.points()
+        have = store.records(spec.hash)
+        todo = _largest_first([p for p in points if point_key(p) not in have], spec)
+        t0 = time.perf_counter()
+        failed, written = [], 0
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=spec.name, unit="point",
+                   file=sys.stderr, disable=None if progress else True, dynamic_ncols=True)
+        try:
+            if todo:
+                run = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}[executor]
+                results = run(spec, todo, workers, scheduler)
+                try:
+                    for point, result in results:
+                        if isinstance(result, BaseException):
+                            failed.append((point, f"{type(result).__name__}: {result}"))
+                        else:
+                            store.write(result)
+                            written += 1
+                        bar.update(1)
+                finally:
+                    results.close()  # shuts the pool or cluster down now, also after Ctrl-C
+        except KeyboardInterrupt:
+            bar.close()
+            saved = len(store.records(spec.hash))
+            raise SweepInterrupted(f"interrupted: {saved} of {len(points)} points saved; rerun to resume") from None
+        finally:
+            bar.close()
     finally:
-        bar.close()
+        store.release()
     status = sweep_status(spec, out)
     status.computed = written
     status.failed, status.seconds, status.executor = failed, time.perf_counter() - t0, executor
@@ -311,7 +336,7 @@ def _run_processes(spec, todo, workers, scheduler):
 
     threads = _threads_per_worker(workers)
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_exit_with_parent,
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
                              initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(compute_point, spec.raw, spec.name, p, threads): p for p in todo}
         try:
@@ -321,6 +346,29 @@ def _run_processes(spec, todo, workers, scheduler):
         finally:
             for fut in futures:
                 fut.cancel()
+
+
+def _worker_init(parent_pid):
+    """In a worker process: Ctrl-C is the driver's (it stops the pool); exit with the driver."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent(parent_pid)
+
+
+@contextmanager
+def _sigint_ignored():
+    """Start child processes with SIGINT ignored (they inherit it through exec).
+
+    A Ctrl-C at the terminal goes to every process of the group; the driver alone handles
+    it and shuts the workers down, so no worker prints a traceback.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 def _exit_with_parent(parent_pid, poll_seconds=1.0):
@@ -340,8 +388,9 @@ def _run_dask(spec, todo, workers, scheduler):
     from distributed import Client, LocalCluster, as_completed
 
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        with _sigint_ignored():
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None, silence_logs=logging.ERROR)
         threads = _threads_per_worker(workers)
     else:
         cluster, threads = None, None

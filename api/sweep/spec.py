@@ -123,8 +123,14 @@ def load_spec(path) -> SweepSpec:
             raw = tomllib.load(f)
     except FileNotFoundError:
         raise SpecError(f"spec: no such file {path!r}") from None
+    except IsADirectoryError:
+        raise SpecError(f"spec: {path!r} is a folder; give a .toml file") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"spec: {path!r} is not a text file (not UTF-8); give a .toml file") from None
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"spec: {path!r} is not valid TOML ({e})") from None
+    except OSError as e:
+        raise SpecError(f"spec: cannot read {path!r} ({e.strerror or e})") from None
     return parse_spec(raw, default_name=os.path.splitext(os.path.basename(path))[0])
 
 
@@ -313,18 +319,22 @@ def _data(field_, key, v):
 
 
 def _claims(claim_ids, imports, grid):
-    """{claim id: its parameter names}, checking that the grid gives each of them."""
-    if not claim_ids:
-        return {}
-    import importlib
+    """{claim id: its parameter names}, checking that the grid gives each of them.
 
-    import attnsparse
+    Every module of ``imports`` is imported first, with or without claims: a module that
+    does not import is an error, never ignored.
+    """
+    import importlib
 
     for m in imports:
         try:
             importlib.import_module(m)
         except ImportError as e:
             raise SpecError(f"imports: cannot import {m!r} ({e})") from None
+    if not claim_ids:
+        return {}
+    import attnsparse
+
     out = {}
     for cid in claim_ids:
         try:

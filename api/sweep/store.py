@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._version import __version__
-from ..files import write_atomic
+from ..files import FolderError, prepare_folder, write_atomic
 from .spec import SpecError, SweepSpec, canonical_json, parse_spec, point_key
 
 __all__ = ["SweepStore", "SweepResult", "StoreError", "default_store", "load_sweep", "load_spec_of_store",
@@ -25,7 +25,7 @@ MANIFEST = "sweep.json"
 POINTS = "points"
 
 
-class StoreError(RuntimeError):
+class StoreError(FolderError):
     """The store cannot be used for this spec (written by another spec, or unreadable)."""
 
 
@@ -53,6 +53,7 @@ class SweepStore:
     def __init__(self, folder):
         self.folder = os.fspath(folder)
         self.points_dir = os.path.join(self.folder, POINTS)
+        self.lock = None
 
     def manifest(self):
         """The manifest as a dict, or None when the folder holds no sweep yet."""
@@ -64,20 +65,39 @@ class SweepStore:
         except ValueError as e:
             raise StoreError(f"{path}: unreadable manifest ({e})") from None
 
-    def attach(self, spec: SweepSpec, spec_text: str | None = None):
-        """Make the store hold ``spec``'s sweep: create it, or check that it already does."""
-        if os.path.exists(self.folder) and not os.path.isdir(self.folder):
-            raise StoreError(f"--out {self.folder!r} exists and is not a folder")
-        m = self.manifest()
-        if m is None:
-            if os.path.isdir(self.folder) and os.listdir(self.folder):
-                raise StoreError(f"{self.folder!r} is not empty and holds no sweep ({MANIFEST} missing); "
-                                 "give an empty or new folder with --out")
-            self._write(os.path.join(self.folder, MANIFEST), _manifest(spec), sort_keys=False)
-            if spec_text is not None:
-                write_atomic(os.path.join(self.folder, "spec.toml"), spec_text)
-            return
-        self.check(spec, m)
+    def attach(self, spec: SweepSpec, spec_text: str | None = None, force: bool = False):
+        """Lock the store and make it hold ``spec``'s sweep: create it, or check that it already does.
+
+        The folder follows the output-folder policy (:func:`~attnsparse.files.prepare_folder`):
+        new, empty or made by attnsparse, else refused unless ``force``. The store stays
+        locked (``fcntl.flock``) until :meth:`release`; a second process is refused with a
+        message naming the first (pid, host). The manifest is written (atomically) before
+        any record, so a kill at any point leaves a store that a rerun resumes.
+        """
+        try:
+            self.lock = prepare_folder(self.folder, force=force, option="--out", ours=(MANIFEST,))
+        except FolderError as e:
+            raise StoreError(str(e)) from None
+        try:
+            m = self.manifest()
+            if m is None:
+                if os.path.isdir(self.points_dir) and os.listdir(self.points_dir) and not force:
+                    raise StoreError(f"{self.folder!r} holds records but no {MANIFEST}; give a new folder with "
+                                     "--out, or delete it to start over")
+                self._write(os.path.join(self.folder, MANIFEST), _manifest(spec), sort_keys=False)
+                if spec_text is not None:
+                    write_atomic(os.path.join(self.folder, "spec.toml"), spec_text)
+                return
+            self.check(spec, m)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self):
+        """Release the store's lock (taken by :meth:`attach`)."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def check(self, spec: SweepSpec, manifest=None):
         """Refuse a store written by another spec, naming the fields that differ."""
