@@ -8,7 +8,7 @@ reference by the same table. Changing a number here changes nothing else: every 
 imports it.
 """
 
-__all__ = ["STAT_CODES", "USER_CODE", "KIND_IID", "KIND_BILINEAR", "KIND_SELF"]
+__all__ = ["STAT_CODES", "USER_CODE", "KIND_IID", "KIND_BILINEAR", "KIND_SELF", "SHIFTED_BY_MU"]
 
 # ------------------------------------------------------------------ row statistics
 # codes of the built-in statistics reduced by kernels/_reduce.py (``_row_reduce``)
@@ -36,6 +36,10 @@ STAT_CODES = {
     "k_eps": K_EPS, "weight": WEIGHT, "argmax": ARGMAX, "top_gap": TOP_GAP, "partition": PARTITION,
     "logit": LOGIT,
 }
+
+#: the statistics that move with a common logit shift ``c`` (value + c); the others are
+#: softmax quantities, invariant, except PARTITION (value * e^c, formed from LOG_PARTITION)
+SHIFTED_BY_MU = frozenset({LOG_PARTITION, MAX_LOGIT, LOGIT})
 
 # ------------------------------------------------------------------ model kinds
 # the ``kind`` of a BoundModel, drawn by kernels/_rows.py (``_draw_row``)

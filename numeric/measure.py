@@ -89,12 +89,22 @@ def _scale(scale, d):
     return float(scale)
 
 
-def _check_score_range(q, k, sc):
-    """Every logit ``sc <q_i, k_j>`` is finite: refuse inputs whose scores overflow float64."""
-    bound = sc * float(np.max(np.abs(q))) * float(np.max(np.abs(k))) * q.shape[2]
-    if not bound < 1e300:
-        raise ValueError(f"Q, K and scale give logits up to about {bound:.3g}, beyond float64 range; "
-                         f"rescale the inputs (|scale * <q, k>| must stay below 1e300)")
+#: the largest logit bound :func:`attention_stats` accepts (differences of logits stay finite)
+SCORE_MAX = 1e300
+
+
+def _check_score_range(q, k, sc, limit=SCORE_MAX, why="beyond float64 range", names="Q, K and scale"):
+    """Every logit ``sc <q_i, k_j>`` is below ``limit``: refuse inputs whose scores overflow float64."""
+    with np.errstate(over="ignore"):
+        bound = sc * float(np.max(np.abs(q))) * float(np.max(np.abs(k))) * q.shape[2]
+    if not bound < limit:
+        raise ValueError(f"{names} give logits up to about {bound:.3g}, {why}; "
+                         f"rescale the inputs (|scale * <q, k>| must stay below {limit:.3g})")
+
+
+def _measure_score_max(n_k):
+    """The logit bound of :func:`measure`: the row variance (``n_k`` squared logits) stays finite."""
+    return 1e150 / math.sqrt(n_k)
 
 
 def _tile_rows(n_keys, tile_rows, rows, max_bytes):
@@ -183,6 +193,11 @@ class Measurement:
     ``summary`` maps it to mean and quantiles over all rows; ``theory`` compares the rows
     with iid Gaussian logits of the same per-row scale; ``scalars`` holds matrix-level
     figures (output error, column coverage, transfer).
+
+    Every value is a finite float except where it is undefined, and then it is ``math.nan``
+    (never ``None``): ``theory["gamma = sigma^2 / (2 ln n) (median)"]`` when the median row
+    has one key (``ln 1 = 0``), and ``scalars["output_error(keep=...)"]`` when ``A V = 0``.
+    Inputs whose logits would overflow are refused by :func:`measure` instead.
     """
 
     settings: dict
@@ -290,14 +305,18 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
     heads, n_q, d = q.shape
     n_k = k.shape[1]
     _check_causal(causal, n_q, n_k)
-    ks = np.array([_positive_int(x, "topk entries") for x in _seq(topk, "topk")], dtype=np.int64)
+    topk = [_positive_int(x, "topk entries") for x in _seq(topk, "topk")]
+    ks = np.array([min(x, n_k) for x in topk], dtype=np.int64)  # T(k) = 1 exactly for k >= n_k
     epss = np.array([_fraction(x, "eps entries") for x in _seq(eps, "eps")], dtype=np.float64)
     sink, window = _positive_int(sink, "sink"), _positive_int(window, "window")
     last_q, keep = _positive_int(last_q, "last_q"), _positive_int(keep, "keep")
     n_cols = max(1, n_k // 10) if n_cols is None else _positive_int(n_cols, "n_cols")
+    # counts of keys beyond n_k mean "every key": clamp them before they reach int64 kernels
+    sink_k, window_k, keep_k, n_cols_k = (min(x, n_k) for x in (sink, window, keep, n_cols))
     h2o = _fraction(h2o, "h2o")
     sc, tile = _scale(scale, d), _tile_rows(n_k, tile_rows, config.MEASURE_TILE_ROWS, config.MEASURE_TILE_BYTES)
-    _check_score_range(q, k, sc)
+    why = "beyond float64 range for the row variance (squared logits) of the Gaussian-theory comparison"
+    _check_score_range(q, k, sc, _measure_score_max(n_k), why)
     q2 = k2 = None
     if transfer is not None:
         if not (isinstance(transfer, (tuple, list)) and len(transfer) == 2):
@@ -306,8 +325,9 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
         if q2.shape != q.shape or k2.shape != k.shape:
             raise ValueError(f"transfer arrays must have the shapes of Q and K: got {q2.shape} and {k2.shape}, "
                              f"expected {q.shape} and {k.shape} (as (heads, n, d))")
+        _check_score_range(q2, k2, sc, _measure_score_max(n_k), why, names="transfer (Q2, K2) and scale")
     settings = {"heads": heads, "n_queries": n_q, "n_keys": n_k, "d": d, "causal": bool(causal), "scale": sc,
-                "topk": ks.tolist(), "eps": epss.tolist(), "sink": sink, "window": window, "h2o": h2o,
+                "topk": topk, "eps": epss.tolist(), "sink": sink, "window": window, "h2o": h2o,
                 "last_q": last_q, "n_cols": n_cols, "keep": keep if v is not None else None, "seed": seed}
     n_cols_out = M_FIXED + len(ks) + len(epss) + 1
     per_row = np.empty((heads, n_q, n_cols_out))
@@ -316,30 +336,30 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
     recall = []
     for h in range(heads):
         qs = q[h] * sc
-        cols = _column_set(qs, k[h], causal, last_q, n_cols)[None]
+        cols = _column_set(qs, k[h], causal, last_q, n_cols_k)[None]
         ps = np.empty((min(tile, n_q), n_k)) if v is not None else np.empty((0, 0))
         for t0, S in _score_tiles(qs, k[h], tile):
             rows = S.shape[0]
-            _measure_tile(S, t0 + n_k - n_q, bool(causal), sink, window, h2o, ks, epss, cols,
-                          keep if v is not None else 0, per_row[h, t0:t0 + rows], ps)
+            _measure_tile(S, t0 + n_k - n_q, bool(causal), sink_k, window_k, h2o, ks, epss, cols,
+                          keep_k if v is not None else 0, per_row[h, t0:t0 + rows], ps)
             if v is not None:  # S now holds the weights P of the tile
                 av = S @ v[h]
                 err_num += float(np.sum((ps[:rows] @ v[h] - av) ** 2))
                 err_den += float(np.sum(av * av))
         if q2 is not None:
             qs2 = q2[h] * sc
-            own = _column_set(qs2, k2[h], causal, last_q, n_cols)
-            recall.append(float(np.sum(own * cols[0]) / n_cols))
+            own = _column_set(qs2, k2[h], causal, last_q, n_cols_k)
+            recall.append(float(np.sum(own * cols[0]) / n_cols_k))
             both = np.stack([cols[0], own])
             scratch = np.empty((n_q, n_cols_out + 1))
             for t0, S in _score_tiles(qs2, k2[h], tile):
                 out = scratch[t0:t0 + S.shape[0]]
-                _measure_tile(S, t0 + n_k - n_q, bool(causal), sink, window, h2o, ks[:0], epss[:0], both, 0,
+                _measure_tile(S, t0 + n_k - n_q, bool(causal), sink_k, window_k, h2o, ks[:0], epss[:0], both, 0,
                               out, np.empty((0, 0)))
                 transfer_rows[h, t0:t0 + S.shape[0]] = out[:, M_FIXED:M_FIXED + 2]
     names = {"ipr": M_IPR, "entropy": M_ENTROPY, "max_weight": M_MAX_WEIGHT, "logit_sigma": M_SIGMA,
              f"sink_mass({sink})": M_SINK, f"window_mass({window})": M_WINDOW, f"h2o_sparsity({h2o:g})": M_H2O}
-    names.update({f"topk_mass({x})": M_FIXED + i for i, x in enumerate(ks)})
+    names.update({f"topk_mass({x})": M_FIXED + i for i, x in enumerate(topk)})
     names.update({f"k_eps({x:g})": M_FIXED + len(ks) + i for i, x in enumerate(epss)})
     names[f"column_coverage({n_cols})"] = n_cols_out - 1
     rows = {name: per_row[:, :, c] for name, c in names.items()}

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import config
-from .codes import USER_CODE
+from .codes import LOG_PARTITION, PARTITION, SHIFTED_BY_MU, USER_CODE
 from .models import Model
 from .statistics import Estimate, Functional
 from .streams import check_seed, seed_sequence
@@ -47,12 +47,21 @@ _compiled_user = {}
 
 
 def _user_kernel_func(f, with_args):
-    """``h(s, a)`` compiled by numba, calling the user statistic ``f`` (compiled once per function)."""
+    """``h(s, a)`` compiled by numba, calling the user statistic ``f`` (compiled once per function).
+
+    ``f`` is compiled with bounds checking (an already jitted ``f`` is recompiled from its
+    Python source with its own options plus ``boundscheck=True``), so an index outside the
+    row raises instead of reading memory next to it.
+    """
     import numba
 
     key = (f, with_args)
     if key not in _compiled_user:
-        g = f if isinstance(f, numba.core.registry.CPUDispatcher) else numba.njit(f)
+        if isinstance(f, numba.core.registry.CPUDispatcher):
+            opts = {k: v for k, v in f.targetoptions.items() if k in ("fastmath", "error_model")}
+            g = numba.njit(f.py_func, boundscheck=True, **opts)
+        else:
+            g = numba.njit(f, boundscheck=True)
         if with_args:
             def h(s, a):
                 return g(s, a)
@@ -82,8 +91,11 @@ def simulate_stats(model: Model, stats, samples: int, seed: int, values=None, ba
     Returns
     -------
     ndarray of shape (samples, len(stats))
+        Every value finite. A statistic that is not finite on some row (a user statistic
+        returning NaN, ``partition`` past float64's range) raises ``ValueError`` naming it;
+        a user statistic indexing outside the row raises ``IndexError`` naming it.
     """
-    from .kernels._rows import _simulate_rows, _simulate_user
+    from .kernels._rows import _simulate_rows
 
     if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
         raise ValueError(f"samples must be an integer >= 2, got {samples!r}")
@@ -100,20 +112,79 @@ def simulate_stats(model: Model, stats, samples: int, seed: int, values=None, ba
     if builtin:
         codes = np.array([stats[i].code for i in builtin], dtype=np.int64)
         params = np.array([stats[i].bind_param(values, bm.n) for i in builtin])
+        if bm.shift != 0.0:  # Z = e^shift Z_0 is formed from log Z_0 (no overflow on the way)
+            codes[codes == PARTITION] = LOG_PARTITION
         res = np.empty((samples, len(builtin)))
         _simulate_rows(*args, codes, params, res)
+        if bm.shift != 0.0:
+            _add_shift(res, [stats[i].code for i in builtin], bm.shift)
         out[:, builtin] = res
-    for i, s in enumerate(stats):
-        if s.code == USER_CODE:
-            col = np.empty(samples)
-            try:
-                _simulate_user(*args, _user_kernel_func(s.func, bool(s.args)), s.bind_args(values), col)
-            except Exception as exc:  # numba typing errors are long; name the culprit first
-                raise TypeError(f"the user statistic {s!r} could not be compiled by numba for a "
-                                f"float64 logit row; it must be plain numpy scalar code. "
-                                f"numba said: {str(exc).splitlines()[0]}") from exc
-            out[:, i] = col
+    user = [i for i, s in enumerate(stats) if s.code == USER_CODE]
+    if user:  # user statistics see the full row, shift included
+        uargs = args if bm.shift == 0.0 else (bm.kind, bm.n, bm.d, _with_shift(bm), *args[4:])
+        for i in user:
+            out[:, i] = _user_column(stats[i], uargs, values, samples, bm.n)
+    _check_finite(out, stats)
     return out
+
+
+def _with_shift(bm):
+    """The kernels' float parameters of ``bm`` with its shift folded back in (IID: ``mu``)."""
+    fpar = bm.fpar.copy()
+    fpar[0] = bm.shift
+    return fpar
+
+
+def _add_shift(res, codes, shift):
+    """Give the statistics that move with the common logit shift their shift back."""
+    with np.errstate(over="ignore"):
+        for t, c in enumerate(codes):
+            if c in SHIFTED_BY_MU:
+                res[:, t] += shift
+            elif c == PARTITION:
+                res[:, t] = np.exp(res[:, t] + shift)
+
+
+def _user_column(s, args, values, samples, n):
+    """One column of the user statistic ``s``, with errors that name it."""
+    import numba
+
+    from .kernels._rows import _simulate_user
+
+    col = np.empty(samples)
+    fargs = s.bind_args(values)
+    try:
+        h = _user_kernel_func(s.func, bool(s.args))
+        _simulate_user(*args, h, fargs, col)
+    except numba.core.errors.NumbaError as exc:  # typing errors are long; name the culprit first
+        raise TypeError(f"the user statistic {s!r} could not be compiled by numba for a "
+                        f"float64 logit row; it must be plain numpy scalar code. "
+                        f"numba said: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # raised on a row (in a parallel region numba wraps it in SystemError)
+        cause = exc if exc.__cause__ is None or not isinstance(exc, SystemError) else exc.__cause__
+        if isinstance(cause, IndexError):
+            raise IndexError(f"the user statistic {s!r} indexed the logit row out of bounds: a row "
+                             f"has n = {n} entries, indices 0..{n - 1}") from None
+        raise ValueError(f"the user statistic {s!r} raised {type(cause).__name__} on a row: "
+                         f"{str(cause).splitlines()[0] if str(cause) else ''}") from None
+    return col
+
+
+def _check_finite(out, stats):
+    """Refuse statistics that are NaN or infinite on some row, naming them."""
+    if np.isfinite(out).all():
+        return
+    for i, s in enumerate(stats):
+        bad = ~np.isfinite(out[:, i])
+        if bad.any():
+            r = int(np.argmax(bad))
+            hint = ""
+            if s.code == PARTITION:
+                hint = "; Z exceeds float64 (log Z > 709.78): use stat.log_partition"
+            elif s.code == USER_CODE:
+                hint = "; a user statistic must return a finite number on every row"
+            raise ValueError(f"the statistic {s!r} is not finite on {int(bad.sum())} of {len(bad)} "
+                             f"rows (row {r}: {float(out[r, i])}){hint}")
 
 
 def _symbol_keys(values, *objs):

@@ -77,7 +77,12 @@ class Stat:
                         dtype=np.float64)
 
     def bind_param(self, values, n):
-        """The parameter as a float, validated against the row length ``n``."""
+        """The parameter as a float, validated against the row length ``n``.
+
+        ``k`` of ``topk_mass`` and ``tail_mass`` is clamped to ``n``: for ``k >= n`` the top-k
+        mass is exactly 1 and the tail mass exactly 0 (so any integer ``k``, even past int64,
+        has its exact meaning).
+        """
         if self.param is None:
             return 0.0
         pname = BUILTIN[self.name][1]
@@ -88,6 +93,7 @@ class Stat:
         elif pname == "k":
             if x != int(x) or x < 0:
                 raise ValueError(f"{self.name}: k must be an integer >= 0, got {x:g}")
+            x = min(x, n)
         elif pname == "j":
             if x != int(x) or not (0 <= x < n):
                 raise ValueError(f"{self.name}: j must be a key index in [0, n-1] = [0, {n - 1}], got {x:g}")

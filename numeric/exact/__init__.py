@@ -104,12 +104,32 @@ def _mass_above(be, level, n, sigma, x0):
 
 
 # ----------------------------------------------------------------------------- confirmation
+def _real_arg(x, name):
+    """``x`` as a float, refusing symbols, strings, booleans and complex numbers by ``name``.
+
+    The ``eval_*`` functions evaluate at numbers; bind a symbolic parameter before calling them.
+    """
+    if isinstance(x, (bool, np.bool_, str, bytes)):
+        raise TypeError(f"{name} must be a real number, got {x!r}")
+    free = getattr(x, "free_symbols", None)
+    if free:
+        names = ", ".join(sorted(str(s) for s in free))
+        raise TypeError(f"{name} must be a number, got the symbolic {x} (depends on {names}): "
+                        f"substitute numbers before calling eval_*")
+    if isinstance(x, (complex, np.complexfloating)) and x.imag != 0:
+        raise TypeError(f"{name} must be real, got {x!r}")
+    try:
+        return float(x)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"{name} must be a real number, got {x!r}") from None
+
+
 def _check_args(n, sigma, dps):
     if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or not 5 <= dps <= 60:
         raise ValueError(f"dps must be an integer in [5, 60], got {dps!r}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= 2**40:
         raise ValueError(f"n must be an integer in [2, 2^40], got {n!r}")
-    s = float(sigma)
+    s = _real_arg(sigma, "sigma")
     if not (math.isfinite(s) and 0 < s <= 30):
         raise ValueError(f"sigma must be a real number in (0, 30], got {sigma!r}")
     return int(n), s
@@ -157,7 +177,7 @@ def eval_moment(dps, n, sigma, k):
         Moment order, > 0 (k = 2: the IPR).
     """
     n, s = _check_args(n, sigma, dps)
-    k = float(k)
+    k = _real_arg(k, "k")
     if not (math.isfinite(k) and 0 < k <= 50):
         raise ValueError(f"k must be a real number in (0, 50], got {k!r}")
     return _confirmed(lambda be, lev: _moment(be, lev, n, s, k), dps, f"E sum p^{k:g} (n={n}, sigma={s:g})")
@@ -224,7 +244,7 @@ def eval_mass_above(dps, n, sigma, x):
     (:meth:`_IIDmp.above`) serves values >= ``_MP_E5_FLOOR`` (smaller ones raise ``PrecisionError``).
     """
     n, s = _check_args(n, sigma, dps)
-    x = float(x)
+    x = _real_arg(x, "x")
     if not (math.isfinite(x) and abs(x) < _X_CUT - 1):
         raise ValueError(f"x must be a real number in ({1 - _X_CUT:g}, {_X_CUT - 1:g}), got {x!r}")
     what = f"mass above x={x:g} (n={n}, sigma={s:g})"
