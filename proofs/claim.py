@@ -165,6 +165,10 @@ class Claim:
         **kwargs
             Other keywords of :class:`Claim`. The derivation's assumptions on the claim's
             parameters are prepended to ``assumptions``.
+
+        The claim carries the derivation's step report (:attr:`derivation_report`, checked
+        once on first use): :meth:`check` returns ``refuted`` when a step failed, and every
+        check result records the derivation status (``extra["derivation"]``).
         """
         if not isinstance(derivation, Derivation):
             raise TypeError(f"from_derivation needs a Derivation, got {type(derivation).__name__}")
@@ -190,6 +194,23 @@ class Claim:
         if not isinstance(d, Derivation):
             raise TypeError(f"claim {self.id}: its derivation function must return a Derivation")
         return d
+
+    @cached_property
+    def derivation_report(self):
+        """The step report of :attr:`derivation` (a ``DerivationCheck``; None without one).
+
+        Checked once per claim (seed 0, the default points and digits) and cached: the check
+        engine reads it for every check of the claim (``CheckResult.extra["derivation"]``).
+        """
+        d = self.derivation
+        return None if d is None else d.check()
+
+    @property
+    def derivation_status(self):
+        """The derivation status as a plain dict (see :func:`.checking.derivation_status`)."""
+        from .checking import derivation_status
+
+        return derivation_status(self.derivation_report)
 
     @property
     def rhs(self):
@@ -253,7 +274,11 @@ class Claim:
         return values
 
     def evaluate(self, dps=50, **params):
-        """The right-hand side at ``params`` as an mpmath number, confirmed at two precisions."""
+        """The right-hand side at ``params``, confirmed to ``dps`` significant digits.
+
+        Returns a :class:`~attnsparse.numeric.precision.Confirmed` (an mpmath number whose
+        ``digits`` is ``dps``), or raises :class:`~attnsparse.numeric.precision.PrecisionError`.
+        """
         from ..numeric.precision import eval_confirmed
 
         if isinstance(self.rhs, Functional):
