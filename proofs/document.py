@@ -196,5 +196,8 @@ def _verdict_text(r):
     if r is None:
         return "not checked in this build"
     params = ", ".join(f"{k}={v}" for k, v in r["params"].items())
-    return (f"**{r['verdict']}** at {params} (theory {_fmt(r['theory'])}, estimate {_fmt(r['estimate'])}, "
-            f"seed {r['seed']})")
+    extra = r.get("extra") or {}
+    deriv = extra.get("derivation")
+    deriv = f"; derivation {deriv['status']}" if deriv else ""
+    return (f"**{r['verdict']}** at {params} (theory {_fmt(r['theory'], extra.get('theory_digits') or 6)}, "
+            f"estimate {_fmt(r['estimate'])}, seed {r['seed']}{deriv})")

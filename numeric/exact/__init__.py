@@ -1,4 +1,4 @@
-r"""Exact finite-n functionals of IID Gaussian logits (THEORY.md section 4).
+r"""Exact finite-n functionals of IID Gaussian logits (docs/theory.md, section 4).
 
 For ``s_j = sigma X_j`` with ``X_j ~ N(0, 1)`` iid, ``j = 1..n``, let
 ``L(u) = E exp(-u e^{sigma X})`` be the lognormal Laplace transform. The identities
@@ -252,7 +252,7 @@ def eval_bilinear(dps, what, n, d, sigma):
     r"""A row functional of the bilinear model (E8), by the chi-square mixture over ``tau``.
 
     Given ``q`` the bilinear logits are iid ``N(0, tau^2)`` with ``tau^2 = sigma^2 chi2_d/d``
-    and ``sigma = sigma_q sigma_k`` (THEORY.md section 2), so
+    and ``sigma = sigma_q sigma_k`` (docs/theory.md, section 2), so
 
     .. math:: \mathbb{E}_{\text{bilinear}}\, g = \int_0^\infty \mathbb{E}_{\text{iid}, \tau(r)}\, g
               \; f_{\chi^2_d}(r)\,dr, \qquad \tau(r) = \sigma\sqrt{r/d}.

@@ -277,7 +277,7 @@ def test_float_only_evaluators_refuse_high_dps_at_once(call, monkeypatch):
         raise AssertionError("quadrature started before dps was refused")
 
     monkeypatch.setattr(X, "_confirmed", no_quadrature)
-    with pytest.raises(ValueError, match="dps must be <= 13"):
+    with pytest.raises(PrecisionError, match="dps must be <= 13 .*the largest dps this route delivers is 13"):
         call()
 
 
@@ -339,5 +339,57 @@ def test_ipr_second_moment_small_n_against_plain_numpy(n, sigma):
 def test_ipr_second_moment_inputs():
     with pytest.raises(ValueError, match="n must be"):
         X.eval_ipr_second_moment(8, 2, 1.0)
-    with pytest.raises(ValueError, match="dps must be <= 13"):
+    with pytest.raises(PrecisionError, match="dps must be <= 13"):
         X.eval_ipr_second_moment(20, 64, 1.0)
+
+
+# ----------------------------------------------------------------------------- digits asked are digits given
+@pytest.mark.parametrize("call, top", [
+    (lambda: X.eval_count_above(13, 64, 1.0, 0.1), 12), (lambda: X.eval_prob_weight_above(20, 64, 1.0, 0.1), 12),
+    (lambda: X.eval_max_weight(14, 64, 1.0), 13), (lambda: X.eval_topk_mass(30, 64, 1.0, 3), 13),
+    (lambda: X.eval_bilinear(14, "ipr", 64, 4, 1.0), 13), (lambda: X.eval_ipr(61, 64, 1.0), 60)])
+def test_a_route_asked_beyond_its_reach_names_the_largest_dps(call, top):
+    with pytest.raises(PrecisionError, match=f"the largest dps this route delivers is {top}"):
+        call()
+
+
+def test_bad_dps_is_still_a_value_error():
+    for bad in (4, 2.5, True):
+        with pytest.raises(ValueError, match="dps must be"):
+            X.eval_ipr(bad, 64, 1.0)
+    with pytest.raises(ValueError, match="dps must be"):
+        X.eval_count_above(4, 64, 1.0, 0.1)
+
+
+def test_evaluators_return_values_that_carry_their_digits():
+    from attnsparse.numeric.precision import Confirmed
+
+    v = X.eval_ipr(9, 64, 1.0)
+    assert isinstance(v, Confirmed) and v.digits == 9 and isinstance(v, mp.mpf)
+    assert len(str(v).replace("0.", "", 1).lstrip("0")) == 9  # str prints the confirmed digits only
+    assert isinstance(v + 1, mp.mpf) and not isinstance(v + 1, Confirmed)  # derived values are plain
+    assert float(v) == float(v.value)
+    w = X.eval_count_above(8, 64, 1.0, 0.1)
+    assert isinstance(w, Confirmed) and w.digits == 8
+
+
+def test_exact_claim_evaluate_is_keyed_by_dps_and_honours_it():
+    # dps 8 and 15 are two values: they agree to 8 digits and differ beyond the 9th
+    c = asp.get("phases.exact_ipr")
+    v8, v15 = c.evaluate(dps=8, n=64, sigma=3.7233), c.evaluate(dps=15, n=64, sigma=3.7233)
+    assert (v8.digits, v15.digits) == (8, 15)
+    assert c.evaluate(dps=8, n=64, sigma=3.7233) is v8  # cached
+    assert abs(v8 - v15) <= 5e-9 * abs(v15)
+    assert abs(v15 - float(mp.nstr(v15, 9))) > 1e-12 * abs(v15)  # v15 has digits beyond the 9th
+    assert v8 != v15
+    assert abs(v15 - X.eval_ipr(20, 64, 3.7233)) <= 1e-15 * abs(v15)
+    with pytest.raises(PrecisionError, match="the largest dps this route delivers is 13"):
+        asp.get("phases.exact_max_weight").evaluate(dps=20, n=64, sigma=1.0)
+
+
+@pytest.mark.slow
+def test_exact_ipr_to_19_digits_at_the_issue_point():
+    # issue 12: evaluate(dps=20) at (1024, 3.7233) was an 8-digit value, off by 4.4e-10
+    v = asp.get("phases.exact_ipr").evaluate(dps=20, n=1024, sigma=3.7233)
+    ref = X.eval_ipr(25, 1024, 3.7233)
+    assert v.digits == 20 and abs(v - ref) <= mp.mpf(10) ** -19 * abs(ref)
