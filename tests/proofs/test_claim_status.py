@@ -100,3 +100,17 @@ def test_the_derivation_is_checked_once_per_claim(monkeypatch):
     for _ in range(3):
         assert c.derivation_status["status"] == "partly cited"
     assert len(calls) == 1
+
+
+def test_prefetched_reports_come_from_the_worker(monkeypatch):
+    import attnsparse as asp
+    from attnsparse.proofs import checking
+
+    c = asp.get("entries.mean_weight")
+    monkeypatch.delitem(c.__dict__, "derivation_report", raising=False)
+    assert checking.prefetch_derivation_reports([c, _claim(False)]) == 1  # registered claims only
+    calls = []
+    monkeypatch.setattr(Derivation, "check", lambda self, *a, **k: calls.append(1))  # the worker forked already
+    report = c.derivation_report
+    assert calls == [] and report.title == c.derivation.title and report.ok
+    assert checking.prefetch_derivation_reports([c]) == 0  # checked once
