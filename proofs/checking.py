@@ -32,8 +32,7 @@ from ..numeric.check import CheckResult, CheckSpec, check_settings, run_check
 from ..numeric.statistics import Functional
 from ..numeric.trend import TrendSpec, run_trend, trend_settings
 
-__all__ = ["check_claim", "check_spec", "trend_check", "trend_spec", "derivation_status", "DERIVATION_STATUSES",
-           "prefetch_derivation_reports"]
+__all__ = ["check_claim", "check_spec", "trend_check", "trend_spec", "derivation_status", "DERIVATION_STATUSES"]
 
 #: the values of ``CheckResult.extra["derivation"]["status"]``
 DERIVATION_STATUSES = ("verified", "failed", "partly cited", "none")
@@ -62,57 +61,6 @@ def derivation_status(report):
         rest = ", ".join(f"{out[k]} {k}" for k in ("cited", "asymptotic", "inconclusive") if out[k])
         out.update(status="partly cited", reason=f"{out['verified']} of {out['steps']} steps verified; {rest}")
     return out
-
-
-# ---------------------------------------------------------------------- derivation reports in a worker
-_PENDING: dict = {}  # claim id -> Future of its DerivationCheck (see prefetch_derivation_reports)
-
-
-def _check_registered(cid):
-    from .claim import registered
-
-    return registered()[cid].derivation.check()
-
-
-def prefetch_derivation_reports(claims):
-    """Start checking the derivations of ``claims`` in one worker process; returns how many.
-
-    A suite (``attnsparse check``) calls this before its first check: the step checks
-    (tens of seconds of 50-digit quadrature for the catalogue) then run beside the
-    simulations, and :attr:`Claim.derivation_report` takes each report from the worker when
-    it is first needed. Only registered claims are sent (the worker finds them by id in its
-    copy of the registry); where no worker can be started the reports are computed in
-    process, as without this call.
-    """
-    import concurrent.futures
-    import multiprocessing
-
-    from .claim import registered
-
-    reg = registered()
-    todo = [c.id for c in claims if reg.get(c.id) is c and "derivation_report" not in c.__dict__
-            and c.id not in _PENDING and c.derivation is not None]
-    if not todo or "fork" not in multiprocessing.get_all_start_methods():
-        return 0
-    try:
-        pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-        for cid in todo:
-            _PENDING[cid] = pool.submit(_check_registered, cid)
-        pool.shutdown(wait=False)
-    except (OSError, RuntimeError):  # no worker: checked in process on first use
-        return 0
-    return len(todo)
-
-
-def pending_report(claim):
-    """The worker's report for ``claim`` (waits for it), or None when none was started or it failed."""
-    future = _PENDING.pop(claim.id, None)
-    if future is None:
-        return None
-    try:
-        return future.result()
-    except Exception:  # noqa: BLE001 -- a broken worker: the caller checks in process
-        return None
 
 
 def _theory_dps(claim):
@@ -160,7 +108,15 @@ def check_claim(claim, params, seed=0, effort="quick", alpha=None) -> CheckResul
     """Check ``claim`` at ``params`` (a dict of names to numbers) against simulation.
 
     See :mod:`attnsparse.numeric.check`. ``elapsed`` counts the theory evaluation too, and
-    the derivation check the first time (see the module docstring for ``extra``).
+    the derivation check the first time.
+
+    The result's ``extra`` (written to ``report.json``) holds ``theory_digits``, the
+    confirmed significant digits of the theory value, and ``derivation``, the derivation
+    status: ``{"status": "verified" | "failed" | "partly cited" | "none", "steps": k,
+    "verified", "cited", "asymptotic", "inconclusive", "failed": counts of steps,
+    "reason": text}``. A failed step makes the verdict ``refuted`` (reason "derivation step
+    k failed at <point>", ``p_value`` 0) and keeps the simulation's own verdict, reason and
+    p-value in ``extra["simulation"]``.
     """
     t0 = time.perf_counter()
     spec = check_spec(claim, params, seed, effort, alpha)

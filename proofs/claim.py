@@ -25,7 +25,7 @@ from .derivation import Derivation
 from .printing import claim_latex
 from .relations import CLAIM_RELATION, RELATIONS
 
-__all__ = ["Claim", "register", "registered", "as_number", "PROVENANCE", "RELATIONS"]
+__all__ = ["Claim", "register", "registered", "as_number", "PROVENANCE", "RELATIONS", "prefetch_derivation_reports"]
 
 PROVENANCE = {
     "paper": "[P] the seed paper's claim (arXiv 2404.02690), as its abstract states it",
@@ -202,12 +202,10 @@ class Claim:
         Checked once per claim (seed 0, the default points and digits) and cached: the check
         engine reads it for every check of the claim (``CheckResult.extra["derivation"]``).
         """
-        from .checking import pending_report
-
         d = self.derivation
         if d is None:
             return None
-        report = pending_report(self)  # from a worker started by prefetch_derivation_reports
+        report = _pending_report(self)  # from a worker started by prefetch_derivation_reports
         return report if report is not None and report.title == d.title else d.check()
 
     @property
@@ -346,3 +344,50 @@ def register(claim: Claim) -> Claim:
 def registered():
     """The claims registered so far, by id (a copy; :func:`.catalogue.claims` loads the catalogue first)."""
     return dict(_REGISTRY)
+
+
+# ---------------------------------------------------------------------- derivation reports in a worker
+_PENDING: dict = {}  # claim id -> Future of its DerivationCheck (see prefetch_derivation_reports)
+
+
+def _check_registered(cid):
+    return _REGISTRY[cid].derivation.check()
+
+
+def prefetch_derivation_reports(claims):
+    """Start checking the derivations of ``claims`` in one worker process; returns how many.
+
+    A suite (``attnsparse check``) calls this before its first check: the step checks
+    (tens of seconds of 50-digit quadrature for the catalogue) then run beside the
+    simulations, and :attr:`Claim.derivation_report` takes each report from the worker when
+    it is first needed. Only registered claims are sent (the worker finds them by id in its
+    copy of the registry); where no worker can be started the reports are computed in
+    process, as without this call.
+    """
+    import concurrent.futures
+    import multiprocessing
+
+    reg = _REGISTRY
+    todo = [c.id for c in claims if reg.get(c.id) is c and "derivation_report" not in c.__dict__
+            and c.id not in _PENDING and c.derivation is not None]
+    if not todo or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    try:
+        pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+        for cid in todo:
+            _PENDING[cid] = pool.submit(_check_registered, cid)
+        pool.shutdown(wait=False)
+    except (OSError, RuntimeError):  # no worker: checked in process on first use
+        return 0
+    return len(todo)
+
+
+def _pending_report(claim):
+    """The worker's report for ``claim`` (waits for it), or None when none was started or it failed."""
+    future = _PENDING.pop(claim.id, None)
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 -- a broken worker: the caller checks in process
+        return None

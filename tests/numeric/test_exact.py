@@ -400,3 +400,15 @@ def test_exact_ipr_to_19_digits_at_the_issue_point():
     v = asp.get("phases.exact_ipr").evaluate(dps=20, n=1024, sigma=3.7233)
     ref = X.eval_ipr(25, 1024, 3.7233)
     assert v.digits == 20 and abs(v - ref) <= mp.mpf(10) ** -19 * abs(ref)
+
+
+def test_eval_confirmed_returns_the_digits_asked():
+    import sympy as sp
+
+    from attnsparse.numeric.precision import Confirmed, eval_confirmed
+
+    x = sp.Symbol("x", positive=True)
+    v = eval_confirmed(sp.sqrt(x), {x: 2}, 20)
+    assert isinstance(v, Confirmed) and v.digits == 20 and str(v) == "1.4142135623730950488"
+    with mp.workdps(40):
+        assert abs(v - mp.sqrt(2)) <= mp.mpf(10) ** -20

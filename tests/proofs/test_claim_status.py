@@ -104,13 +104,13 @@ def test_the_derivation_is_checked_once_per_claim(monkeypatch):
 
 def test_prefetched_reports_come_from_the_worker(monkeypatch):
     import attnsparse as asp
-    from attnsparse.proofs import checking
+    from attnsparse.proofs import claim as claim_module
 
     c = asp.get("entries.mean_weight")
     monkeypatch.delitem(c.__dict__, "derivation_report", raising=False)
-    assert checking.prefetch_derivation_reports([c, _claim(False)]) == 1  # registered claims only
+    assert claim_module.prefetch_derivation_reports([c, _claim(False)]) == 1  # registered claims only
     calls = []
     monkeypatch.setattr(Derivation, "check", lambda self, *a, **k: calls.append(1))  # the worker forked already
     report = c.derivation_report
     assert calls == [] and report.title == c.derivation.title and report.ok
-    assert checking.prefetch_derivation_reports([c]) == 0  # checked once
+    assert claim_module.prefetch_derivation_reports([c]) == 0  # checked once
