@@ -114,3 +114,23 @@ def test_prefetched_reports_come_from_the_worker(monkeypatch):
     report = c.derivation_report
     assert calls == [] and report.title == c.derivation.title and report.ok
     assert claim_module.prefetch_derivation_reports([c]) == 0  # checked once
+
+
+def test_theory_is_printed_with_no_more_digits_than_confirmed(wrong_result):
+    from dataclasses import replace
+
+    c, r = wrong_result
+    r = replace(r, theory=0.42581643940026, extra=dict(r.extra, theory_digits=4))
+    assert "0.4258 " in report.table([r]) and "0.425816" not in report.table([r])
+    tex = claim_environment(c, r.to_dict())
+    assert "theory $0.4258$" in tex
+    assert r.to_dict()["extra"]["theory_digits"] == 4
+
+
+def test_exact_claim_checks_record_the_theory_digits():
+    import attnsparse as asp
+    from attnsparse.proofs.checking import check_spec
+
+    c = asp.get("phases.exact_ipr")
+    spec = check_spec(c, dict(n=64, sigma=1.0))
+    assert spec.theory.digits == c.THEORY_DIGITS == 8
