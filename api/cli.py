@@ -110,6 +110,10 @@ def _cmd_show(args):
           else f"  claim: {c.lhs!r} {c.rel} {sp.sstr(c.rhs)}")
     if c.derivation is not None:
         print("  derivation: " + c.derivation.text().replace("\n", "\n  "))
+    status = c.derivation_status  # checks the steps once (cached on the claim)
+    print(f"  derivation status: {status['status']} ({status['reason']})")
+    if c.derivation_report is not None:
+        print("  step report: " + c.derivation_report.text().replace("\n", "\n  "))
     print(f"  LaTeX: {c.latex()}")
     for p in c.points:
         print("  check point: " + ", ".join(f"{k}={v}" for k, v in p.items()))

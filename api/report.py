@@ -24,17 +24,43 @@ def _rel(r):
     return "~=" if r.rel == "approx" else r.rel
 
 
+def _theory(r):
+    """The theory value with at most 6 significant digits, and at most the confirmed ones
+    (``extra["theory_digits"]``)."""
+    digits = min(6, int(r.extra.get("theory_digits") or 6))
+    return f"{r.theory:.{digits}g}"
+
+
+def _derivation(r):
+    """The derivation status (``extra["derivation"]``): status and verified/steps, or the failed step."""
+    d = r.extra.get("derivation")
+    if not d:
+        return "-"
+    if d["status"] == "none":
+        return "none"
+    if d["status"] == "failed":
+        return d["reason"].split(" (")[0].replace("derivation step", "failed: step")
+    return f"{d['status']} ({d['verified']}/{d['steps']} verified)"
+
+
+def _verdict(r):
+    verdict = r.verdict + (" (expected)" if r.expected_refutation else "")
+    sim = r.extra.get("simulation")
+    if sim:  # the verdict was set by the derivation: the simulation's own verdict is shown too
+        verdict += f" (simulation: {sim['verdict']})"
+    return verdict
+
+
 def _rows(results):
     for r in results:
         lo, hi = r.ci
         lo_s = "-inf" if lo == float("-inf") else f"{lo:.5g}"
         hi_s = "inf" if hi == float("inf") else f"{hi:.5g}"
-        verdict = r.verdict + (" (expected)" if r.expected_refutation else "")
-        yield [r.claim_id, _params(r.params), _rel(r), f"{r.theory:.6g}", f"{r.estimate:.6g}",
-               f"[{lo_s}, {hi_s}]", verdict, str(r.samples), f"{r.elapsed:.1f}"]
+        yield [r.claim_id, _params(r.params), _rel(r), _theory(r), f"{r.estimate:.6g}",
+               f"[{lo_s}, {hi_s}]", _verdict(r), _derivation(r), str(r.samples), f"{r.elapsed:.1f}"]
 
 
-HEADER = ["claim", "parameters", "rel", "theory", "estimate", "CI", "verdict", "rows", "s"]
+HEADER = ["claim", "parameters", "rel", "theory", "estimate", "CI", "verdict", "derivation", "rows", "s"]
 
 
 def table(results):

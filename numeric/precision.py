@@ -1,8 +1,10 @@
 """High-precision evaluation of theory expressions, confirmed at two precisions.
 
-A theory value is computed twice, at ``dps`` and at ``dps + CONFIRM_EXTRA_DPS`` digits;
-it is returned only if the two agree to ``dps - 3`` digits (PITFALLS 5, 7; the comparison is
-:func:`~attnsparse.numeric.quadrature.confirm_pair`). Definite integrals left in an expression
+A theory value is computed twice, at ``dps + 3`` and at ``dps + 3 + CONFIRM_EXTRA_DPS`` digits;
+it is returned only if the two agree to ``dps`` digits (PITFALLS 5, 7; the comparison is
+:func:`~attnsparse.numeric.quadrature.confirm_pair`), as a :class:`Confirmed` number that
+knows its ``dps`` confirmed significant digits. Every ``eval_*`` of
+:mod:`attnsparse.numeric.exact` returns a :class:`Confirmed` too. Definite integrals left in an expression
 are computed by :func:`~attnsparse.numeric.quadrature.quad_confirmed` (re-exported here), which
 splits the range at the integrand's kink points and acts on mpmath's error estimate.
 """
@@ -15,7 +17,48 @@ import sympy as sp
 from .config import CONFIRM_EXTRA_DPS
 from .quadrature import PrecisionError, confirm_pair, quad_confirmed
 
-__all__ = ["eval_confirmed", "quad_confirmed", "PrecisionError"]
+__all__ = ["eval_confirmed", "quad_confirmed", "PrecisionError", "Confirmed", "confirmed_digits"]
+
+#: digits of working precision beyond the requested ones (``confirm_pair`` may lose this many)
+_GUARD_DPS = 3
+
+
+class Confirmed(mp.mpf):
+    """An mpmath number confirmed to ``digits`` significant digits.
+
+    It is an ``mpf``: arithmetic, comparisons, ``float()`` and mpmath functions work as on any
+    mpf, and their results are plain ``mpf`` (a derived value is not confirmed to anything).
+    ``str()`` prints the confirmed digits only; ``.value`` is the plain ``mpf``.
+    """
+
+    def __new__(cls, value, digits):
+        if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
+            raise ValueError(f"digits must be an integer >= 1, got {digits!r}")
+        with mp.workdps(max(mp.mp.dps, digits + 5)):
+            out = mp.mpf.__new__(cls, value)
+        out.digits = digits
+        return out
+
+    @property
+    def value(self):
+        """The number as a plain ``mpf`` (all its bits, whatever the working precision)."""
+        out = mp.mpf.__new__(mp.mpf)
+        out._mpf_ = self._mpf_
+        return out
+
+    def __str__(self):
+        return mp.nstr(self.value, self.digits, strip_zeros=False)
+
+    def __repr__(self):
+        return f"Confirmed('{self}', digits={self.digits})"
+
+    def __reduce__(self):
+        return (Confirmed, (mp.nstr(self.value, self.digits + 5), self.digits))
+
+
+def confirmed_digits(value, default=None):
+    """The confirmed significant digits of ``value`` (a :class:`Confirmed`), else ``default``."""
+    return value.digits if isinstance(value, Confirmed) else default
 
 
 def _integral(I, dps):
@@ -42,9 +85,16 @@ def _eval(expr, values, dps):
 
 
 def eval_confirmed(expr, values, dps=50):
-    """Evaluate ``expr`` at ``values`` ({Symbol: number}) to ``dps`` confirmed digits."""
-    if not isinstance(dps, int) or not 5 <= dps <= 10_000:
+    """``expr`` at ``values`` ({Symbol: number}) as a :class:`Confirmed` of ``dps`` digits.
+
+    The two evaluations run at ``dps + 3`` and ``dps + 3 + CONFIRM_EXTRA_DPS`` digits and
+    must agree to ``dps`` significant digits, else :class:`PrecisionError`.
+    """
+    if isinstance(dps, bool) or not isinstance(dps, int) or not 5 <= dps <= 10_000:
         raise ValueError(f"dps must be an integer in [5, 10000], got {dps!r}")
-    v1 = _eval(expr, values, dps)
-    v2 = _eval(expr, values, dps + CONFIRM_EXTRA_DPS)
-    return confirm_pair(v1, v2, dps, dps + CONFIRM_EXTRA_DPS)
+    work = dps + _GUARD_DPS
+    v1 = _eval(expr, values, work)
+    v2 = _eval(expr, values, work + CONFIRM_EXTRA_DPS)
+    v = confirm_pair(v1, v2, work, work + CONFIRM_EXTRA_DPS, lost=_GUARD_DPS)
+    with mp.workdps(dps):
+        return Confirmed(+v, dps)

@@ -4,6 +4,22 @@ The engines of :mod:`attnsparse.numeric.check` and :mod:`attnsparse.numeric.tren
 nothing of claims: they take a :class:`~attnsparse.numeric.check.CheckSpec` or a
 :class:`~attnsparse.numeric.trend.TrendSpec`. This module reads a claim's public members
 (``bind``, ``lhs``, ``rhs``, ``evaluate``, the tolerances, ``expect``) into one.
+
+Two records go into ``CheckResult.extra`` (and so into ``report.json``):
+
+``extra["theory_digits"]``
+    the confirmed significant digits of the theory value the check used (the check asks
+    for :data:`config.THEORY_DPS` digits, or a claim's ``THEORY_DIGITS`` when it has one: an
+    exact evaluator is costly); tables print the theory with at most that many digits.
+``extra["derivation"]``
+    the status of the claim's derivation (:func:`derivation_status`): ``{"status":
+    "verified" | "failed" | "partly cited" | "none", "steps", "verified", "cited",
+    "asymptotic", "inconclusive", "failed", "reason"}``. A derivation is checked once per
+    claim (:attr:`Claim.derivation_report <attnsparse.proofs.claim.Claim.derivation_report>`).
+    A failed step makes the verdict ``refuted`` with the reason "derivation step k failed at
+    <point>", whatever the simulation says (a counterexample is not statistical: ``p_value``
+    becomes 0, so Holm's correction keeps it); the simulation's own verdict, reason and
+    p-value are kept in ``extra["simulation"]``.
 """
 
 from __future__ import annotations
@@ -16,21 +32,73 @@ from ..numeric.check import CheckResult, CheckSpec, check_settings, run_check
 from ..numeric.statistics import Functional
 from ..numeric.trend import TrendSpec, run_trend, trend_settings
 
-__all__ = ["check_claim", "check_spec", "trend_check", "trend_spec"]
+__all__ = ["check_claim", "check_spec", "trend_check", "trend_spec", "derivation_status", "DERIVATION_STATUSES"]
+
+#: the values of ``CheckResult.extra["derivation"]["status"]``
+DERIVATION_STATUSES = ("verified", "failed", "partly cited", "none")
+_COUNTED = ("verified", "cited", "asymptotic", "inconclusive", "failed")
+
+
+def derivation_status(report):
+    """The plain record of a derivation's step report (a ``DerivationCheck``, or None).
+
+    ``status`` is ``failed`` when a step failed, ``verified`` when every step was verified,
+    ``partly cited`` when no step failed but some rest on their justification (cited,
+    asymptotic or inconclusive steps), ``none`` without a derivation.
+    """
+    if report is None:
+        return {"status": "none", "steps": 0, **{k: 0 for k in _COUNTED}, "reason": "no derivation"}
+    counts = report.counts()
+    out = {"steps": len(report.steps), **{k: counts.get(k, 0) for k in _COUNTED}}
+    if report.failed:
+        s = report.failed[0]
+        where = ", ".join(f"{k} = {v}" for k, v in (s.counterexample or {}).items())
+        out.update(status="failed", reason=f"derivation step {s.number} failed at {where or 'a box'}"
+                                           f" ({s.why}; {s.method})")
+    elif out["verified"] == out["steps"]:
+        out.update(status="verified", reason=f"all {out['steps']} steps verified")
+    else:
+        rest = ", ".join(f"{out[k]} {k}" for k in ("cited", "asymptotic", "inconclusive") if out[k])
+        out.update(status="partly cited", reason=f"{out['verified']} of {out['steps']} steps verified; {rest}")
+    return out
+
+
+def _theory_dps(claim):
+    """The digits the check asks of the theory: a claim's ``THEORY_DIGITS`` (exact evaluators)
+    or :data:`config.THEORY_DPS`."""
+    return int(getattr(claim, "THEORY_DIGITS", config.THEORY_DPS))
+
+
+def _finish(claim, result, theory, t0):
+    """``result`` with the theory's digits, the derivation status and the time recorded."""
+    from ..numeric.precision import confirmed_digits
+
+    extra = dict(result.extra)
+    digits = confirmed_digits(theory)
+    if digits is not None:
+        extra["theory_digits"] = digits
+    status = derivation_status(claim.derivation_report)
+    extra["derivation"] = status
+    changes = {}
+    if status["status"] == "failed":
+        extra["simulation"] = {"verdict": result.verdict, "reason": result.reason, "p_value": result.p_value}
+        changes = dict(verdict="refuted", p_value=0.0,
+                       reason=f"{status['reason']}; simulation: {result.verdict} ({result.reason})")
+    return replace(result, extra=extra, elapsed=time.perf_counter() - t0, **changes)
 
 
 def check_spec(claim, params, seed=0, effort="quick", alpha=None) -> CheckSpec:
     """The plain description of checking ``claim`` at ``params`` (names to numbers).
 
     The settings are validated first, then the parameters are bound, then the theory
-    value is evaluated (at :data:`config.THEORY_DPS` digits) unless the right-hand side
-    is a second functional.
+    value is evaluated (at :data:`config.THEORY_DPS` digits, or the claim's
+    ``THEORY_DIGITS``) unless the right-hand side is a second functional.
     """
     check_settings(seed, effort, alpha)
     values = claim.bind(params)
     rhs = claim.rhs
     two_sample = isinstance(rhs, Functional)
-    theory = None if two_sample else claim.evaluate(dps=config.THEORY_DPS, **params)
+    theory = None if two_sample else claim.evaluate(dps=_theory_dps(claim), **params)
     return CheckSpec(claim.id, claim.lhs, claim.model, values, claim.rel, theory=theory,
                      rhs=rhs if two_sample else None, rtol=claim.tolerance_rtol, atol=claim.atol,
                      params=dict(params), expect=claim.expect, seed=seed, effort=effort, alpha=alpha)
@@ -39,11 +107,20 @@ def check_spec(claim, params, seed=0, effort="quick", alpha=None) -> CheckSpec:
 def check_claim(claim, params, seed=0, effort="quick", alpha=None) -> CheckResult:
     """Check ``claim`` at ``params`` (a dict of names to numbers) against simulation.
 
-    See :mod:`attnsparse.numeric.check`. ``elapsed`` counts the theory evaluation too.
+    See :mod:`attnsparse.numeric.check`. ``elapsed`` counts the theory evaluation too, and
+    the derivation check the first time.
+
+    The result's ``extra`` (written to ``report.json``) holds ``theory_digits``, the
+    confirmed significant digits of the theory value, and ``derivation``, the derivation
+    status: ``{"status": "verified" | "failed" | "partly cited" | "none", "steps": k,
+    "verified", "cited", "asymptotic", "inconclusive", "failed": counts of steps,
+    "reason": text}``. A failed step makes the verdict ``refuted`` (reason "derivation step
+    k failed at <point>", ``p_value`` 0) and keeps the simulation's own verdict, reason and
+    p-value in ``extra["simulation"]``.
     """
     t0 = time.perf_counter()
     spec = check_spec(claim, params, seed, effort, alpha)
-    return _with_time(run_check(spec), t0)
+    return _finish(claim, run_check(spec), spec.theory, t0)
 
 
 def trend_spec(claim, params, seed=0, effort="quick", alpha=1e-3) -> TrendSpec:
@@ -63,9 +140,4 @@ def trend_check(claim, params, seed=0, effort="quick", alpha=1e-3) -> CheckResul
     """
     t0 = time.perf_counter()
     spec = trend_spec(claim, params, seed, effort, alpha)
-    return _with_time(run_trend(spec), t0)
-
-
-def _with_time(result, t0):
-    """``result`` with ``elapsed`` measured from ``t0`` (the engine measured its own part)."""
-    return replace(result, elapsed=time.perf_counter() - t0)
+    return _finish(claim, run_trend(spec), None, t0)

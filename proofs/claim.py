@@ -26,7 +26,7 @@ from .printing import claim_latex
 from .relations import CLAIM_RELATION, RELATIONS
 from .values import as_sympy, as_tolerance
 
-__all__ = ["Claim", "register", "registered", "as_number", "PROVENANCE", "RELATIONS"]
+__all__ = ["Claim", "register", "registered", "as_number", "PROVENANCE", "RELATIONS", "prefetch_derivation_reports"]
 
 PROVENANCE = {
     "paper": "[P] the seed paper's claim (arXiv 2404.02690), as its abstract states it",
@@ -165,6 +165,10 @@ class Claim:
         **kwargs
             Other keywords of :class:`Claim`. The derivation's assumptions on the claim's
             parameters are prepended to ``assumptions``.
+
+        The claim carries the derivation's step report (:attr:`derivation_report`, checked
+        once on first use): :meth:`check` returns ``refuted`` when a step failed, and every
+        check result records the derivation status (``extra["derivation"]``).
         """
         if not isinstance(derivation, Derivation):
             raise TypeError(f"from_derivation needs a Derivation, got {type(derivation).__name__}")
@@ -190,6 +194,26 @@ class Claim:
         if not isinstance(d, Derivation):
             raise TypeError(f"claim {self.id}: its derivation function must return a Derivation")
         return d
+
+    @cached_property
+    def derivation_report(self):
+        """The step report of :attr:`derivation` (a ``DerivationCheck``; None without one).
+
+        Checked once per claim (seed 0, the default points and digits) and cached: the check
+        engine reads it for every check of the claim (``CheckResult.extra["derivation"]``).
+        """
+        d = self.derivation
+        if d is None:
+            return None
+        report = _pending_report(self)  # from a worker started by prefetch_derivation_reports
+        return report if report is not None and report.title == d.title else d.check()
+
+    @property
+    def derivation_status(self):
+        """The derivation status as a plain dict (see :func:`.checking.derivation_status`)."""
+        from .checking import derivation_status
+
+        return derivation_status(self.derivation_report)
 
     @property
     def rhs(self):
@@ -253,7 +277,11 @@ class Claim:
         return values
 
     def evaluate(self, dps=50, **params):
-        """The right-hand side at ``params`` as an mpmath number, confirmed at two precisions."""
+        """The right-hand side at ``params``, confirmed to ``dps`` significant digits.
+
+        Returns a :class:`~attnsparse.numeric.precision.Confirmed` (an mpmath number whose
+        ``digits`` is ``dps``), or raises :class:`~attnsparse.numeric.precision.PrecisionError`.
+        """
         from ..numeric.precision import eval_confirmed
 
         if isinstance(self.rhs, Functional):
@@ -343,3 +371,50 @@ def register(claim: Claim) -> Claim:
 def registered():
     """The claims registered so far, by id (a copy; :func:`.catalogue.claims` loads the catalogue first)."""
     return dict(_REGISTRY)
+
+
+# ---------------------------------------------------------------------- derivation reports in a worker
+_PENDING: dict = {}  # claim id -> Future of its DerivationCheck (see prefetch_derivation_reports)
+
+
+def _check_registered(cid):
+    return _REGISTRY[cid].derivation.check()
+
+
+def prefetch_derivation_reports(claims):
+    """Start checking the derivations of ``claims`` in one worker process; returns how many.
+
+    A suite (``attnsparse check``) calls this before its first check: the step checks
+    (tens of seconds of 50-digit quadrature for the catalogue) then run beside the
+    simulations, and :attr:`Claim.derivation_report` takes each report from the worker when
+    it is first needed. Only registered claims are sent (the worker finds them by id in its
+    copy of the registry); where no worker can be started the reports are computed in
+    process, as without this call.
+    """
+    import concurrent.futures
+    import multiprocessing
+
+    reg = _REGISTRY
+    todo = [c.id for c in claims if reg.get(c.id) is c and "derivation_report" not in c.__dict__
+            and c.id not in _PENDING and c.derivation is not None]
+    if not todo or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    try:
+        pool = concurrent.futures.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+        for cid in todo:
+            _PENDING[cid] = pool.submit(_check_registered, cid)
+        pool.shutdown(wait=False)
+    except (OSError, RuntimeError):  # no worker: checked in process on first use
+        return 0
+    return len(todo)
+
+
+def _pending_report(claim):
+    """The worker's report for ``claim`` (waits for it), or None when none was started or it failed."""
+    future = _PENDING.pop(claim.id, None)
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except Exception:  # noqa: BLE001 -- a broken worker: the caller checks in process
+        return None

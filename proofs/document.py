@@ -3,8 +3,13 @@ r"""Claims as LaTeX theorem environments and as a standalone catalogue document.
 A claim prints as a ``claim`` environment (amsthm) holding its statement in words, its
 provenance, model and assumptions, and the relation in display math; its derivation, if
 it has one, follows as a ``proof`` with the steps in ``align*``; a *validation stamp*
-closes it: the parameters checked, the theory value, the simulated estimate with its
-confidence interval, the verdict and the attnsparse version.
+closes it: the parameters checked, the theory value (with no more significant digits than
+were confirmed: ``extra["theory_digits"]``), the simulated estimate with its confidence
+interval, the verdict, the derivation status (``extra["derivation"]``: verified, failed,
+partly cited; a failed step is named with its counterexample) and the attnsparse version.
+Each step of a printed derivation is marked with its status when the step report is at hand
+(the result's or the claim's own, once checked); otherwise the stamp says the steps were not
+checked in this build.
 
 Check results enter as dictionaries in the format of ``CheckResult.to_dict()`` (the
 ``results`` of a ``report.json`` written by ``attnsparse check --out``).
@@ -49,31 +54,86 @@ def assumptions_latex(claim):
     return out
 
 
-def _fmt(x):
+def _fmt(x, digits=6):
     if x is None:
         return r"\infty"
     if isinstance(x, float) and math.isinf(x):
         return r"-\infty" if x < 0 else r"\infty"
     if isinstance(x, float) and math.isnan(x):
         return r"\text{n/a}"
-    return "%.6g" % x
+    return "%.*g" % (max(1, min(6, int(digits))), x)
+
+
+def _derivation_record(claim, result=None):
+    """The derivation status dict: the result's, else the claim's if its steps were checked
+    in this process, else None (a claim with a derivation whose steps were not checked)."""
+    from .checking import derivation_status
+
+    if result is not None and (result.get("extra") or {}).get("derivation"):
+        return result["extra"]["derivation"]
+    if claim.derivation is None:
+        return derivation_status(None)
+    if "derivation_report" in claim.__dict__:  # checked already (cached_property): no new work
+        return derivation_status(claim.derivation_report)
+    return None
+
+
+def _derivation_sentence(record):
+    if record is None:
+        return "derivation steps not checked in this build"
+    if record["status"] == "none":
+        return "no derivation"
+    counts = ", ".join(f"{record[k]} {k}" for k in ("verified", "cited", "asymptotic", "inconclusive", "failed")
+                       if record.get(k))
+    head = {"verified": "derivation verified", "partly cited": "derivation partly cited",
+            "failed": "derivation \\textbf{failed}"}[record["status"]]
+    out = f"{head} ({counts} of {record['steps']} steps)"
+    if record["status"] == "failed":
+        out += ": " + tex_escape(record["reason"])
+    return out
 
 
 def validation_stamp(claim, result=None):
-    """The stamp paragraph: from a check result dict, or a note that no check was run."""
+    """The stamp paragraph: from a check result dict, or a note that no check was run; it
+    states the derivation status too."""
     version = tex_escape(_version())
+    deriv = _derivation_sentence(_derivation_record(claim, result))
     if result is None:
-        return (r"\paragraph{Validation.} Not checked against simulation in this build "
-                r"(attnsparse %s)." % version)
+        return (r"\paragraph{Validation.} Not checked against simulation in this build; %s "
+                r"(attnsparse %s)." % (deriv, version))
     params = ", ".join(r"%s = %s" % (latex(sp.Symbol(k)), _fmt(v) if isinstance(v, float) else v)
                        for k, v in result["params"].items())
     lo, hi = result["ci"]
     lo = -math.inf if lo is None else lo
+    extra = result.get("extra") or {}
+    digits = extra.get("theory_digits") or 6
+    sim = extra.get("simulation")
+    sim = ("; simulation alone: %s" % tex_escape(sim["verdict"])) if sim else ""
     return (r"\paragraph{Validation.} Checked at $%s$ (seed %s, %s rows): theory $%s$, simulated "
-            r"$%s$ with %s\%% confidence interval $[%s, %s]$; verdict \textbf{%s}%s. attnsparse %s."
-            % (params, result["seed"], result["samples"], _fmt(result["theory"]), _fmt(result["estimate"]),
+            r"$%s$ with %s\%% confidence interval $[%s, %s]$; verdict \textbf{%s}%s%s; %s. attnsparse %s."
+            % (params, result["seed"], result["samples"], _fmt(result["theory"], digits), _fmt(result["estimate"]),
                "%g" % (100 * result["level"]), _fmt(lo), _fmt(hi), tex_escape(result["verdict"]),
-               (" (" + tex_escape(result["reason"]) + ")") if result.get("reason") else "", version))
+               (" (" + tex_escape(result["reason"]) + ")") if result.get("reason") else "", sim, deriv, version))
+
+
+def _step_marks(claim):
+    """Each derivation step's status, as a LaTeX sentence (empty when the steps were not checked)."""
+    if "derivation_report" not in claim.__dict__ or claim.derivation_report is None:
+        return ""
+    marks = []
+    for s in claim.derivation_report.steps:
+        mark = tex_escape(s.status)
+        if s.status == "failed":
+            mark = r"\textbf{failed}"
+            if s.counterexample:
+                where = ", ".join(f"{k} = {v}" for k, v in s.counterexample.items())
+                mark += " at " + tex_escape(where)
+        elif s.status == "cited":
+            mark = r"\emph{cited} (rests on its justification)"
+        elif s.status == "asymptotic":
+            mark = r"\emph{asymptotic} (not checked pointwise)"
+        marks.append(f"({s.number}) {mark}")
+    return r"\emph{Step status:} " + "; ".join(marks) + "."
 
 
 def claim_environment(claim, result=None):
@@ -89,8 +149,9 @@ def claim_environment(claim, result=None):
              r"\end{claim}"]
     d = claim.derivation
     if d is not None:
-        lines += [r"\begin{proof}[Derivation: %s]" % tex_escape(d.title), derivation_align(d, notes=True),
-                  r"\end{proof}"]
+        marks = _step_marks(claim)
+        lines += [r"\begin{proof}[Derivation: %s]" % tex_escape(d.title), derivation_align(d, notes=True)]
+        lines += ([marks] if marks else []) + [r"\end{proof}"]
     lines.append(validation_stamp(claim, result))
     return "\n".join(lines) + "\n"
 
@@ -135,5 +196,8 @@ def _verdict_text(r):
     if r is None:
         return "not checked in this build"
     params = ", ".join(f"{k}={v}" for k, v in r["params"].items())
-    return (f"**{r['verdict']}** at {params} (theory {_fmt(r['theory'])}, estimate {_fmt(r['estimate'])}, "
-            f"seed {r['seed']})")
+    extra = r.get("extra") or {}
+    deriv = extra.get("derivation")
+    deriv = f"; derivation {deriv['status']}" if deriv else ""
+    return (f"**{r['verdict']}** at {params} (theory {_fmt(r['theory'], extra.get('theory_digits') or 6)}, "
+            f"estimate {_fmt(r['estimate'])}, seed {r['seed']}{deriv})")

@@ -80,11 +80,14 @@ class TrendClaim(Claim):
 class ExactClaim(Claim):
     """``E[stat] == exact value``, the theory side computed by an ``eval_*`` of :mod:`attnsparse.numeric.exact`.
 
-    ``exact(dps, **params)`` is the evaluator. ``evaluate`` confirms the value to
-    :attr:`THEORY_DIGITS` digits (enough for a check at 2% resolution; call the evaluator
-    directly for more digits).
+    ``exact(dps, **params)`` is the evaluator: it returns a value confirmed to ``dps``
+    significant digits or raises ``PrecisionError``. ``evaluate(dps)`` returns exactly that
+    (a :class:`~attnsparse.numeric.precision.Confirmed` of ``dps`` digits), cached by ``dps``
+    and the parameters. The check engine asks for :attr:`THEORY_DIGITS` digits (enough for a
+    check at 2% resolution; more would cost seconds to minutes of quadrature).
     """
 
+    #: the digits the check engine asks of the exact evaluator
     THEORY_DIGITS = 8
 
     def __init__(self, id, *, exact, label, **kw):
@@ -94,14 +97,23 @@ class ExactClaim(Claim):
         self.__dict__["_values"] = {}
 
     def evaluate(self, dps=30, **params):
-        """The exact value at ``params``, confirmed to ``min(dps, THEORY_DIGITS)`` digits (cached).
+        """The exact value at ``params``, confirmed to ``dps`` digits (cached by ``dps``).
 
-        A check at 2% resolution needs a few digits; the default ``dps`` of the check engine
-        is capped to :attr:`THEORY_DIGITS` here. Call the evaluator for more digits.
+        Raises ``PrecisionError`` when the evaluator's route cannot deliver ``dps`` digits
+        (its message names the largest dps it can), or when the evaluator returns a value
+        confirmed to fewer digits than asked.
         """
+        from ..numeric.precision import Confirmed, PrecisionError, confirmed_digits
+
+        if isinstance(dps, bool) or not isinstance(dps, int) or dps < 1:
+            raise ValueError(f"dps must be a positive integer, got {dps!r}")
         self.bind(params)
-        digits = max(6, min(int(dps), self.THEORY_DIGITS))
-        key = (digits, tuple(sorted(params.items())))
+        key = (dps, tuple(sorted(params.items())))
         if key not in self._values:
-            self._values[key] = self.exact(digits, **params)
+            v = self.exact(dps, **params)
+            got = confirmed_digits(v, dps)
+            if got < dps:
+                raise PrecisionError(f"claim {self.id}: its evaluator returned {got} confirmed digits, {dps} "
+                                     f"were asked: the largest dps this route delivers is {got}")
+            self._values[key] = v if isinstance(v, Confirmed) else Confirmed(v, dps)
         return self._values[key]

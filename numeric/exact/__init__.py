@@ -1,4 +1,4 @@
-r"""Exact finite-n functionals of IID Gaussian logits (THEORY.md section 4).
+r"""Exact finite-n functionals of IID Gaussian logits (docs/theory.md, section 4).
 
 For ``s_j = sigma X_j`` with ``X_j ~ N(0, 1)`` iid, ``j = 1..n``, let
 ``L(u) = E exp(-u e^{sigma X})`` be the lognormal Laplace transform. The identities
@@ -26,9 +26,10 @@ route by ``dps`` (the modules below are private):
 * above ``FAST_DPS``: E1-E3 and E5 take the mpmath route (:mod:`._mp`): composite
   Gauss-Legendre in ``t`` and ``w``, closed-form series and tails outside the switch, chunks
   of t-nodes (memory ~10^5 objects). E4 and E8 have no mpmath route: above ``FAST_DPS`` they
-  raise ``ValueError`` at once (the tanh-sinh object grid E4 used grew to many GB and did not
+  raise :class:`~attnsparse.numeric.quadrature.PrecisionError` at once, naming the largest dps
+  the route delivers (the tanh-sinh object grid E4 used grew to many GB and did not
   finish at 30 digits; E8 needs ~100 inner values of seconds each). E7 is float64 only
-  (``dps <= 12``).
+  (``dps <= 12``; above that, ``PrecisionError`` at once).
 
 Arithmetic at one working precision is :class:`._backend._Backend`; the rules, node caches and
 confirmation live in :mod:`attnsparse.numeric.quadrature`.
@@ -39,7 +40,9 @@ independent evaluation on a grid shifted by a third of a step agrees to the requ
 digits (float64 twice for ``dps <= 13``; mpmath at ``dps + 5`` then ``dps + 15`` digits above
 that). Otherwise :class:`~attnsparse.numeric.quadrature.PrecisionError` is raised. Every
 ``eval_*`` function takes the number of confirmed significant digits ``dps`` first and returns
-an ``mpmath.mpf``.
+a :class:`~attnsparse.numeric.precision.Confirmed` (an ``mpmath.mpf`` that carries ``digits = dps``).
+A ``dps`` above what the route can deliver raises ``PrecisionError`` ("the largest dps this
+route delivers is N"), never a value with fewer digits.
 """
 
 from __future__ import annotations
@@ -50,13 +53,15 @@ import math
 import mpmath as mp
 import numpy as np
 
+from ..precision import Confirmed
 from ..quadrature import PrecisionError, TanhSinh, confirm_levels, gauss_legendre_mp
 from ._backend import _Backend, _log_one_minus
 from ._mixture import _IID_BOUNDS, _IID_FUNCTIONALS, _INNER_LEVELS, _MIX_STEP, _bilinear, _chi2_quantile
 from ._float import (_GAP_POINTS, _IID, _X_CUT, _coarse_iid, _entropy_f64, _f_zero, _ipr_second_moment,
                      _log_binom, _log_partition_f64, _mass_above_f64, _moment_f64, _sorted_pts, _switch_points,
                      _topk)
-from ._laplace import eval_count_above, eval_prob_weight_above
+from . import _laplace
+from ._laplace import E7_DPS
 from ._mp import (_MP_CHUNK, _MP_E5_FLOOR, _MP_PIECE, _IIDmp, _entropy_mp, _gl_pieces, _log_partition_mp,
                   _mass_above_mp, _moment_mp, _mp_rule, _subdivide, _t_end)
 
@@ -66,6 +71,8 @@ __all__ = ["eval_moment", "eval_ipr", "eval_ipr_second_moment", "eval_log_partit
 
 #: the largest ``dps`` served by the float64 route
 FAST_DPS = 13
+#: the largest ``dps`` served by the mpmath route (E1-E3, E5)
+MP_DPS = 60
 
 # names of the single-module layout, kept for old callers (tests use some of them)
 _gl_mp = gauss_legendre_mp
@@ -124,9 +131,17 @@ def _real_arg(x, name):
         raise TypeError(f"{name} must be a real number, got {x!r}") from None
 
 
+def _route_limit(dps, top, name, why):
+    """``PrecisionError`` at once when the integer ``dps`` exceeds ``top``, the route's largest."""
+    if not isinstance(dps, bool) and isinstance(dps, (int, np.integer)) and dps > top:
+        raise PrecisionError(f"dps must be <= {top} for {name}, got {dps}: the largest dps this route "
+                             f"delivers is {top} ({why})")
+
+
 def _check_args(n, sigma, dps):
-    if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or not 5 <= dps <= 60:
-        raise ValueError(f"dps must be an integer in [5, 60], got {dps!r}")
+    _route_limit(dps, MP_DPS, "the exact evaluators", "the mpmath route")
+    if isinstance(dps, bool) or not isinstance(dps, (int, np.integer)) or not 5 <= dps <= MP_DPS:
+        raise ValueError(f"dps must be an integer in [5, {MP_DPS}], got {dps!r}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 2 <= n <= 2**40:
         raise ValueError(f"n must be an integer in [2, 2^40], got {n!r}")
     s = _real_arg(sigma, "sigma")
@@ -148,14 +163,12 @@ def _confirmed(compute, dps, what):
         first, second, levels = _Backend("f64"), _Backend("f64"), range(2, 8)
     else:
         first, second, levels = _Backend("mp", dps + 5), _Backend("mp", dps + 15), range(2, 9)
-    return confirm_levels(compute, first, second, levels, dps, what)
+    return Confirmed(confirm_levels(compute, first, second, levels, dps, what), int(dps))
 
 
 def _float_route_only(dps, name):
-    """Raise ``ValueError`` at once when ``dps`` needs a route ``name`` does not have."""
-    if dps > FAST_DPS:
-        raise ValueError(f"dps must be <= {FAST_DPS} for {name}, got {dps} (the float64 route serves "
-                         f"up to {FAST_DPS} digits; the mpmath route covers E1-E3 and E5)")
+    """Raise ``PrecisionError`` at once when ``dps`` needs a route ``name`` does not have."""
+    _route_limit(dps, FAST_DPS, name, "float64; the mpmath route covers E1-E3 and E5 only")
 
 
 # ----------------------------------------------------------------------------- public API
@@ -228,7 +241,7 @@ def eval_topk_mass(dps, n, sigma, k):
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(64, n):
         raise ValueError(f"k must be an integer in [1, min(64, n)], got {k!r}")
     if k == n:
-        return mp.mpf(1)
+        return Confirmed(1, int(dps))
     return _confirmed(lambda be, lev: _topk(be, lev, n, s, int(k)), dps, f"E T({k}) (n={n}, sigma={s:g})")
 
 
@@ -259,7 +272,7 @@ def eval_bilinear(dps, what, n, d, sigma):
     r"""A row functional of the bilinear model (E8), by the chi-square mixture over ``tau``.
 
     Given ``q`` the bilinear logits are iid ``N(0, tau^2)`` with ``tau^2 = sigma^2 chi2_d/d``
-    and ``sigma = sigma_q sigma_k`` (THEORY.md section 2), so
+    and ``sigma = sigma_q sigma_k`` (docs/theory.md, section 2), so
 
     .. math:: \mathbb{E}_{\text{bilinear}}\, g = \int_0^\infty \mathbb{E}_{\text{iid}, \tau(r)}\, g
               \; f_{\chi^2_d}(r)\,dr, \qquad \tau(r) = \sigma\sqrt{r/d}.
@@ -270,7 +283,7 @@ def eval_bilinear(dps, what, n, d, sigma):
     Parameters
     ----------
     dps : int
-        Confirmed significant digits, 5..13 (no mpmath route: larger values raise ``ValueError``).
+        Confirmed significant digits, 5..13 (no mpmath route: larger values raise ``PrecisionError``).
     what : {"ipr", "log_partition", "entropy", "max_weight"}
     d : int
         Head dimension, 2..4096.
@@ -284,3 +297,17 @@ def eval_bilinear(dps, what, n, d, sigma):
     cache = {}
     return _confirmed(lambda be, lev: _bilinear(be, lev, what, n, int(d), s, dps, cache), dps,
                       f"bilinear E {what} (n={n}, d={d}, sigma={s:g})")
+
+
+def eval_prob_weight_above(dps, n, sigma, eps):
+    _route_limit(dps, E7_DPS[1], "eval_prob_weight_above", "float64 Laplace inversion")
+    return Confirmed(_laplace.eval_prob_weight_above(dps, n, sigma, eps), int(dps))
+
+
+def eval_count_above(dps, n, sigma, eps):
+    _route_limit(dps, E7_DPS[1], "eval_count_above", "float64 Laplace inversion")
+    return Confirmed(_laplace.eval_count_above(dps, n, sigma, eps), int(dps))
+
+
+eval_prob_weight_above.__doc__ = _laplace.eval_prob_weight_above.__doc__
+eval_count_above.__doc__ = _laplace.eval_count_above.__doc__

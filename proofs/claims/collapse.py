@@ -1,4 +1,4 @@
-"""Attention collapse in the condensed phase sigma > beta_c (THEORY.md sections 1 and 5)."""
+"""Attention collapse in the condensed phase sigma > beta_c (docs/theory.md, sections 1 and 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Gaussian extreme values (THEORY.md section 5)."""
+"""Gaussian extreme values (docs/theory.md, section 5)."""
 
 from __future__ import annotations
 

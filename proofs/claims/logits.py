@@ -1,4 +1,4 @@
-"""Laws of one bilinear logit ``s = <q, k>/sqrt(d)`` (THEORY.md section 2).
+"""Laws of one bilinear logit ``s = <q, k>/sqrt(d)`` (docs/theory.md, section 2).
 
 Every right-hand side is derived here by SymPy from two lemmas, the Gaussian MGF and the
 chi-square MGF, by conditioning on the query: given ``q``, ``s ~ N(0, c^2 C)`` with
@@ -26,7 +26,7 @@ tau = sp.Symbol("tau", positive=True)
 c = sp.Symbol("c", positive=True)
 nu = sp.Symbol("nu", positive=True)
 y = sp.Symbol("y", positive=True)
-C_SCALE = S.sigma_q * S.sigma_k / sp.sqrt(S.d)  # c in THEORY.md
+C_SCALE = S.sigma_q * S.sigma_k / sp.sqrt(S.d)  # c in docs/theory.md, section 2
 
 
 def exp_t_s0(s, a):

@@ -1,4 +1,4 @@
-"""The partition function Z = sum_j e^{s_j} of IID Gaussian logits (THEORY.md section 3)."""
+"""The partition function Z = sum_j e^{s_j} of IID Gaussian logits (docs/theory.md, section 3)."""
 
 from __future__ import annotations
 

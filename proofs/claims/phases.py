@@ -1,4 +1,4 @@
-"""Phases of the softmax row and the exact finite-n theory (THEORY.md sections 3-5).
+"""Phases of the softmax row and the exact finite-n theory (docs/theory.md, sections 3-5).
 
 ``phases.exact_*`` claims compare simulation with the exact integrals of
 :mod:`attnsparse.numeric.exact` at finite n, in particular in the critical window
@@ -50,52 +50,52 @@ def mass_above(s, a):
 register(ExactClaim(
     "phases.exact_ipr", model=IID, lhs=E(stat.ipr), label="E_1", exact=lambda dps, n, sigma: X.eval_ipr(dps, n, sigma),
     statement="E sum p^2 equals the exact integral (E1) at every finite n and sigma, the critical window included.",
-    provenance="derived", source="THEORY.md section 4 (E1)",
+    provenance="derived", source="docs/theory.md, section 4 (E1)",
     points=[dict(n=1024, sigma=round(S.critical_sigma(1024), 3))]))
 
 register(ExactClaim(
     "phases.exact_log_partition", model=IID, lhs=E(stat.log_partition), label="E_2",
     exact=lambda dps, n, sigma: X.eval_log_partition(dps, n, sigma),
     statement="E ln Z equals the exact integral (E2) int (e^{-u} - L(u)^n) du/u.",
-    provenance="derived", source="THEORY.md section 4 (E2)", points=[dict(n=4096, sigma=3.0)]))
+    provenance="derived", source="docs/theory.md, section 4 (E2)", points=[dict(n=4096, sigma=3.0)]))
 
 register(ExactClaim(
     "phases.exact_entropy", model=IID, lhs=E(stat.entropy), label="E_3",
     exact=lambda dps, n, sigma: X.eval_entropy(dps, n, sigma),
-    statement="E H equals the exact integral (E3).", provenance="derived", source="THEORY.md section 4 (E3)",
+    statement="E H equals the exact integral (E3).", provenance="derived", source="docs/theory.md, section 4 (E3)",
     points=[dict(n=256, sigma=2.5)]))
 
 register(ExactClaim(
     "phases.exact_max_weight", model=IID, lhs=E(stat.max_weight), label="E_4",
     exact=lambda dps, n, sigma: X.eval_max_weight(dps, n, sigma),
     statement="E p_(1) equals the exact integral (E4 at k = 1).", provenance="derived",
-    source="THEORY.md section 4 (E4)", points=[dict(n=256, sigma=3.3)]))
+    source="docs/theory.md, section 4 (E4)", points=[dict(n=256, sigma=3.3)]))
 
 register(ExactClaim(
     "phases.exact_count_above", model=IID, lhs=E(stat.count_above(S.eps)), label="E_7",
     exact=lambda dps, n, sigma, epsilon: X.eval_count_above(min(dps, 12), n, sigma, epsilon),
     statement="E N_eps = n P(p_1 > eps) equals the exact Laplace-inversion integral (E7; at most 12 digits).",
-    provenance="derived", source="THEORY.md section 4 (E7)", points=[dict(n=1024, sigma=3.7, epsilon=0.01)]))
+    provenance="derived", source="docs/theory.md, section 4 (E7)", points=[dict(n=1024, sigma=3.7, epsilon=0.01)]))
 
 register(ExactClaim(
     "phases.exact_mass_above", model=IID,
     lhs=E(stat.logits(mass_above, S.sigma * S.x, label=r"\sum_j p_j 1\{s_j > \sigma x\}")), label="E_5",
     exact=lambda dps, n, sigma, x: X.eval_mass_above(dps, n, sigma, x),
     statement="The mass of keys with logit above sigma x equals the exact integral (E5).", provenance="derived",
-    source="THEORY.md section 4 (E5)", points=[dict(n=512, sigma=2.0, x=2.0)]))
+    source="docs/theory.md, section 4 (E5)", points=[dict(n=512, sigma=2.0, x=2.0)]))
 
 register(ExactClaim(
     "phases.exact_bilinear_ipr", model=BilinearQK(n=S.n, d=S.d, sigma_q=S.sigma, sigma_k=1), lhs=E(stat.ipr),
     label="E_8", exact=lambda dps, n, d, sigma: X.eval_bilinear(dps, "ipr", n, d, sigma),
     statement="E sum p^2 of the bilinear model equals the chi-square mixture of the exact IID integral (E8).",
-    provenance="derived", source="THEORY.md sections 2 and 4 (E8)", points=[dict(n=128, d=8, sigma=1.5)]))
+    provenance="derived", source="docs/theory.md, sections 2 and 4 (E8)", points=[dict(n=128, d=8, sigma=1.5)]))
 
 # ------------------------------------------------------------------ high temperature
 IPR_HIGH_TEMPERATURE = register(Claim(
     "phases.ipr_high_temperature", model=IID, lhs=E(stat.ipr), rel="approx", rtol=0.05,
     rhs=sp.exp(S.sigma**2) / S.n,
     statement="For sigma < beta_c/2 (Z/EZ -> 1): E sum p^2 ~ e^{sigma^2}/n (within 5% at the check point).",
-    provenance="standard", source="REM high-temperature phase (THEORY.md section 5)",
+    provenance="standard", source="REM high-temperature phase (docs/theory.md, section 5)",
     details=lambda: error_table(IPR_HIGH_TEMPERATURE, lambda n, sigma: X.eval_ipr(6, n, sigma),
                                 [dict(n=2**k, sigma=f * S.critical_sigma(2**k)) for k in (10, 14, 18) for f in (0.25, 0.5)]),
     points=[dict(n=4096, sigma=0.5)]))
@@ -104,7 +104,7 @@ ENTROPY_HIGH_TEMPERATURE = register(Claim(
     "phases.entropy_high_temperature", model=IID, lhs=E(stat.entropy), rel="approx", rtol=0.02,
     rhs=sp.log(S.n) - S.sigma**2 / 2,
     statement="In the high-temperature phase E H ~ ln n - sigma^2/2 (within 2% at the check point).",
-    provenance="standard", source="REM high-temperature phase (THEORY.md section 5)",
+    provenance="standard", source="REM high-temperature phase (docs/theory.md, section 5)",
     details=lambda: error_table(ENTROPY_HIGH_TEMPERATURE, lambda n, sigma: X.eval_entropy(6, n, sigma),
                                 [dict(n=2**k, sigma=f * S.critical_sigma(2**k)) for k in (10, 14) for f in (0.25, 0.5)]),
     points=[dict(n=4096, sigma=0.8)]))

@@ -1,4 +1,4 @@
-"""The seed paper's self-attention model: logit scale and the max-logit / weight bounds (THEORY.md 1)."""
+"""The seed paper's self-attention model: logit scale and the max-logit / weight bounds (docs/theory.md, section 1)."""
 
 from __future__ import annotations
 

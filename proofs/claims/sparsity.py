@@ -1,4 +1,4 @@
-"""Sparsity of softmax rows under Gaussian logits: the seed paper's v2 claims (THEORY.md section 1).
+"""Sparsity of softmax rows under Gaussian logits: the seed paper's v2 claims (docs/theory.md, section 1).
 
 The asymptotic statements are :class:`TrendClaim` objects, checked over a grid of ``n``
 with ``sigma^2 = 2 gamma ln n``; the top-k identities hold row by row and are checked as
@@ -83,7 +83,7 @@ for _id, _which, _label, _statement in _IDENTITIES:
     register(Claim(
         _id, model=_IID, lhs=E(stat.logits(topk_identity_residual, S.k, _which, label=_label)), rel="<=",
         rhs=ROUNDING, statement=_statement + " Checked as: the mean row residual is below 1e-9 (rounding).",
-        provenance="standard", source="THEORY.md section 1, identities", points=_ID_POINTS,
+        provenance="standard", source="docs/theory.md, section 1, identities", points=_ID_POINTS,
         assumptions=[S.k >= 1, S.k < S.n]))
 
 

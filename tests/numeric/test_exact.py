@@ -277,7 +277,7 @@ def test_float_only_evaluators_refuse_high_dps_at_once(call, monkeypatch):
         raise AssertionError("quadrature started before dps was refused")
 
     monkeypatch.setattr(X, "_confirmed", no_quadrature)
-    with pytest.raises(ValueError, match="dps must be <= 13"):
+    with pytest.raises(PrecisionError, match="dps must be <= 13 .*the largest dps this route delivers is 13"):
         call()
 
 
@@ -339,5 +339,76 @@ def test_ipr_second_moment_small_n_against_plain_numpy(n, sigma):
 def test_ipr_second_moment_inputs():
     with pytest.raises(ValueError, match="n must be"):
         X.eval_ipr_second_moment(8, 2, 1.0)
-    with pytest.raises(ValueError, match="dps must be <= 13"):
+    with pytest.raises(PrecisionError, match="dps must be <= 13"):
         X.eval_ipr_second_moment(20, 64, 1.0)
+
+
+# ----------------------------------------------------------------------------- digits asked are digits given
+@pytest.mark.parametrize("call, top", [
+    (lambda: X.eval_count_above(13, 64, 1.0, 0.1), 12), (lambda: X.eval_prob_weight_above(20, 64, 1.0, 0.1), 12),
+    (lambda: X.eval_max_weight(14, 64, 1.0), 13), (lambda: X.eval_topk_mass(30, 64, 1.0, 3), 13),
+    (lambda: X.eval_bilinear(14, "ipr", 64, 4, 1.0), 13), (lambda: X.eval_ipr(61, 64, 1.0), 60)])
+def test_a_route_asked_beyond_its_reach_names_the_largest_dps(call, top):
+    with pytest.raises(PrecisionError, match=f"the largest dps this route delivers is {top}"):
+        call()
+
+
+def test_bad_dps_is_still_a_value_error():
+    for bad in (4, 2.5, True):
+        with pytest.raises(ValueError, match="dps must be"):
+            X.eval_ipr(bad, 64, 1.0)
+    with pytest.raises(ValueError, match="dps must be"):
+        X.eval_count_above(4, 64, 1.0, 0.1)
+
+
+def test_evaluators_return_values_that_carry_their_digits(monkeypatch):
+    from attnsparse.numeric.precision import Confirmed
+
+    v = X.eval_ipr(9, 64, 1.0)
+    assert isinstance(v, Confirmed) and v.digits == 9 and isinstance(v, mp.mpf)
+    assert len(str(v).replace("0.", "", 1).lstrip("0")) == 9  # str prints the confirmed digits only
+    assert isinstance(v + 1, mp.mpf) and not isinstance(v + 1, Confirmed)  # derived values are plain
+    assert float(v) == float(v.value)
+    monkeypatch.setattr(X._laplace, "eval_count_above", lambda dps, n, sigma, eps: mp.mpf("1.25"))
+    w = X.eval_count_above(8, 64, 1.0, 0.1)  # E7 (seconds): its wrapper alone
+    assert isinstance(w, Confirmed) and w.digits == 8 and w == mp.mpf("1.25")
+
+
+def _keyed_by_dps(lo, hi, n):
+    # dps lo and hi are two values: they agree to lo digits and the finer one has digits beyond
+    c = asp.get("phases.exact_ipr")
+    v_lo, v_hi = c.evaluate(dps=lo, n=n, sigma=3.7233), c.evaluate(dps=hi, n=n, sigma=3.7233)
+    assert (v_lo.digits, v_hi.digits) == (lo, hi)
+    assert c.evaluate(dps=lo, n=n, sigma=3.7233) is v_lo  # cached, by dps
+    assert v_lo != v_hi and abs(v_lo - v_hi) <= 5 * mp.mpf(10) ** -lo * abs(v_hi)
+    assert abs(v_hi - mp.mpf(mp.nstr(v_hi, lo + 1))) > mp.mpf(10) ** -(hi - 1) * abs(v_hi)  # beyond digit lo + 1
+    return v_hi
+
+
+def test_exact_claim_evaluate_is_keyed_by_dps_and_honours_it():
+    # the float route (milliseconds); dps 8 against 15 (the mpmath route, ~40 s) is in the slow test
+    v13 = _keyed_by_dps(8, 13, 64)
+    assert abs(v13 - X.eval_ipr(12, 64, 3.7233)) <= 1e-12 * abs(v13)
+    with pytest.raises(PrecisionError, match="the largest dps this route delivers is 13"):
+        asp.get("phases.exact_max_weight").evaluate(dps=20, n=64, sigma=1.0)
+
+
+@pytest.mark.slow
+def test_exact_ipr_to_19_digits_at_the_issue_point():
+    # issue 12: evaluate(dps=20) at (1024, 3.7233) was an 8-digit value, off by 4.4e-10
+    _keyed_by_dps(8, 15, 64)
+    v = asp.get("phases.exact_ipr").evaluate(dps=20, n=1024, sigma=3.7233)
+    ref = X.eval_ipr(25, 1024, 3.7233)
+    assert v.digits == 20 and abs(v - ref) <= mp.mpf(10) ** -19 * abs(ref)
+
+
+def test_eval_confirmed_returns_the_digits_asked():
+    import sympy as sp
+
+    from attnsparse.numeric.precision import Confirmed, eval_confirmed
+
+    x = sp.Symbol("x", positive=True)
+    v = eval_confirmed(sp.sqrt(x), {x: 2}, 20)
+    assert isinstance(v, Confirmed) and v.digits == 20 and str(v) == "1.4142135623730950488"
+    with mp.workdps(40):
+        assert abs(v - mp.sqrt(2)) <= mp.mpf(10) ** -20
