@@ -2,40 +2,56 @@
 
 Design (docs/statistics.md gives the full account):
 
-* A check simulates the claim's left-hand side in batches: the first of ``initial`` rows,
-  then batches that double the total, up to ``max_samples`` rows or ``max_seconds``.
-  With ``L`` possible looks at the data, each look tests at level ``alpha / L``
-  (Bonferroni over looks), so the false-alarm probability of the whole sequential check
-  is at most ``alpha``.
-* ``refuted``: the look's p-value for "the claim holds" is at most ``alpha / L``.
-  For ``==`` the test is two-sided against the theory value; for ``approx`` it is against
-  the tolerance band; for ``<=`` / ``>=`` it is one-sided against the bound.
-* ``consistent``: the look's confidence interval (at ``1 - alpha / L``) lies inside the
-  tolerance band ``theory +- max(rtol |theory|, atol)`` (``==``, ``approx``), or its
-  one-sided confidence bound lies on the right side of the bound (``<=``, ``>=``).
-* ``inconclusive``: neither happened within the budget.
-* The engine takes a plain description, a :class:`CheckSpec` (the functional, the model,
-  the bound parameters, the theory value or a second functional, the relation, the
-  tolerance, seed, effort and alpha), and returns a :class:`CheckResult`. Building the
-  description from a claim is the claims' business (``attnsparse.proofs.checking``).
+* A check simulates the claim's left-hand side in looks: ``initial`` rows, then batches
+  that double the total (a deterministic schedule: look ``l`` ends at ``initial 2^l``
+  rows), until the claim is decided, ``max_samples`` rows are reached or the next look
+  would overrun ``max_seconds``. The time budget is measured from the first simulated row
+  (warm-up and probe included) and cuts only at a look boundary, so the same seed and the
+  same number of rows give the same result on any machine and thread count. A model whose
+  probe rows or first look cannot fit the budget is refused up front (ValueError).
+* Methods (``CheckResult.method``):
+
+  - ``"betting"``: the mean of a statistic with a declared range (``Stat.value_range``),
+    ``P(event)``, and two-model equalities of such means (paired differences). The betting
+    confidence sequence of :mod:`.confseq` holds at every sample size at once, so every look
+    tests at the full ``alpha`` and the p-value is the anytime-valid ``min(1, 1/max capital)``.
+    Guaranteed: a true claim is refuted with probability at most ``alpha``.
+  - ``"order statistics"``: quantiles; exact binomial tests, each look at ``alpha / L``
+    (Bonferroni over the ``L`` looks of the fixed schedule). Guaranteed as well.
+  - ``"asymptotic"``: everything else (moments, ``partition``, ``Var``, the unbounded
+    ``log_partition``, ``max_logit``, ``logit``, ``top_gap`` and user statistics without a
+    range): Student t / normal intervals at ``alpha / L`` per look. The level holds only
+    as far as the central limit theorem does at the sample size.
+
+* ``refuted``: the p-value of "the claim holds" is at most the look's level. ``consistent``:
+  the confidence set lies inside the tolerance band ``theory +- max(rtol |theory|, atol)``
+  (``==``, ``approx``) or on the right side of the bound (``<=``, ``>=``). ``inconclusive``:
+  neither within the budget. Bound checks report ``margin`` (bound - estimate, positive
+  when the bound holds) and ``margin_bound`` (the margin at the confidence bound) in
+  ``extra``, and ``tightness`` (estimate / bound).
+* The engine takes a plain description, a :class:`CheckSpec`, and returns a
+  :class:`CheckResult`. Building the description from a claim is the claims' business
+  (``attnsparse.proofs.checking``).
 * Random streams: look ``l`` of side ``s`` draws batch ``2 l + s`` of the seed; warm-up
   rows draw their own batch (:mod:`.streams`).
 * A suite of checks is corrected with Holm's step-down method over the reported
-  p-values (the sequential p-value is ``min over looks of L p``); a refutation that does
-  not survive the correction is reported as inconclusive, with that reason.
+  p-values; a refutation that does not survive the correction is reported as
+  inconclusive, with that reason.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from . import config
-from .simulate import simulate_stats
-from .statistics import Functional
+from .confseq import betting_cs
+from .simulate import _symbol_keys, simulate_stats
+from .statistics import P, Functional, quantile
 from .streams import CHECK_WARM_UP, check_batch, check_seed
 
 __all__ = ["CheckSpec", "CheckResult", "run_check", "check_settings", "holm", "RELS", "EXPECT"]
@@ -127,6 +143,7 @@ class CheckResult:
     tightness: float | None = None
     extra: dict = field(default_factory=dict)
     expect: str = "consistent"
+    method: str = "asymptotic"
 
     @property
     def expected_refutation(self):
@@ -170,42 +187,109 @@ def _looks(initial, max_samples):
     return max(1, int(math.floor(math.log2(max_samples / initial))) + 1)
 
 
+def _int_setting(e, key, lo):
+    v = e[key]
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise ValueError(f"effort: {key} must be an integer >= {lo}, got {v!r}")
+    return int(v)
+
+
 def _effort(effort):
     if isinstance(effort, dict):
         bad = set(effort) - {"initial", "max_samples", "max_seconds"}
         if bad:
             raise ValueError(f"effort: unknown key(s) {sorted(bad)}; use initial, max_samples, max_seconds")
         e = dict(config.EFFORT["quick"], **effort)
-    elif effort in config.EFFORT:
+    elif isinstance(effort, str) and effort in config.EFFORT:
         e = dict(config.EFFORT[effort])
     else:
         raise ValueError(f"effort must be one of {sorted(config.EFFORT)} or a dict, got {effort!r}")
-    if not (isinstance(e["initial"], int) and 2 <= e["initial"] <= e["max_samples"]):
-        raise ValueError("effort: need integers 2 <= initial <= max_samples")
-    if not e["max_seconds"] > 0:
-        raise ValueError("effort: max_seconds must be > 0")
+    e["initial"] = _int_setting(e, "initial", 2)
+    e["max_samples"] = _int_setting(e, "max_samples", 2)
+    if e["initial"] > e["max_samples"]:
+        raise ValueError(f"effort: need initial <= max_samples, got initial={e['initial']} and "
+                         f"max_samples={e['max_samples']}")
+    ms = e["max_seconds"]
+    if isinstance(ms, bool) or not isinstance(ms, numbers.Real) or not (float(ms) > 0 and math.isfinite(ms)):
+        raise ValueError(f"effort: max_seconds must be a finite number > 0, got {ms!r}")
+    e["max_seconds"] = float(ms)
     return e
 
 
+def _draws_per_row(bm):
+    """Gaussian draws of one row of a bound model (the cost model of the up-front refusal)."""
+    if bm.d <= 1 and bm.mat.size == 0:
+        return bm.n + 1
+    return bm.n * bm.d + bm.d + bm.mat.size
+
+
 class _Side:
-    """Simulated values of one functional, accumulated over batches."""
+    """Simulated values of one functional, accumulated over looks."""
 
     def __init__(self, functional, model, values, seed, stream):
         self.f, self.model, self.values = functional, functional.model or model, values
         self.seed, self.stream, self.x = seed, stream, np.empty(0)
+        self.keys = _symbol_keys(values, functional)
+        self.bound = self.model.bind(_symbol_keys(values, self.model))
 
-    def warm_up(self, rows=2):
+    @property
+    def range(self):
+        return self.f.value_range(self.keys, self.bound.n) if not isinstance(self.f, quantile) else None
+
+    def warm_up(self, rows=config.PROBE_ROWS):
         """Run the kernels on a few rows (compiles them; the numbers are discarded)."""
         simulate_stats(self.model, [self.f.stat], rows, self.seed, self.values, batch=CHECK_WARM_UP)
 
     def extend(self, look, size):
         raw = simulate_stats(self.model, [self.f.stat], size, self.seed, self.values,
                              batch=check_batch(look, self.stream))[:, 0]
-        self.x = np.concatenate([self.x, self.f.values(raw, self.values)])
+        bad = ~np.isfinite(raw)
+        if bad.any():
+            what = "NaN" if np.isnan(raw).any() else "inf"
+            raise ValueError(f"the statistic {self.f.stat!r} returned {what} on {int(bad.sum())} of {size} rows "
+                             f"(look {look}); a check needs finite values")
+        v = self.f.values(raw, self.keys)
+        rng = self.range
+        if rng is not None and not isinstance(self.f, P):
+            lo, hi = rng
+            slack = 1e-9 * (hi - lo)
+            if v.min() < lo - slack or v.max() > hi + slack:
+                raise ValueError(f"the statistic {self.f.stat!r} returned {float(v.min()):.6g} .. {float(v.max()):.6g}, "
+                                 f"outside its declared range [{lo:g}, {hi:g}]")
+        self.x = np.concatenate([self.x, v])
+
+
+def _band(theory, tol):
+    return theory - tol, theory + tol
+
+
+def _decide_betting(x, rng, theory, rel, tol, alpha):
+    """(decision, p, ci, level) for one look of a betting check of a mean in ``rng``."""
+    cs = betting_cs(x, rng[0], rng[1], alpha)
+    if rel == "==":
+        p = cs.pvalue(theory, "two-sided")
+        ci = cs.interval()
+        lo_b, hi_b = _band(theory, tol)
+        ok = ci[0] >= lo_b and ci[1] <= hi_b
+    elif rel == "approx":
+        lo_b, hi_b = _band(theory, tol)
+        # the band holds the mean: K+ at its top and K- at its bottom are both supermartingales
+        p = min(1.0, 2 * min(cs.pvalue(hi_b, "greater"), cs.pvalue(lo_b, "less")))
+        ci = cs.interval()
+        ok = ci[0] >= lo_b and ci[1] <= hi_b
+    elif rel == "<=":
+        p = cs.pvalue(theory, "greater")
+        ci = (-math.inf, cs.upper())
+        ok = ci[1] <= theory + tol
+    else:
+        p = cs.pvalue(theory, "less")
+        ci = (cs.lower(), math.inf)
+        ok = ci[0] >= theory - tol
+    return ("refuted" if p <= alpha else "consistent" if ok else None), p, ci, 1 - alpha
 
 
 def _decide_one_sample(f, x, theory, rel, tol, a_look):
-    """(decision, p, ci, level) for one look of a one-sample check."""
+    """(decision, p, ci, level) for one look of a one-sample check (asymptotic or quantile)."""
     level = 1 - a_look
     if rel == "==":
         p = f.pvalue(x, theory, "two-sided")
@@ -250,12 +334,32 @@ def _decide_two_sample(left, right, rel, rtol, atol, a_look):
     return ("refuted" if p <= a_look else "consistent" if ok else None), p, ci, 1 - a_look, el, er, tol
 
 
+def _decide_two_sample_betting(left, right, rel, rtol, atol, alpha):
+    """Paired differences of two bounded means (rows of the two sides are independent
+    draws, so the pairs are i.i.d.): the betting sequence on ``x_L - x_R``."""
+    (l0, l1), (r0, r1) = left.range, right.range
+    d = left.x - right.x
+    er = float(np.mean(right.x))
+    tol = max(rtol * abs(er), atol)
+    decision, p, ci, level = _decide_betting(d, (l0 - r1, l1 - r0), 0.0, "==" if rel == "==" else "approx",
+                                             tol, alpha)
+    return decision, p, ci, level, tol
+
+
 def check_settings(seed=0, effort="quick", alpha=None):
     """Validate the settings of a check: ``(seed, budget dict, alpha)``, alpha defaulted."""
     alpha = config.ALPHA if alpha is None else alpha
-    if not (isinstance(alpha, float) or isinstance(alpha, int)) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    return check_seed(seed), _effort(effort), alpha
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < float(alpha) < 1:
+        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    return check_seed(seed), _effort(effort), float(alpha)
+
+
+def _method(spec, sides):
+    if isinstance(spec.lhs, quantile):
+        return "order statistics"
+    if all(s.range is not None for s in sides):
+        return "betting"
+    return "asymptotic"
 
 
 def run_check(spec: CheckSpec) -> CheckResult:
@@ -271,33 +375,53 @@ def run_check(spec: CheckSpec) -> CheckResult:
         theory = float(spec.theory)
         tol = max(rtol * abs(theory), spec.atol)
     left = _Side(spec.lhs, spec.model, values, seed, stream=0)
-    # compile the kernels before the clock of the time budget starts (first calls compile),
-    # then time a small probe so that the first batch alone cannot overrun the budget
     sides = (left, right) if two_sample else (left,)
+    # refuse up front what cannot fit: the probe rows at the fastest plausible speed
+    floor = sum(_draws_per_row(s.bound) for s in sides) * config.SECONDS_PER_DRAW_FLOOR
+    if floor * config.PROBE_ROWS > e["max_seconds"]:
+        raise ValueError(f"one row of this model takes at least {floor:.3g} s ({_draws_per_row(left.bound):.3g} "
+                         f"Gaussian draws), so the {config.PROBE_ROWS} probe rows alone exceed the time budget "
+                         f"max_seconds={e['max_seconds']:g}; raise effort['max_seconds'] or use a smaller model")
+    method = _method(spec, sides)
+    # warm-up (compiles the kernels on first use), then a timed probe; both count against
+    # the budget
     for side in sides:
         side.warm_up()
     t_probe = time.perf_counter()
     for side in sides:
-        side.warm_up(config.PROBE_ROWS)
+        side.warm_up()
     per_row = (time.perf_counter() - t_probe) / config.PROBE_ROWS
-    if per_row * e["initial"] > e["max_seconds"] / 2:
-        e["initial"] = max(config.PROBE_ROWS, int(e["max_seconds"] / 2 / per_row))
-        e["max_samples"] = max(e["max_samples"], e["initial"])
-    t_sampling = time.perf_counter()
+    if per_row * config.PROBE_ROWS < 0.5:  # fixed costs dominate so few rows: time one chunk
+        t_probe = time.perf_counter()
+        for side in sides:
+            side.warm_up(config.CHUNK_ROWS)
+        per_row = (time.perf_counter() - t_probe) / config.CHUNK_ROWS
+    if per_row * config.PROBE_ROWS > e["max_seconds"] / 2:
+        raise ValueError(f"one row takes about {per_row:.3g} s (measured on {config.PROBE_ROWS} rows): the time "
+                         f"budget max_seconds={e['max_seconds']:g} does not fit a check; raise effort['max_seconds'] "
+                         f"or use a smaller model")
     n_looks = _looks(e["initial"], e["max_samples"])
-    a_look = alpha / n_looks
+    a_look = alpha if method == "betting" else alpha / n_looks
     p_min, verdict, look, size, reason = 1.0, None, 0, e["initial"], ""
+    extra = {}
     while True:
         t_batch = time.perf_counter()
-        left.extend(look, size)
+        for side in sides:
+            side.extend(look, size)
         if two_sample:
-            right.extend(look, size)
-            verdict, p, ci, level, el, er, tol = _decide_two_sample(left, right, rel, rtol, spec.atol, a_look)
+            if method == "betting":
+                verdict, p, ci, level, tol = _decide_two_sample_betting(left, right, rel, rtol, spec.atol, alpha)
+                el, er = spec.lhs.estimate(left.x, 0.5), spec.rhs.estimate(right.x, 0.5)
+            else:
+                verdict, p, ci, level, el, er, tol = _decide_two_sample(left, right, rel, rtol, spec.atol, a_look)
             est, se, theory = el.value, el.stderr, er.value
             ci = (er.value + ci[0], er.value + ci[1])
             z = (el.value - er.value) / math.hypot(el.stderr, er.stderr) if el.stderr or er.stderr else 0.0
         else:
-            verdict, p, ci, level = _decide_one_sample(spec.lhs, left.x, theory, rel, tol, a_look)
+            if method == "betting":
+                verdict, p, ci, level = _decide_betting(left.x, left.range, theory, rel, tol, alpha)
+            else:
+                verdict, p, ci, level = _decide_one_sample(spec.lhs, left.x, theory, rel, tol, a_look)
             est_o = spec.lhs.estimate(left.x, 0.5)
             est, se = est_o.value, est_o.stderr
             z = (est - theory) / se if se > 0 else (0.0 if est == theory else math.copysign(math.inf, est - theory))
@@ -306,23 +430,34 @@ def run_check(spec: CheckSpec) -> CheckResult:
         if verdict is not None:
             break
         total = len(left.x)
-        spent = time.perf_counter() - t_sampling
+        spent = time.perf_counter() - t0
         batch_time = time.perf_counter() - t_batch
         if look >= n_looks or 2 * total > e["max_samples"]:
             verdict, reason = "inconclusive", f"sample budget of {e['max_samples']} rows reached"
             break
         if spent + 2 * batch_time > e["max_seconds"]:
-            verdict, reason = "inconclusive", f"time budget of {e['max_seconds']:g} s reached"
+            verdict = "inconclusive"
+            reason = (f"time budget of {e['max_seconds']:g} s reached after {total} rows (the next look, "
+                      f"{2 * total} rows, would take about {2 * batch_time:.3g} s more)")
             break
         size = total  # the next batch doubles the total
     if verdict == "consistent":
         reason = "interval within tolerance" if rel in ("==", "approx") else "bound holds"
     elif verdict == "refuted":
-        reason = f"p = {p:.2g} <= alpha/L = {a_look:.2g}"
+        reason = f"p = {p:.2g} <= {'alpha' if method == 'betting' else 'alpha/L'} = {a_look:.2g}"
     tight = est / theory if rel in ("<=", ">=") and theory else None
+    if rel in ("<=", ">="):
+        sign = 1.0 if rel == "<=" else -1.0
+        extra["margin"] = float(sign * (theory - est))
+        bound_side = ci[1] if rel == "<=" else ci[0]
+        extra["margin_bound"] = float(sign * (theory - bound_side))  # margin at the confidence bound
+    # the sequential p-value: anytime-valid for betting (min over looks of 1/max capital),
+    # Bonferroni over looks otherwise
+    p_report = p_min if method == "betting" else min(1.0, p_min * n_looks)
     return CheckResult(spec.claim_id, dict(spec.params), verdict, theory, est, se, tuple(map(float, ci)), level,
-                       float(z), float(min(1.0, p_min * n_looks)), len(left.x), look, seed,
-                       time.perf_counter() - t0, rel, float(tol), reason, tight, expect=spec.expect)
+                       float(z), float(p_report), len(left.x), look, seed,
+                       time.perf_counter() - t0, rel, float(tol), reason, tight, extra, expect=spec.expect,
+                       method=method)
 
 
 def holm(results, alpha=None):

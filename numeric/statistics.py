@@ -50,10 +50,11 @@ USER_CODE = codes.USER_CODE
 class Stat:
     """A per-row statistic. Compare it with a value to get an :class:`Event`."""
 
-    def __init__(self, name, param=None, func=None, label=None, args=()):
+    def __init__(self, name, param=None, func=None, label=None, args=(), range=None):
         self.name = name
         self.func = func
         self.label = label
+        self.declared_range = None if range is None else _check_range(range, label or getattr(func, "__name__", "f"))
         self.args = tuple(as_expr(a, "logits argument") for a in args)
         if name in BUILTIN:
             code, pname, _ = BUILTIN[name]
@@ -99,6 +100,28 @@ class Stat:
                 raise ValueError(f"{self.name}: j must be a key index in [0, n-1] = [0, {n - 1}], got {x:g}")
         return float(x)
 
+    def value_range(self, values, n):
+        """``(lo, hi)``: every value of the statistic on a row of ``n`` keys lies in it; ``None``
+        for an unbounded statistic. Bounded statistics are checked with the betting
+        confidence sequence (:mod:`.confseq`), the others by the asymptotic route."""
+        if self.code == USER_CODE:
+            return self.declared_range
+        name = self.name
+        if name in ("weight", "topk_mass", "tail_mass"):
+            return (0.0, 1.0)
+        if name in ("max_weight", "ipr"):  # both are at least 1/n (sum p_j = 1)
+            return (1.0 / n, 1.0)
+        if name == "entropy":
+            return (0.0, math.log(n)) if n > 1 else None
+        if name == "count_above":  # k weights above eps need k eps < 1
+            eps = self.bind_param(values, n)
+            return (0.0, float(min(n, math.floor(1.0 / eps))))
+        if name == "k_eps":
+            return (1.0, float(n)) if n > 1 else None
+        if name == "argmax":
+            return (0.0, float(n - 1)) if n > 1 else None
+        return None  # log_partition, max_logit, logit, top_gap, partition
+
     def latex(self, printer=None):
         if self.code == USER_CODE:
             return self.label or r"f(s)"
@@ -142,6 +165,18 @@ class Stat:
         return self._cmp("!=", v)
 
     __hash__ = object.__hash__
+
+
+def _check_range(rng, name):
+    """A declared value range as ``(lo, hi)`` floats, or a ValueError naming the statistic."""
+    try:
+        lo, hi = rng
+        lo, hi = float(lo), float(hi)
+    except (TypeError, ValueError):
+        raise ValueError(f"stat.logits({name}): range must be a pair (lo, hi) of numbers, got {rng!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"stat.logits({name}): range must be finite with lo < hi, got {rng!r}")
+    return lo, hi
 
 
 _OPS = {">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal,
@@ -228,16 +263,19 @@ class _StatNamespace:
         return Stat("logit", j)
 
     @staticmethod
-    def logits(f, *args, label=None):
+    def logits(f, *args, label=None, range=None):
         """A user statistic ``f(s)`` of the logit row ``s`` (a float64 array).
 
         ``f`` is plain Python with numpy scalar math; it is compiled with numba. With extra
         ``args`` (numbers or SymPy expressions, bound at check time) it is called as
         ``f(s, a)`` with ``a`` the float64 array of their values. ``label`` is its LaTeX.
+        ``range=(lo, hi)`` declares that every value lies in ``[lo, hi]``: checks of its mean
+        then use the betting confidence sequence (valid at any sample size) instead of the
+        asymptotic t route; a value outside the range is an error.
         """
         if not callable(f):
             raise TypeError("stat.logits(f) needs a callable f(s) of the logit row")
-        return Stat("logits", func=f, label=label, args=args)
+        return Stat("logits", func=f, label=label, args=args, range=range)
 
 
 stat = _StatNamespace()
@@ -281,6 +319,10 @@ class Functional:
         """Per-row values whose functional is estimated (indicators for events)."""
         return x
 
+    def value_range(self, bindings, n):
+        """Range of the per-row values of a mean-type functional (``E``, ``P``), or ``None``."""
+        return None
+
     def latex(self, printer=None):
         return r"%s\left[%s\right]" % (self.symbol, self.target.latex(printer))
 
@@ -305,6 +347,9 @@ class E(Functional):
         if not isinstance(target, Stat):
             raise TypeError(f"E(...) takes a statistic from attnsparse.stat, got {type(target).__name__}")
         super().__init__(target, model)
+
+    def value_range(self, bindings, n):
+        return self.target.value_range(bindings, n)
 
     def estimate(self, x, level):
         n = len(x)
@@ -358,6 +403,9 @@ class P(Functional):
 
     def values(self, x, bindings):
         return self.target.indicator(x, bindings)
+
+    def value_range(self, bindings, n):
+        return (0.0, 1.0)  # indicators: Bernoulli
 
     def estimate(self, x, level):
         n, k = len(x), int(np.sum(x))
