@@ -231,7 +231,7 @@ def prepare_folder(path, *, force=False, option="--out", ours=(), lock=True):
     """
     path = os.fspath(path)
     if os.path.lexists(path) and not os.path.isdir(path):
-        raise FolderError(f"{option} {_describe(path)} exists and is not a folder")
+        raise FolderError(f"{option} {_describe(path)} exists and is not a directory")
     created = False
     if not os.path.isdir(path):
         _check_creatable(path, option)

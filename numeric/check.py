@@ -204,6 +204,8 @@ def _effort(effort):
         e = dict(config.EFFORT[effort])
     else:
         raise ValueError(f"effort must be one of {sorted(config.EFFORT)} or a dict, got {effort!r}")
+    if isinstance(e["initial"], (int, np.integer)) and not isinstance(e["initial"], bool) and e["initial"] < 2:
+        raise ValueError(f"effort: need 2 <= initial <= max_samples, got initial={e['initial']!r}")
     e["initial"] = _int_setting(e, "initial", 2)
     e["max_samples"] = _int_setting(e, "max_samples", 2)
     if e["initial"] > e["max_samples"]:
@@ -350,7 +352,7 @@ def check_settings(seed=0, effort="quick", alpha=None):
     """Validate the settings of a check: ``(seed, budget dict, alpha)``, alpha defaulted."""
     alpha = config.ALPHA if alpha is None else alpha
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < float(alpha) < 1:
-        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
     return check_seed(seed), _effort(effort), float(alpha)
 
 

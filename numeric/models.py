@@ -52,6 +52,8 @@ def as_expr(value, name):
     """Sympify a parameter, refusing strings and other objects SymPy would parse."""
     if isinstance(value, str):
         raise TypeError(f"{name} must be a number or a SymPy expression, got the string {value!r}")
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a number or a SymPy expression, got the boolean {value!r}")
     try:
         return sp.sympify(value, strict=True)
     except (sp.SympifyError, TypeError):

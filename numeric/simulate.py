@@ -183,7 +183,7 @@ def _check_finite(out, stats):
                 hint = "; Z exceeds float64 (log Z > 709.78): use stat.log_partition"
             elif s.code == USER_CODE:
                 hint = "; a user statistic must return a finite number on every row"
-            raise ValueError(f"the statistic {s!r} is not finite on {int(bad.sum())} of {len(bad)} "
+            raise ValueError(f"the statistic {s!r} is not finite (NaN or inf) on {int(bad.sum())} of {len(bad)} "
                              f"rows (row {r}: {float(out[r, i])}){hint}")
 
 

@@ -472,6 +472,8 @@ class quantile(Functional):
     def __init__(self, target, q, model=None):
         if not isinstance(target, Stat):
             raise TypeError("quantile(...) takes a statistic from attnsparse.stat")
+        if isinstance(q, (bool, str, bytes)) or not isinstance(q, (int, float, np.integer, np.floating)):
+            raise TypeError(f"quantile: q must be a number in (0, 1), got {q!r}")
         q = float(q)
         if not 0 < q < 1:
             raise ValueError(f"quantile: q must be in (0, 1), got {q:g}")

@@ -1,6 +1,6 @@
 r"""LaTeX in house notation.
 
-:class:`HousePrinter` is SymPy's LaTeX printer with the notation of THEORY.md:
+:class:`HousePrinter` is SymPy's LaTeX printer with the notation of docs/theory.md:
 
 * ``Phi(x)``, ``Phibar(x)`` print as :math:`\Phi(x)`, :math:`\bar\Phi(x)`, and so do the
   erfc forms SymPy produces for them (``erfc(x/sqrt(2))/2`` is :math:`\bar\Phi(x)`);

@@ -28,7 +28,7 @@ X = sp.Symbol("X", real=True)
 r = sp.Symbol("r", positive=True)
 lam = sp.Symbol("lambda", real=True)
 
-#: the critical logit scale of the IID model, beta_c = sqrt(2 ln n) (THEORY.md section 5)
+#: the critical logit scale of the IID model, beta_c = sqrt(2 ln n) (docs/theory.md, section 5)
 beta_c = sp.sqrt(2 * sp.log(n))
 #: the Gumbel centring of the max of n standard normals, b_n = beta_c - (ln ln n + ln 4 pi) / (2 beta_c)
 b_n = beta_c - (sp.log(sp.log(n)) + sp.log(4 * sp.pi)) / (2 * beta_c)

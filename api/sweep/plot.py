@@ -1,6 +1,6 @@
 """Plots of stored sweeps, with the tilting prediction of the top-k mass as theory overlay.
 
-Overlay (THEORY.md section 5, high-temperature phase): for IID logits with standard
+Overlay (docs/theory.md, section 5, high-temperature phase): for IID logits with standard
 deviation sigma, ``E T(k) ~ Phibar(Phibar^{-1}(k/n) - sigma)``, hence
 ``E tau(k) ~ Phi(Phibar^{-1}(k/n) - sigma)``. It is evaluated in log space
 (``scipy.special.log_ndtr``), so it stays accurate where ``tau`` is tiny. It is an

@@ -6,7 +6,7 @@ For ``s_j = sigma X_j`` (``X_j ~ N(0, 1)`` iid, ``j = 1..n``) and ``c_eps = (1 -
 .. math:: \mathbb{P}(p_1 > \epsilon) = \int\phi(x)\,F_R(c_\epsilon e^{\sigma x})\,dx, \qquad
           \int_0^\infty e^{-\theta r} F_R(r)\,dr = \frac{L(\theta)^{n-1}}{\theta},
 
-``L(theta) = E exp(-theta e^{sigma X})`` (THEORY.md section 4, E7).
+``L(theta) = E exp(-theta e^{sigma X})`` (docs/theory.md, section 4, E7).
 
 Design (float64 / complex128 throughout, vectorised over many ``theta`` at once):
 

@@ -1,7 +1,7 @@
 r"""The bilinear model (E8): the chi-square mixture over ``tau`` of the IID functional (float64).
 
 Given ``q`` the bilinear logits are iid ``N(0, tau^2)`` with ``tau^2 = sigma^2 chi2_d/d``
-(THEORY.md section 2), so a bilinear row functional is ``E g(tau)`` with ``g`` the IID functional
+(docs/theory.md, section 2), so a bilinear row functional is ``E g(tau)`` with ``g`` the IID functional
 of :mod:`._float`. See :func:`_bilinear` for the rule (the trapezoidal rule in the normal score of
 the chi-square variable, :func:`~attnsparse.numeric.quadrature.normal_trapezoid`).
 """
@@ -61,7 +61,7 @@ def _chi2_quantile(d, z):
 
 
 def _bilinear(be, level, what, n, d, sigma, dps=12, cache=None):
-    """Chi-square mixture (THEORY.md section 2), ``tau^2 = sigma^2 chi2_d/d`` (float routes).
+    """Chi-square mixture (docs/theory.md, section 2), ``tau^2 = sigma^2 chi2_d/d`` (float routes).
 
     The chi-square variable is written ``r = F^{-1}(Phi(z))`` (``F`` the chi2_d law), so the
     mixture is ``int phi(z) g(sigma sqrt(r(z)/d)) dz`` with ``z`` standard normal: a Gaussian

@@ -1,5 +1,5 @@
 """Each catalogue right-hand side is derived by the package; here it must equal the known
-closed form typed in independently (THEORY.md sections 2 and 3)."""
+closed form typed in independently (docs/theory.md, sections 2 and 3)."""
 
 import math
 

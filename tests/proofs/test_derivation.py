@@ -193,5 +193,5 @@ def test_catalogue_derivations_pass_check_and_keep_their_results(claim_id, close
     out = c.derivation.check()
     assert out.ok, out.text()
     assert out.counts().get("verified", 0) >= 1
-    # the closed forms of THEORY.md sections 2 and 3
+    # the closed forms of docs/theory.md, sections 2 and 3
     assert sp.simplify(c.rhs - closed_form(S)) == 0
