@@ -70,7 +70,8 @@ def _umask():
     return mask
 
 
-def _fsync_dir(folder):
+def fsync_dir(folder):
+    """Make a rename in ``folder`` durable (a no-op where folders cannot be opened)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -147,7 +148,7 @@ def write_unit(folder, files, staged=None):
     try:
         for name, data in files.items():
             write_atomic(os.path.join(stage, name), data)
-        _fsync_dir(stage)
+        fsync_dir(stage)
         names = list(files) + sorted(n for n in os.listdir(stage) if n not in files and not n.startswith("."))
         for name in names[1:]:
             target = os.path.join(folder, name)
@@ -157,7 +158,7 @@ def write_unit(folder, files, staged=None):
         for name in names:
             os.replace(os.path.join(stage, name), os.path.join(folder, name))
             _boundary(f"renamed {name}")
-        _fsync_dir(folder)
+        fsync_dir(folder)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return [os.path.join(folder, n) for n in names]

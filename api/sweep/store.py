@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._version import __version__
-from ..files import FolderError, prepare_folder, write_atomic
+from ..files import FolderError, fsync_dir, prepare_folder, write_atomic
 from .spec import SpecError, SweepSpec, canonical_json, parse_spec, point_key
 
 __all__ = ["SweepStore", "SweepResult", "StoreError", "default_store", "load_sweep", "load_spec_of_store",
@@ -147,7 +147,7 @@ class SweepStore:
         # records: canonical JSON (equal data, equal bytes); the manifest keeps the spec's order
         text = canonical_json(obj) if sort_keys else json.dumps(obj, indent=1)
         write_atomic(path, text + "\n")
-        _fsync_dir(os.path.dirname(path))
+        fsync_dir(os.path.dirname(path))
 
 
 def _manifest(spec):
@@ -158,20 +158,6 @@ def _manifest(spec):
 def _read_json(path):
     with open(path, encoding="utf-8") as f:
         return json.load(f)
-
-
-def _fsync_dir(folder):
-    """Make a rename in ``folder`` durable (a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ----------------------------------------------------------------------------- loading
