@@ -61,9 +61,9 @@ def test_terminal_summary_lists_every_check(user_run):
     out = user_run.stdout
     table = out[out.index("attnsparse claims checked"):]
     for claim_id in ("user.mean_weight", "user.jensen_log_partition", "user.max_weight_is_uniform",
-                     "user.mean_weight_sharp", "entries.mean_weight"):
+                     "user.mean_weight_sharp", "entries.mean_weight", "sparsity.tv_is_tail_mass"):
         assert claim_id in table
-    assert "n=256, sigma=1.5, j=0" in table  # a claim's own check point, checked without parameters
+    assert "n=256, sigma=2.0, k=8" in table  # a claim's own check point, checked without parameters
     assert "seed=3" in out  # --claim-seed reached the checks
 
 

@@ -189,8 +189,9 @@ def test_measure_json_is_strict_for_huge_logits(tmp_path, capsys):
 def test_param_merges_into_the_claims_own_point(capsys):
     import attnsparse as asp
 
-    own = asp.get("entries.mean_weight").points
-    assert main(["check", "entries.mean_weight", "-p", "sigma=1.5", "--json"]) == 0
+    own = asp.get("sparsity.tv_is_tail_mass").points
+    assert len(own) > 1
+    assert main(["check", "sparsity.tv_is_tail_mass", "-p", "sigma=1.5", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["results"]
     assert [r["params"] for r in rows] == [{**p, "sigma": 1.5} for p in own]
 

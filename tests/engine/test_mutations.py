@@ -28,7 +28,7 @@ MUTANTS = [
     ("logits.bilinear_variance", 1, lambda r: r * S.sigma_q**2, "wrong variance (sigma_q^4 sigma_k^2)"),
     ("logits.bilinear_fourth_moment", 0, lambda r: 3 * (S.sigma_q * S.sigma_k) ** 4 * (1 + 3 / S.d),
      "kurtosis 9/d instead of 6/d"),
-    ("logits.bilinear_density", 1, lambda r: r.subs(S.sigma_q, sp.Rational(5, 4) * S.sigma_q), "wrong logit scale"),
+    ("logits.bilinear_density", 0, lambda r: r.subs(S.sigma_q, sp.Rational(5, 4) * S.sigma_q), "wrong logit scale"),
     ("logits.bilinear_tail", 0, lambda r: 1.5 * r, "constant off by 50% (claim tolerance 25%)"),
     ("normaliser.mean_partition", 1, lambda r: r.subs(S.sigma**2 / 2, S.sigma**2), "exponent sigma^2"),
     ("normaliser.mean_partition", 0, lambda r: 1.1 * r, "constant off by 10%"),

@@ -57,7 +57,7 @@ def test_ok_registered_id(claim_check):
 
 def test_ok_own_check_points(claim_check):
     # no parameters: the claim's own check points, one result each
-    claim = asp.get("entries.mean_weight")
+    claim = asp.get("sparsity.tv_is_tail_mass")
     results = claim_check(claim)
     assert [r.params for r in results] == [dict(p) for p in claim.points]
     assert all(r.verdict == "consistent" for r in results)

@@ -8,6 +8,7 @@ rename, and between the renames of a report). The next run must resume (sweep) o
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -82,11 +83,21 @@ def _consistent(folder):
     return runs.pop() if runs else None
 
 
+@pytest.fixture(scope="module")
+def first_report(tmp_path_factory):
+    """One finished ``check --out`` folder; each test kills a second run on its own copy."""
+    out = str(tmp_path_factory.mktemp("first") / "rep")
+    r = _run(CHECK + ["--out", out])
+    assert r.returncode == 0, r.stderr
+    return out
+
+
 @pytest.mark.parametrize("step", CHECK_STEPS)
-def test_check_out_killed_at_each_write_boundary_stays_consistent(step, tmp_path):
+def test_check_out_killed_at_each_write_boundary_stays_consistent(step, tmp_path, first_report):
     out = str(tmp_path / "rep")
-    assert _run(CHECK + ["--out", out]).returncode == 0
+    shutil.copytree(first_report, out)
     old = _consistent(out)
+    assert old is not None
     r = _run(CHECK + ["--out", out], kill_at=step)
     assert r.returncode == -signal.SIGKILL, (step, r.returncode, r.stderr[-500:])
     _consistent(out)
