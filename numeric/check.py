@@ -16,17 +16,28 @@ Design (docs/statistics.md gives the full account):
     confidence sequence of :mod:`.confseq` holds at every sample size at once, so every look
     tests at the full ``alpha`` and the p-value is the anytime-valid ``min(1, 1/max capital)``.
     Guaranteed: a true claim is refuted with probability at most ``alpha``.
+  - ``"lipschitz"``: the mean of a statistic that is ``L``-Lipschitz in the Gaussian input
+    (``Stat.lipschitz``: ``log_partition``, ``max_logit``, ``logit(j)`` with ``L = sigma`` and
+    ``top_gap`` with ``L = sqrt(2) sigma``, under ``IIDLogits`` without ``scale_dof``). The
+    values are clipped to ``theory +- (LIPSCHITZ_Z L + tol)``, a window fixed before the data,
+    and the betting sequence of the clipped values is widened by the clipping bias, which
+    the Gaussian concentration of Lipschitz functions bounds by ``L sqrt(2 pi) Phibar(g / L)``
+    at a distance ``g`` from the window's edge (:class:`.confseq.ClippedCS`). Guaranteed at
+    any stopping time, like ``betting``, whether or not the claim is true. Two Lipschitz sides
+    run on paired differences clipped around 0.
   - ``"order statistics"``: quantiles; exact binomial tests, each look at ``alpha / L``
     (Bonferroni over the ``L`` looks of the fixed schedule). Guaranteed as well.
-  - ``"asymptotic"``: everything else (moments, ``partition``, ``Var``, the unbounded
-    ``log_partition``, ``max_logit``, ``logit``, ``top_gap`` and user statistics without a
-    range): Student t / normal intervals at ``alpha / L`` per look. The level holds only
-    as far as the central limit theorem does at the sample size.
+  - ``"asymptotic"``: everything else (moments, ``partition``, ``Var``, user statistics without
+    a range, and the statistics above under the bilinear and self-attention models, which
+    have no Lipschitz constant): Student t / normal intervals at ``alpha / L`` per look. The
+    level holds only as far as the central limit theorem does at the sample size.
 
 * ``refuted``: the p-value of "the claim holds" is at most the look's level. ``consistent``:
   the confidence set lies inside the tolerance band ``theory +- max(rtol |theory|, atol)``
   (``==``, ``approx``) or on the right side of the bound (``<=``, ``>=``). ``inconclusive``:
-  neither within the budget. Bound checks report ``margin`` (bound - estimate, positive
+  neither within the budget; its reason also says about how many rows would decide it
+  (from the current interval's width, assuming the ``1/sqrt(rows)`` law, so it errs high)
+  and with which effort. Bound checks report ``margin`` (bound - estimate, positive
   when the bound holds) and ``margin_bound`` (the margin at the confidence bound) in
   ``extra``, and ``tightness`` (estimate / bound).
 * The engine takes a plain description, a :class:`CheckSpec`, and returns a
