@@ -110,7 +110,8 @@ class Stat:
     def value_range(self, values, n):
         """``(lo, hi)``: every value of the statistic on a row of ``n`` keys lies in it; ``None``
         for an unbounded statistic. Bounded statistics are checked with the betting
-        confidence sequence (:mod:`.confseq`), the others by the asymptotic route."""
+        confidence sequence (:mod:`.confseq`); the others by the Lipschitz route where
+        :meth:`lipschitz` gives a constant, else by the asymptotic route."""
         if self.code == USER_CODE:
             return self.declared_range
         name = self.name
