@@ -394,7 +394,9 @@ def _rows_to_decide(est, ci, theory, rel, tol, rows):
 
 
 def _about(x):
-    """``x`` to two significant digits with a k / M / G suffix: 1.1 M, 350 k, 12."""
+    """``x`` to two or three significant digits with a k / M / G suffix: 1.1 M, 350 k, 12, 0.004."""
+    if x < 1:
+        return f"{x:.2g}"
     for scale, unit in ((1e9, " G"), (1e6, " M"), (1e3, " k"), (1.0, "")):
         if x >= scale or scale == 1.0:
             v = x / scale
