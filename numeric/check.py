@@ -16,17 +16,28 @@ Design (docs/statistics.md gives the full account):
     confidence sequence of :mod:`.confseq` holds at every sample size at once, so every look
     tests at the full ``alpha`` and the p-value is the anytime-valid ``min(1, 1/max capital)``.
     Guaranteed: a true claim is refuted with probability at most ``alpha``.
+  - ``"lipschitz"``: the mean of a statistic that is ``L``-Lipschitz in the Gaussian input
+    (``Stat.lipschitz``: ``log_partition``, ``max_logit``, ``logit(j)`` with ``L = sigma`` and
+    ``top_gap`` with ``L = sqrt(2) sigma``, under ``IIDLogits`` without ``scale_dof``). The
+    values are clipped to ``theory +- (LIPSCHITZ_Z L + tol)``, a window fixed before the data,
+    and the betting sequence of the clipped values is widened by the clipping bias, which
+    the Gaussian concentration of Lipschitz functions bounds by ``L sqrt(2 pi) Phibar(g / L)``
+    at a distance ``g`` from the window's edge (:class:`.confseq.ClippedCS`). Guaranteed at
+    any stopping time, like ``betting``, whether or not the claim is true. Two Lipschitz sides
+    run on paired differences clipped around 0.
   - ``"order statistics"``: quantiles; exact binomial tests, each look at ``alpha / L``
     (Bonferroni over the ``L`` looks of the fixed schedule). Guaranteed as well.
-  - ``"asymptotic"``: everything else (moments, ``partition``, ``Var``, the unbounded
-    ``log_partition``, ``max_logit``, ``logit``, ``top_gap`` and user statistics without a
-    range): Student t / normal intervals at ``alpha / L`` per look. The level holds only
-    as far as the central limit theorem does at the sample size.
+  - ``"asymptotic"``: everything else (moments, ``partition``, ``Var``, user statistics without
+    a range, and the statistics above under the bilinear and self-attention models, which
+    have no Lipschitz constant): Student t / normal intervals at ``alpha / L`` per look. The
+    level holds only as far as the central limit theorem does at the sample size.
 
 * ``refuted``: the p-value of "the claim holds" is at most the look's level. ``consistent``:
   the confidence set lies inside the tolerance band ``theory +- max(rtol |theory|, atol)``
   (``==``, ``approx``) or on the right side of the bound (``<=``, ``>=``). ``inconclusive``:
-  neither within the budget. Bound checks report ``margin`` (bound - estimate, positive
+  neither within the budget; its reason also says about how many rows would decide it
+  (from the current interval's width, assuming the ``1/sqrt(rows)`` law, so it errs high)
+  and with which effort. Bound checks report ``margin`` (bound - estimate, positive
   when the bound holds) and ``margin_bound`` (the margin at the confidence bound) in
   ``extra``, and ``tightness`` (estimate / bound).
 * The engine takes a plain description, a :class:`CheckSpec`, and returns a
@@ -49,7 +60,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from . import config
-from .confseq import betting_cs
+from .confseq import ClippedCS, betting_cs
 from .simulate import _symbol_keys, simulate_stats
 from .statistics import P, Functional, quantile
 from .streams import CHECK_WARM_UP, check_batch, check_seed
@@ -176,7 +187,7 @@ class CheckResult:
         lo, hi = self.ci
         return (r"$\text{%s}: \text{theory } %.6g,\ \text{estimate } %.6g\ [%.6g, %.6g]\ "
                 r"(%g\%%\ \text{CI}),\ \textbf{%s}$" % (self.claim_id.replace("_", r"\_"), self.theory,
-                                                      self.estimate, lo, hi, 100 * self.level, self.verdict))
+                                                        self.estimate, lo, hi, 100 * self.level, self.verdict))
 
 
 def _fmt_params(params):
@@ -238,6 +249,11 @@ class _Side:
     def range(self):
         return self.f.value_range(self.keys, self.bound.n) if not isinstance(self.f, quantile) else None
 
+    @property
+    def lipschitz(self):
+        """Lipschitz constant of the rows in the Gaussian input (``E`` of some IID statistics), or None."""
+        return self.f.lipschitz(self.bound)
+
     def warm_up(self, rows=config.PROBE_ROWS):
         """Run the kernels on a few rows (compiles them; the numbers are discarded)."""
         simulate_stats(self.model, [self.f.stat], rows, self.seed, self.values, batch=CHECK_WARM_UP)
@@ -256,8 +272,8 @@ class _Side:
             lo, hi = rng
             slack = 1e-9 * (hi - lo)
             if v.min() < lo - slack or v.max() > hi + slack:
-                raise ValueError(f"the statistic {self.f.stat!r} returned {float(v.min()):.6g} .. {float(v.max()):.6g}, "
-                                 f"outside its declared range [{lo:g}, {hi:g}]")
+                raise ValueError(f"the statistic {self.f.stat!r} returned {float(v.min()):.6g} .. "
+                                 f"{float(v.max()):.6g}, outside its declared range [{lo:g}, {hi:g}]")
         self.x = np.concatenate([self.x, v])
 
 
@@ -265,9 +281,9 @@ def _band(theory, tol):
     return theory - tol, theory + tol
 
 
-def _decide_betting(x, rng, theory, rel, tol, alpha):
-    """(decision, p, ci, level) for one look of a betting check of a mean in ``rng``."""
-    cs = betting_cs(x, rng[0], rng[1], alpha)
+def _decide_betting(cs, theory, rel, tol, alpha):
+    """(decision, p, ci, level) for one look of a betting check: ``cs`` is the confidence
+    sequence of the rows (:class:`.confseq.BettingCS` or :class:`.confseq.ClippedCS`)."""
     if rel == "==":
         p = cs.pvalue(theory, "two-sided")
         ci = cs.interval()
@@ -336,16 +352,70 @@ def _decide_two_sample(left, right, rel, rtol, atol, a_look):
     return ("refuted" if p <= a_look else "consistent" if ok else None), p, ci, 1 - a_look, el, er, tol
 
 
-def _decide_two_sample_betting(left, right, rel, rtol, atol, alpha):
-    """Paired differences of two bounded means (rows of the two sides are independent
-    draws, so the pairs are i.i.d.): the betting sequence on ``x_L - x_R``."""
-    (l0, l1), (r0, r1) = left.range, right.range
+def _decide_two_sample_betting(left, right, rel, rtol, atol, alpha, method):
+    """Paired differences (rows of the two sides are independent draws, so the pairs are
+    i.i.d.): the betting sequence on ``x_L - x_R``. Bounded means use the range of the
+    difference; Lipschitz statistics (``method == "lipschitz"``) clip the difference, which
+    is ``hypot(L_L, L_R)``-Lipschitz in the joint Gaussian input, around 0: the mean of
+    the difference under ``==``, a centre fixed before the data."""
     d = left.x - right.x
     er = float(np.mean(right.x))
     tol = max(rtol * abs(er), atol)
-    decision, p, ci, level = _decide_betting(d, (l0 - r1, l1 - r0), 0.0, "==" if rel == "==" else "approx",
-                                             tol, alpha)
+    if method == "lipschitz":
+        lip = math.hypot(left.lipschitz, right.lipschitz)
+        cs = ClippedCS(d, 0.0, lip, config.LIPSCHITZ_Z + atol / lip, alpha)
+    else:
+        (l0, l1), (r0, r1) = left.range, right.range
+        cs = betting_cs(d, l0 - r1, l1 - r0, alpha)
+    decision, p, ci, level = _decide_betting(cs, 0.0, "==" if rel == "==" else "approx", tol, alpha)
     return decision, p, ci, level, tol
+
+
+def _rows_to_decide(est, ci, theory, rel, tol, rows):
+    """About how many rows would decide a check whose interval at ``rows`` rows is ``ci``, or None.
+
+    The interval must shrink to the distance ``need`` between the estimate and the nearer
+    decision edge (the band's edge to confirm, the theory value or the band's far edge to
+    refute). Its half-width falls like ``1/sqrt(rows)`` when the spread of the values limits it
+    and like ``1/rows`` when their range does; the slower law is assumed, so the figure errs
+    high. It assumes the estimate stays where it is.
+    """
+    d = est - theory
+    if rel == "<=":
+        w, need = ci[1] - est, max(tol - d, d)
+    elif rel == ">=":
+        w, need = est - ci[0], max(tol + d, -d)
+    else:
+        w = max(est - ci[0], ci[1] - est)
+        need = max(tol - abs(d), abs(d)) if rel == "==" else abs(tol - abs(d))
+    if not (math.isfinite(w) and w > 0 and need > 0):
+        return None
+    return max(2.0 * rows, rows * (w / need) ** 2)
+
+
+def _about(x):
+    """``x`` to two or three significant digits with a k / M / G suffix: 1.1 M, 350 k, 12, 0.004."""
+    if x < 1:
+        return f"{x:.2g}"
+    for scale, unit in ((1e9, " G"), (1e6, " M"), (1e3, " k"), (1.0, "")):
+        if x >= scale or scale == 1.0:
+            v = x / scale
+            return f"{v:.{max(0, 1 - int(math.floor(math.log10(max(v, 1.0)))))}f}{unit}"
+
+
+def _what_would_decide(est, ci, theory, rel, tol, rows, seconds_per_row, e):
+    """The tail of an inconclusive reason: the rows that would decide the check, and how to run them."""
+    need = _rows_to_decide(est, ci, theory, rel, tol, rows)
+    if need is None:
+        return ("; the estimate sits on the edge of the tolerance band, so more rows may not decide it"
+                if math.isfinite(ci[0]) or math.isfinite(ci[1]) else "")
+    full = config.EFFORT["full"]
+    secs = need * seconds_per_row
+    out = f"; needs about {_about(need)} rows (about {_about(secs)} s at the measured speed)"
+    if need <= full["max_samples"] and secs <= full["max_seconds"] and (
+            e["max_samples"] < full["max_samples"] or e["max_seconds"] < full["max_seconds"]):
+        return out + ": run with effort='full'"
+    return out + ": raise effort['max_samples'] and effort['max_seconds'] beyond that"
 
 
 def check_settings(seed=0, effort="quick", alpha=None):
@@ -361,7 +431,19 @@ def _method(spec, sides):
         return "order statistics"
     if all(s.range is not None for s in sides):
         return "betting"
+    if all((s.lipschitz or 0) > 0 for s in sides):
+        return "lipschitz"
     return "asymptotic"
+
+
+def _one_sample_cs(side, method, theory, tol, alpha):
+    """The confidence sequence of a one-sample betting or Lipschitz check. The clip window
+    is ``theory +- z L`` with ``z = LIPSCHITZ_Z + tol / L``: fixed before the data, wide
+    enough that the clipping bias at the band's edges is at most ``B(LIPSCHITZ_Z L)``."""
+    if method == "lipschitz":
+        lip = side.lipschitz
+        return ClippedCS(side.x, theory, lip, config.LIPSCHITZ_Z + tol / lip, alpha)
+    return betting_cs(side.x, side.range[0], side.range[1], alpha)
 
 
 def run_check(spec: CheckSpec) -> CheckResult:
@@ -403,7 +485,8 @@ def run_check(spec: CheckSpec) -> CheckResult:
                          f"budget max_seconds={e['max_seconds']:g} does not fit a check; raise effort['max_seconds'] "
                          f"or use a smaller model")
     n_looks = _looks(e["initial"], e["max_samples"])
-    a_look = alpha if method == "betting" else alpha / n_looks
+    anytime = method in ("betting", "lipschitz")  # valid at every look: the full alpha
+    a_look = alpha if anytime else alpha / n_looks
     p_min, verdict, look, size, reason = 1.0, None, 0, e["initial"], ""
     extra = {}
     while True:
@@ -411,8 +494,9 @@ def run_check(spec: CheckSpec) -> CheckResult:
         for side in sides:
             side.extend(look, size)
         if two_sample:
-            if method == "betting":
-                verdict, p, ci, level, tol = _decide_two_sample_betting(left, right, rel, rtol, spec.atol, alpha)
+            if anytime:
+                verdict, p, ci, level, tol = _decide_two_sample_betting(left, right, rel, rtol, spec.atol, alpha,
+                                                                        method)
                 el, er = spec.lhs.estimate(left.x, 0.5), spec.rhs.estimate(right.x, 0.5)
             else:
                 verdict, p, ci, level, el, er, tol = _decide_two_sample(left, right, rel, rtol, spec.atol, a_look)
@@ -420,8 +504,9 @@ def run_check(spec: CheckSpec) -> CheckResult:
             ci = (er.value + ci[0], er.value + ci[1])
             z = (el.value - er.value) / math.hypot(el.stderr, er.stderr) if el.stderr or er.stderr else 0.0
         else:
-            if method == "betting":
-                verdict, p, ci, level = _decide_betting(left.x, left.range, theory, rel, tol, alpha)
+            if anytime:
+                cs = _one_sample_cs(left, method, theory, tol, alpha)
+                verdict, p, ci, level = _decide_betting(cs, theory, rel, tol, alpha)
             else:
                 verdict, p, ci, level = _decide_one_sample(spec.lhs, left.x, theory, rel, tol, a_look)
             est_o = spec.lhs.estimate(left.x, 0.5)
@@ -443,10 +528,12 @@ def run_check(spec: CheckSpec) -> CheckResult:
                       f"{2 * total} rows, would take about {2 * batch_time:.3g} s more)")
             break
         size = total  # the next batch doubles the total
+    if verdict == "inconclusive":
+        reason += _what_would_decide(est, ci, theory, rel, tol, len(left.x), batch_time / size, e)
     if verdict == "consistent":
         reason = "interval within tolerance" if rel in ("==", "approx") else "bound holds"
     elif verdict == "refuted":
-        reason = f"p = {p:.2g} <= {'alpha' if method == 'betting' else 'alpha/L'} = {a_look:.2g}"
+        reason = f"p = {p:.2g} <= {'alpha' if anytime else 'alpha/L'} = {a_look:.2g}"
     tight = est / theory if rel in ("<=", ">=") and theory else None
     if rel in ("<=", ">="):
         sign = 1.0 if rel == "<=" else -1.0
@@ -455,7 +542,7 @@ def run_check(spec: CheckSpec) -> CheckResult:
         extra["margin_bound"] = float(sign * (theory - bound_side))  # margin at the confidence bound
     # the sequential p-value: anytime-valid for betting (min over looks of 1/max capital),
     # Bonferroni over looks otherwise
-    p_report = p_min if method == "betting" else min(1.0, p_min * n_looks)
+    p_report = p_min if anytime else min(1.0, p_min * n_looks)
     return CheckResult(spec.claim_id, dict(spec.params), verdict, theory, est, se, tuple(map(float, ci)), level,
                        float(z), float(p_report), len(left.x), look, seed,
                        time.perf_counter() - t0, rel, float(tol), reason, tight, extra, expect=spec.expect,

@@ -23,6 +23,12 @@ SECONDS_PER_DRAW_FLOOR = 2e-9
 #: rows of the probe that times the rows before a check starts (the fewest the kernels take)
 PROBE_ROWS = 2
 
+#: half-width, in units of the Lipschitz constant L, of the clip window of the ``lipschitz``
+#: route beyond the tolerance band: values are clipped to ``theory +- (LIPSCHITZ_Z L + tol)``.
+#: The clipping bias at the band's edges is then at most ``L sqrt(2 pi) Phibar(5) = 7.2e-7 L``
+#: (docs/statistics.md); a wider window costs rows where the range limits the bets
+LIPSCHITZ_Z = 5.0
+
 #: default relative tolerance: the resolution of ``==`` checks (a consistent verdict means
 #: the confidence interval lies within theory * (1 +- RTOL_EQUAL))
 RTOL_EQUAL = 0.02

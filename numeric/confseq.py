@@ -12,8 +12,8 @@ with ``c = 1/2`` and the predictable plug-in bet
 
     l_i = sqrt(2 log(2 / alpha) / (s2_{i-1} i log(i + 1))),
 
-``s2_{i-1}`` a running variance of the rows before ``i`` (:func:`_plugin_bets`). If the mean is ``m`` the two capitals are
-nonnegative martingales with initial value 1, so by Ville's inequality
+``s2_{i-1}`` a running variance of the rows before ``i`` (:func:`_plugin_bets`). If the mean
+is ``m`` the two capitals are nonnegative martingales with initial value 1, so by Ville's inequality
 ``P(exists t: K_t(m) >= 1/a) <= a``. The truncation at ``c/m`` (``c/(1-m)``) keeps every
 factor at least ``1 - c``; it lets the bets grow to ``c/m`` for a tiny mean, which is what
 resolves a mean of ``2^-20`` to a fraction of a per cent (tests/numeric/test_confseq.py).
@@ -32,6 +32,25 @@ included), so the hedged capital is quasi-convex and the confidence set is an in
 Its endpoints are roots of ``log K(m) - log(1/a)``, found by ``scipy.optimize.brentq``
 to a relative precision of about ``1e-12`` (no grid). The log-capital of a candidate ``m``
 is one vectorised sum of ``log1p`` over the rows.
+
+**Clipped values of a Lipschitz statistic** (:class:`ClippedCS`). If ``f`` is an
+``L``-Lipschitz function of a standard Gaussian vector, then
+``P(f - E f > t)`` and ``P(f - E f < -t)`` are at most ``exp(-t^2 / (2 L^2))``
+(Tsirelson-Ibragimov-Sudakov). Clip ``f`` to the window ``[a, b] = [c - z L, c + z L]``
+around a centre ``c`` fixed before the data, and write ``m_c = E clip(f)``,
+``B(g) = L sqrt(2 pi) Phibar(g / L)``. For every candidate mean ``m``:
+
+* (i) if ``E f >= m`` and ``m <= b - sqrt(pi/2) L``, then ``m_c >= m - B(b - m)``;
+* (ii) if ``E f <= m`` and ``m >= a + sqrt(pi/2) L``, then ``m_c <= m + B(m - a)``.
+
+Proof of (i): for ``mu = E f <= b``, ``clip(f) >= min(f, b)`` and
+``E (f - b)_+ = int_0^inf P(f - mu > b - mu + u) du <= L sqrt(2 pi) Phibar((b - mu) / L)``,
+so ``m_c >= mu - B(b - mu)``, which increases with ``mu`` (its derivative is
+``1 - sqrt(2 pi) phi >= 0``); for ``mu > b``, ``E (b - f)_+ <= B(0) = sqrt(pi/2) L`` gives
+``m_c >= b - sqrt(pi/2) L >= m``. (ii) is (i) for ``-f``. So a test of ``E f <= m`` is the
+betting test of ``m_c <= m + B(m - a)`` on the clipped rows, and the confidence bounds of
+``m_c`` widen into bounds of ``E f`` by solving ``m - B(b - m) = U`` and
+``m + B(m - a) = L_c``: no assumption on where ``E f`` lies.
 """
 
 from __future__ import annotations
@@ -41,7 +60,7 @@ import math
 import numpy as np
 from scipy.optimize import brentq
 
-__all__ = ["Bets", "BettingCS", "betting_cs", "C_TRUNC"]
+__all__ = ["Bets", "BettingCS", "betting_cs", "ClippedCS", "clip_bias", "C_TRUNC"]
 
 #: truncation of the bets: every factor of the capital is at least 1 - C_TRUNC
 C_TRUNC = 0.5
@@ -231,3 +250,103 @@ class BettingCS:
 def betting_cs(x, lo, hi, alpha):
     """The :class:`BettingCS` of rows ``x`` in ``[lo, hi]`` with bets tuned for ``alpha``."""
     return BettingCS(x, lo, hi, alpha)
+
+
+def clip_bias(L, gap):
+    """``L sqrt(2 pi) Phibar(gap / L)``: the most by which clipping at distance ``gap`` beyond
+    a candidate mean can move the mean of an ``L``-Lipschitz function of a Gaussian vector
+    (module docstring, (i) and (ii))."""
+    return L * math.sqrt(2 * math.pi) * 0.5 * math.erfc(gap / (L * math.sqrt(2.0)))
+
+
+class ClippedCS:
+    """A confidence sequence for the mean of an ``L``-Lipschitz statistic of a Gaussian vector:
+    the betting sequence of the values clipped to ``centre +- z L``, widened by the clipping
+    bias (module docstring). Same interface as :class:`BettingCS`, in the units of the
+    unclipped values.
+
+    Parameters
+    ----------
+    x : array
+        The rows (any finite reals).
+    centre : float
+        Centre of the clip window; it must not depend on the rows (a theory value).
+    L : float
+        Lipschitz constant, > 0.
+    z : float
+        Half-width of the window in units of ``L``, at least 2.
+    alpha : float
+        Level the bets are tuned for.
+    """
+
+    method = "lipschitz"
+
+    def __init__(self, x, centre, L, z, alpha):
+        if not (math.isfinite(L) and L > 0):
+            raise ValueError(f"ClippedCS: L must be a finite number > 0, got {L!r}")
+        if not (math.isfinite(z) and z >= 2):
+            raise ValueError(f"ClippedCS: z must be a finite number >= 2, got {z!r}")
+        if not math.isfinite(centre):
+            raise ValueError(f"ClippedCS: centre must be finite, got {centre!r}")
+        x = np.asarray(x, dtype=np.float64)
+        if not np.all(np.isfinite(x)):
+            raise ValueError("ClippedCS: the rows contain NaN or inf")
+        self.centre, self.L, self.z = float(centre), float(L), float(z)
+        self.a, self.b = self.centre - z * L, self.centre + z * L
+        self.r = (z - math.sqrt(math.pi / 2)) * L  # (i) and (ii) hold for |m - centre| <= r
+        self._xtol = 1e-13 * z * L
+        self.inner = BettingCS(np.clip(x, self.a, self.b), self.a, self.b, alpha)
+        self.alpha = self.inner.alpha
+
+    def above(self, m):
+        """``B(m - a)``: how far ``m_c`` may lie above ``m`` when ``E f <= m``."""
+        return clip_bias(self.L, m - self.a)
+
+    def below(self, m):
+        """``B(b - m)``: how far ``m_c`` may lie below ``m`` when ``E f >= m``."""
+        return clip_bias(self.L, self.b - m)
+
+    @property
+    def mean(self):
+        return self.inner.mean
+
+    def _lo_mu(self, lc):
+        # E f > m for every m with m + above(m) < lc (by (ii)); the bound is the root
+        m0 = self.centre - self.r
+        if m0 + self.above(m0) >= lc:
+            return -math.inf
+        if self.above(lc) == 0:
+            return lc
+        return brentq(lambda m: m + self.above(m) - lc, m0, lc, xtol=self._xtol, rtol=_RTOL)
+
+    def _hi_mu(self, uc):
+        m1 = self.centre + self.r
+        if m1 - self.below(m1) <= uc:
+            return math.inf
+        if self.below(uc) == 0:
+            return uc
+        return brentq(lambda m: m - self.below(m) - uc, uc, m1, xtol=self._xtol, rtol=_RTOL)
+
+    def lower(self, alpha=None):
+        return self._lo_mu(self.inner.lower(alpha))
+
+    def upper(self, alpha=None):
+        return self._hi_mu(self.inner.upper(alpha))
+
+    def interval(self, alpha=None):
+        lc, uc = self.inner.interval(alpha)
+        return self._lo_mu(lc), self._hi_mu(uc)
+
+    def pvalue(self, m0, alternative="two-sided"):
+        """Anytime-valid p-value of ``E f = m0`` (``"two-sided"``), ``E f <= m0``
+        (``"greater"``) or ``E f >= m0`` (``"less"``). A null beyond the window's valid part is
+        tested at its edge (a weaker null, so still valid)."""
+        hi = max(float(m0), self.centre - self.r)  # null E f <= hi  =>  m_c <= hi + above(hi)
+        lo = min(float(m0), self.centre + self.r)  # null E f >= lo  =>  m_c >= lo - below(lo)
+        p_g = self.inner.pvalue(hi + self.above(hi), "greater")
+        if alternative == "greater":
+            return p_g
+        p_l = self.inner.pvalue(lo - self.below(lo), "less")
+        if alternative == "less":
+            return p_l
+        return min(1.0, 2 * min(p_g, p_l))

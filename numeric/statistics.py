@@ -46,6 +46,13 @@ _PARAMS_AND_LATEX = {
 BUILTIN = {name: (codes.STAT_CODES[name], *rest) for name, rest in _PARAMS_AND_LATEX.items()}
 USER_CODE = codes.USER_CODE
 
+#: Lipschitz constants, in units of sigma, of the statistics of an IID row
+#: ``s = mu + sigma X + offsets`` as functions of the standard Gaussian vector ``X`` (Euclidean
+#: norm): ``grad log Z = sigma p`` with ``|p|_2 <= 1``; ``max_j s_j`` and ``s_j`` move by at
+#: most ``sigma |dX|_inf``; ``top_gap`` is a difference of two order statistics, gradient
+#: ``sigma (e_i - e_k)`` almost everywhere (docs/statistics.md, "The Lipschitz route")
+LIPSCHITZ_IID = {"log_partition": 1.0, "max_logit": 1.0, "logit": 1.0, "top_gap": math.sqrt(2.0)}
+
 
 class Stat:
     """A per-row statistic. Compare it with a value to get an :class:`Event`."""
@@ -103,7 +110,8 @@ class Stat:
     def value_range(self, values, n):
         """``(lo, hi)``: every value of the statistic on a row of ``n`` keys lies in it; ``None``
         for an unbounded statistic. Bounded statistics are checked with the betting
-        confidence sequence (:mod:`.confseq`), the others by the asymptotic route."""
+        confidence sequence (:mod:`.confseq`); the others by the Lipschitz route where
+        :meth:`lipschitz` gives a constant, else by the asymptotic route."""
         if self.code == USER_CODE:
             return self.declared_range
         name = self.name
@@ -121,6 +129,26 @@ class Stat:
         if name == "argmax":
             return (0.0, float(n - 1)) if n > 1 else None
         return None  # log_partition, max_logit, logit, top_gap, partition
+
+    def lipschitz(self, bound):
+        """``L``: the statistic is an ``L``-Lipschitz function (Euclidean norm) of the standard
+        Gaussian vector a row of the bound model ``bound`` is drawn from; ``None`` if no such
+        constant is known. Such a statistic is sub-Gaussian around its mean with variance
+        proxy ``L^2`` (Tsirelson-Ibragimov-Sudakov), which the ``lipschitz`` route of
+        :mod:`.check` uses.
+
+        Only IID rows without a random scale have one (:data:`LIPSCHITZ_IID`). Bilinear
+        (``s_j = scale <q, k_j>``), self-attention (``x_0^T W x_j``) and IID rows with
+        ``scale_dof > 0`` (``sigma sqrt(chi2/nu) X_j``) are products of Gaussians: their
+        gradient grows without bound, so none of these statistics is globally Lipschitz
+        there, and their logits have exponential, not Gaussian, tails.
+        """
+        factor = LIPSCHITZ_IID.get(self.name) if self.code != USER_CODE else None
+        if factor is None or bound.kind != codes.KIND_IID or float(bound.fpar[2]) > 0:
+            return None
+        if self.name == "top_gap" and bound.n < 2:
+            return None
+        return factor * float(bound.fpar[1])
 
     def latex(self, printer=None):
         if self.code == USER_CODE:
@@ -323,6 +351,10 @@ class Functional:
         """Range of the per-row values of a mean-type functional (``E``, ``P``), or ``None``."""
         return None
 
+    def lipschitz(self, bound):
+        """Lipschitz constant of the per-row values of ``E`` in the Gaussian input, or ``None``."""
+        return None
+
     def latex(self, printer=None):
         return r"%s\left[%s\right]" % (self.symbol, self.target.latex(printer))
 
@@ -350,6 +382,9 @@ class E(Functional):
 
     def value_range(self, bindings, n):
         return self.target.value_range(bindings, n)
+
+    def lipschitz(self, bound):
+        return self.target.lipschitz(bound)
 
     def estimate(self, x, level):
         n = len(x)
