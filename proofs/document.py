@@ -22,7 +22,7 @@ import math
 import sympy as sp
 
 from .claim import PROVENANCE
-from .printing import derivation_align, latex, tex_escape
+from .printing import claim_display, derivation_align, latex, tex_escape, text_latex
 
 __all__ = ["claim_environment", "validation_stamp", "catalogue_document", "catalogue_markdown",
            "assumptions_latex", "PREAMBLE"]
@@ -54,14 +54,18 @@ def assumptions_latex(claim):
     return out
 
 
-def _fmt(x, digits=6):
+def _fmt(x, digits=6, tex=True):
     if x is None:
         return r"\infty"
     if isinstance(x, float) and math.isinf(x):
         return r"-\infty" if x < 0 else r"\infty"
     if isinstance(x, float) and math.isnan(x):
         return r"\text{n/a}"
-    return "%.*g" % (max(1, min(6, int(digits))), x)
+    text = "%.*g" % (max(1, min(6, int(digits))), x)
+    if "e" in text and tex:  # 1e-09 as 10^{-9}, 1.5e-16 as 1.5 \cdot 10^{-16} (inside $...$)
+        mant, ex = text.split("e")
+        return (r"10^{%d}" % int(ex)) if mant == "1" else r"%s \cdot 10^{%d}" % (mant, int(ex))
+    return text
 
 
 def _derivation_record(claim, result=None):
@@ -138,19 +142,20 @@ def _step_marks(claim):
 
 def claim_environment(claim, result=None):
     """The claim as a ``claim`` environment, its proof, and the validation stamp."""
-    ident = tex_escape(claim.id)
+    # a long id may break after a dot or an underscore (\texttt does not hyphenate)
+    ident = tex_escape(claim.id).replace(".", r".\allowbreak{}").replace(r"\_", r"\_\allowbreak{}")
     lines = [r"\begin{claim}[\texttt{%s}]\label{claim:%s}" % (ident, claim.id.replace("_", "-")),
-             tex_escape(claim.statement) if claim.statement else "", "",
+             text_latex(claim.statement) if claim.statement else "", "",
              r"\emph{Provenance:} %s%s." % (tex_escape(PROVENANCE[claim.provenance]),
-                                             ("; " + tex_escape(claim.source)) if claim.source else ""), "",
+                                             ("; " + text_latex(claim.source)) if claim.source else ""), "",
              r"\emph{Model:} $%s$." % claim.model.latex(), "",
              r"\emph{Assumptions:} %s." % ", ".join("$%s$" % a for a in assumptions_latex(claim)),
-             r"\[ %s \]" % claim.latex(),
+             claim_display(claim),
              r"\end{claim}"]
     d = claim.derivation
     if d is not None:
         marks = _step_marks(claim)
-        lines += [r"\begin{proof}[Derivation: %s]" % tex_escape(d.title), derivation_align(d, notes=True)]
+        lines += [r"\begin{proof}[Derivation: %s]" % text_latex(d.title), derivation_align(d, notes=True)]
         lines += ([marks] if marks else []) + [r"\end{proof}"]
     lines.append(validation_stamp(claim, result))
     return "\n".join(lines) + "\n"
@@ -199,5 +204,5 @@ def _verdict_text(r):
     extra = r.get("extra") or {}
     deriv = extra.get("derivation")
     deriv = f"; derivation {deriv['status']}" if deriv else ""
-    return (f"**{r['verdict']}** at {params} (theory {_fmt(r['theory'], extra.get('theory_digits') or 6)}, "
-            f"estimate {_fmt(r['estimate'])}, seed {r['seed']}{deriv})")
+    return (f"**{r['verdict']}** at {params} (theory {_fmt(r['theory'], extra.get('theory_digits') or 6, False)}, "
+            f"estimate {_fmt(r['estimate'], tex=False)}, seed {r['seed']}{deriv})")
