@@ -100,7 +100,7 @@ def _cmd_show(args):
 
     c = _get(args.id)
     print(f"{c.id}\n  {plain_text(c.statement)}")
-    print(f"  provenance: {asp.PROVENANCE[c.provenance]}" + (f"; {c.source}" if c.source else ""))
+    print(f"  provenance: {asp.PROVENANCE[c.provenance]}" + (f"; {plain_text(c.source)}" if c.source else ""))
     print(f"  model: {c.model!r}")
     syms = sorted(c.free_symbols, key=lambda s: s.name)
     print("  parameters: " + ", ".join(f"{s.name} ({_domain(s)})" for s in syms))

@@ -33,6 +33,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[margin=2cm]{geometry}
 \newtheorem{claim}{Claim}
 \allowdisplaybreaks
+\setlength{\emergencystretch}{3em}
 """
 
 
@@ -155,7 +156,9 @@ def claim_environment(claim, result=None):
     d = claim.derivation
     if d is not None:
         marks = _step_marks(claim)
-        lines += [r"\begin{proof}[Derivation: %s]" % text_latex(d.title), derivation_align(d, notes=True)]
+        # a "]" of the title (the interval $(a, b]$) in braces: the header is an optional argument, twice over
+        title = text_latex(d.title).replace("]", "{]}")
+        lines += [r"\begin{proof}[Derivation: %s]" % title, derivation_align(d, notes=True)]
         lines += ([marks] if marks else []) + [r"\end{proof}"]
     lines.append(validation_stamp(claim, result))
     return "\n".join(lines) + "\n"

@@ -105,7 +105,7 @@ _SIZING = ("left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl"
            "displaystyle", "textstyle", "limits", "nolimits")
 _FONTS = ("mathrm", "mathbf", "mathit", "mathsf", "mathtt", "mathcal", "operatorname", "text", "textrm",
           "mathbb", "boldsymbol", "textit", "emph")
-_SUP = dict(zip("0123456789+-=()nikT", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵏᵀ"))
+_SUP = dict(zip("0123456789+-=()nikTᵀ", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵏᵀᵀ"))
 _SUB = dict(zip("0123456789+-=()aeijknoprstux", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢⱼₖₙₒₚᵣₛₜᵤₓ"))
 _ACCENT = {"bar": "\u0304", "hat": "\u0302", "tilde": "\u0303", "overline": "\u0304", "widehat": "\u0302"}
 
@@ -143,7 +143,8 @@ def _wrap(s):
 def _script(body, table, mark):
     if body and all(ch in table for ch in body):
         return "".join(table[ch] for ch in body)
-    return mark + _wrap(body)
+    simple = r"[A-Za-z0-9]+" if mark == "_" else r".|\d+(\.\d+)?"
+    return mark + (body if re.fullmatch(simple, body) else f"({body})")
 
 
 def _plain(toks):
@@ -154,6 +155,8 @@ def _plain(toks):
         if t in ("^", "_"):
             arg, i = _group(toks, i)
             body = _plain(arg).strip()
+            if out:
+                out[-1] = out[-1].rstrip()
             out.append(_script(body, _SUP if t == "^" else _SUB, t))
         elif t == "{" or t == "}":
             continue
@@ -190,7 +193,9 @@ def _plain(toks):
 
 
 def _math_plain(tex):
-    return re.sub(r" {2,}", " ", _plain(_tokens(tex))).replace(" )", ")").replace("( ", "(")
+    out = re.sub(r" {2,}", " ", _plain(_tokens(tex))).replace(" )", ")").replace("( ", "(")
+    out = re.sub(r"\b(%s) (?=[(\[{])" % "|".join(_NAMED), r"\1", out)  # ln(x), not ln (x)
+    return out.replace("⌈ ", "⌈").replace(" ⌉", "⌉").replace("⌊ ", "⌊").replace(" ⌋", "⌋")
 
 
 # ---------------------------------------------------------------------- width of LaTeX
