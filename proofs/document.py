@@ -148,7 +148,7 @@ def claim_environment(claim, result=None):
     lines = [r"\begin{claim}[\texttt{%s}]\label{claim:%s}" % (ident, claim.id.replace("_", "-")),
              text_latex(claim.statement) if claim.statement else "", "",
              r"\emph{Provenance:} %s%s." % (tex_escape(PROVENANCE[claim.provenance]),
-                                             ("; " + text_latex(claim.source)) if claim.source else ""), "",
+                                            ("; " + text_latex(claim.source)) if claim.source else ""), "",
              r"\emph{Model:} $%s$." % claim.model.latex(), "",
              r"\emph{Assumptions:} %s." % ", ".join("$%s$" % a for a in assumptions_latex(claim)),
              claim_display(claim),

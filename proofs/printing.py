@@ -551,8 +551,8 @@ def _chunks(expr, printer):
     if isinstance(shown, (sp.Max, sp.Min)):
         head = "max" if isinstance(shown, sp.Max) else "min"
         args = [printer._print(a) for a in sorted(shown.args, key=sp.default_sort_key)]
-        return ([r"\%s\Bigl\{%s," % (head, args[0])] + [a + "," for a in args[1:-1]]
-                + [args[-1] + r"\Bigr\}"])
+        return ([r"\%s\biggl\{%s," % (head, args[0])] + [a + "," for a in args[1:-1]]
+                + [args[-1] + r"\biggr\}"])
     return [printer._print(shown)]
 
 

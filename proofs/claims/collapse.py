@@ -47,8 +47,8 @@ def _max_details():
 
 PD_IPR = register(Claim(
     "collapse.pd_ipr", model=COLD, lhs=E(stat.ipr), rel="approx", rtol=0.03, atol=0.01, rhs=1 - M_EFF,
-    statement=r"$\mathbb{E} \sum_j p_j^2 \to 1 - m$ under $\mathrm{PD}(m, 0)$; with $m_{\mathrm{eff}} = b_n/\sigma$ this "
-              r"is within about 0.01 for $\sigma \ge 1.5 \beta_c$ (heuristic; convergence is at rate $1/\ln n$).",
+    statement=r"$\mathbb{E} \sum_j p_j^2 \to 1 - m$ under $\mathrm{PD}(m, 0)$; with $m_{\mathrm{eff}} = b_n/\sigma$ "
+              r"this is within about 0.01 for $\sigma \ge 1.5 \beta_c$ (heuristic; convergence is at rate $1/\ln n$).",
     provenance="heuristic", source=r"$\mathrm{PD}(m, 0)$ limit (Derrida; Talagrand); $m_{\mathrm{eff}}$ is a heuristic",
     assumptions=[S.sigma > 1.5 * S.beta_c], details=_ipr_details,
     points=[dict(n=1024, sigma=6.0)]))

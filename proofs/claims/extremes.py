@@ -34,7 +34,8 @@ GUMBEL_MEAN = register(Claim(
     "extremes.gumbel_mean", model=UNIT, lhs=E(stat.max_logit), rel="approx", rtol=0.02,
     rhs=S.b_n + sp.EulerGamma / S.beta_c,
     statement=r"$\mathbb{E} M_n \approx b_n + \gamma_{\mathrm{E}}/a_n$ with $a_n = \beta_c$ and "
-              r"$\gamma_{\mathrm{E}} = 0.5772\ldots$ (Gumbel limit: $a_n (M_n - b_n) \to$ Gumbel); within 2% at $n = 4096$.",
+              r"$\gamma_{\mathrm{E}} = 0.5772\ldots$ (Gumbel limit: $a_n (M_n - b_n) \to$ Gumbel); "
+              r"within 2% at $n = 4096$.",
     provenance="standard", source="Leadbetter, Lindgren, Rootzen 1983",
     details=lambda: error_table(GUMBEL_MEAN, exact_mean_max, [dict(n=2**k) for k in (8, 12, 16, 20)]),
     points=[dict(n=4096)]))

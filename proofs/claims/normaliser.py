@@ -43,8 +43,9 @@ def derivation_var_partition():
     D.define(var_exp, _lognormal_moment_integral(2) - _lognormal_moment_integral(1) ** 2)
     D.step(S.n * var_exp, r"the $s_j$ are independent")
     m1, m2 = _lognormal_moment(1), _lognormal_moment(2)
-    D.step(S.n * (m2 - m1**2), r"$\operatorname{Var} e^{s} = \mathbb{E} e^{2s} - (\mathbb{E} e^{s})^2$, Gaussian MGF lemma "
-                                r"at $t = 2$ and $t = 1$")
+    D.step(S.n * (m2 - m1**2),
+           r"$\operatorname{Var} e^{s} = \mathbb{E} e^{2s} - (\mathbb{E} e^{s})^2$, "
+           r"Gaussian MGF lemma at $t = 2$ and $t = 1$")
     D.step(sp.factor(sp.simplify(S.n * (m2 - m1**2))), "simplify")
     return D
 

@@ -84,7 +84,8 @@ register(ExactClaim(
     "phases.exact_mass_above", model=IID,
     lhs=E(stat.logits(mass_above, S.sigma * S.x, label=r"\sum_j p_j 1\{s_j > \sigma x\}")), label="E_5",
     exact=lambda dps, n, sigma, x: X.eval_mass_above(dps, n, sigma, x),
-    statement=r"The mass of the keys with logit above $\sigma x$ equals the exact integral $E_5$.", provenance="derived",
+    statement=r"The mass of the keys with logit above $\sigma x$ equals the exact integral $E_5$.",
+    provenance="derived",
     source="docs/theory.md, section 4 (E5)", points=[dict(n=512, sigma=2.0, x=2.0)]))
 
 register(ExactClaim(
@@ -102,20 +103,24 @@ IPR_HIGH_TEMPERATURE = register(Claim(
               "(within 5% at the check point).",
     provenance="standard", source="REM high-temperature phase (docs/theory.md, section 5)",
     details=lambda: error_table(IPR_HIGH_TEMPERATURE, lambda n, sigma: X.eval_ipr(6, n, sigma),
-                                [dict(n=2**k, sigma=f * S.critical_sigma(2**k)) for k in (10, 14, 18) for f in (0.25, 0.5)]),
+                                [dict(n=2**k, sigma=f * S.critical_sigma(2**k))
+                                 for k in (10, 14, 18) for f in (0.25, 0.5)]),
     points=[dict(n=4096, sigma=0.5)]))
 
 ENTROPY_HIGH_TEMPERATURE = register(Claim(
     "phases.entropy_high_temperature", model=IID, lhs=E(stat.entropy), rel="approx", rtol=0.02,
     rhs=sp.log(S.n) - S.sigma**2 / 2,
-    statement=r"In the high-temperature phase $\mathbb{E} H \approx \ln n - \sigma^2/2$ (within 2% at the check point).",
+    statement=r"In the high-temperature phase $\mathbb{E} H \approx \ln n - \sigma^2/2$ "
+              "(within 2% at the check point).",
     provenance="standard", source="REM high-temperature phase (docs/theory.md, section 5)",
     details=lambda: error_table(ENTROPY_HIGH_TEMPERATURE, lambda n, sigma: X.eval_entropy(6, n, sigma),
-                                [dict(n=2**k, sigma=f * S.critical_sigma(2**k)) for k in (10, 14) for f in (0.25, 0.5)]),
+                                [dict(n=2**k, sigma=f * S.critical_sigma(2**k))
+                                 for k in (10, 14) for f in (0.25, 0.5)]),
     points=[dict(n=4096, sigma=0.8)]))
 
 REM_FREE_ENERGY = register(Claim(
-    "phases.rem_free_energy", model=IIDLogits(n=S.n, sigma=sp.sqrt(2 * sp.Symbol("gamma", positive=True) * sp.log(S.n))),
+    "phases.rem_free_energy",
+    model=IIDLogits(n=S.n, sigma=sp.sqrt(2 * sp.Symbol("gamma", positive=True) * sp.log(S.n))),
     lhs=E(stat.log_partition), rel="approx", rtol=0.1,
     rhs=sp.log(S.n) * sp.Piecewise((1 + sp.Symbol("gamma", positive=True), sp.Symbol("gamma", positive=True) <= 1),
                                    (2 * sp.sqrt(sp.Symbol("gamma", positive=True)), True)),

@@ -72,7 +72,8 @@ B = max_logit_bound()
 register(Claim(
     "selfattention.logit_scale", model=MODEL, lhs=Var(stat.logit(1)), rel="==", rhs=derivation_logit_scale,
     statement=r"[R] Given $x_i$ the off-diagonal logits $x_i^\top W x_j$ are iid "
-              r"$\mathcal{N}(0, \sigma_x^2 \|W^\top x_i\|^2)$ and $\mathbb{E}\|W^\top x_i\|^2 = \sigma_x^2 \|W\|_F^2$, so "
+              r"$\mathcal{N}(0, \sigma_x^2 \|W^\top x_i\|^2)$ and "
+              r"$\mathbb{E}\|W^\top x_i\|^2 = \sigma_x^2 \|W\|_F^2$, so "
               r"$\operatorname{Var} s_j = \sigma_x^4 \|W\|_F^2$: $R = \sigma_x^2 \|W\|_F$ is the logit scale.",
     provenance="reconstructed", source="v2 Lemma 4.2 / Thm 4.3 as we reconstruct them",
     points=[dict(n=16, sigma_x=1.0), dict(n=8, sigma_x=0.6)]))
