@@ -143,8 +143,7 @@ def _step_marks(claim):
 
 def claim_environment(claim, result=None):
     """The claim as a ``claim`` environment, its proof, and the validation stamp."""
-    # a long id may break after a dot or an underscore (\texttt does not hyphenate)
-    ident = tex_escape(claim.id).replace(".", r".\allowbreak{}").replace(r"\_", r"\_\allowbreak{}")
+    ident = tex_escape(claim.id)
     lines = [r"\begin{claim}[\texttt{%s}]\label{claim:%s}" % (ident, claim.id.replace("_", "-")),
              text_latex(claim.statement) if claim.statement else "", "",
              r"\emph{Provenance:} %s%s." % (tex_escape(PROVENANCE[claim.provenance]),

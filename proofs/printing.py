@@ -133,17 +133,21 @@ def _group(toks, i):
 
 
 def _wrap(s):
-    """``s`` in parentheses unless it is one symbol or already bracketed."""
+    """``s`` in parentheses when it has a space or an operator outside brackets (``a + b``, not ``e^(x)``)."""
     s = s.strip()
-    if len(s) <= 1 or re.fullmatch(r"[\w.]+", s) or (s[0] + s[-1]) in ("()", "[]", "{}", "||", "‖‖"):
-        return s
-    return f"({s})"
+    depth = 0
+    for ch in s:
+        depth += ch in "([{⌈⌊"
+        depth -= ch in ")]}⌉⌋"
+        if depth == 0 and (ch.isspace() or ch in "+-=<>,/·×≤≥≈~"):
+            return f"({s})"
+    return s
 
 
 def _script(body, table, mark):
     if body and all(ch in table for ch in body):
         return "".join(table[ch] for ch in body)
-    simple = r"[A-Za-z0-9]+" if mark == "_" else r".|\d+(\.\d+)?"
+    simple = r".|[A-Za-z0-9]+" if mark == "_" else r".|\d+(\.\d+)?"
     return mark + (body if re.fullmatch(simple, body) else f"({body})")
 
 
