@@ -114,9 +114,14 @@ def validation_stamp(claim, result=None):
     digits = extra.get("theory_digits") or 6
     sim = extra.get("simulation")
     sim = ("; simulation alone: %s" % tex_escape(sim["verdict"])) if sim else ""
-    return (r"\paragraph{Validation.} Checked at $%s$ (seed %s, %s rows): theory $%s$, simulated "
-            r"$%s$ with %s\%% confidence interval $[%s, %s]$; verdict \textbf{%s}%s%s; %s. attnsparse %s."
-            % (params, result["seed"], result["samples"], _fmt(result["theory"], digits), _fmt(result["estimate"]),
+    # a trend check compares exponents of n (or, law "less", a difference of grid means with 0)
+    law, theory, estimate = extra.get("law"), _fmt(result["theory"], digits), _fmt(result["estimate"])
+    values = {None: f"theory ${theory}$, simulated ${estimate}$",
+              "exponent": f"predicted exponent of $n$ ${theory}$, fitted exponent ${estimate}$",
+              "less": f"difference of the grid means ${estimate}$"}.get(law, f"fitted exponent of $n$ ${estimate}$")
+    return (r"\paragraph{Validation.} Checked at $%s$ (seed %s, %s rows): %s "
+            r"with %s\%% confidence interval $[%s, %s]$; verdict \textbf{%s}%s%s; %s. attnsparse %s."
+            % (params, result["seed"], result["samples"], values,
                "%g" % (100 * result["level"]), _fmt(lo), _fmt(hi), tex_escape(result["verdict"]),
                (" (" + tex_escape(result["reason"]) + ")") if result.get("reason") else "", sim, deriv, version))
 
