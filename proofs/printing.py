@@ -575,6 +575,19 @@ def _multline(head, chunks, budget):
     return "\\begin{multline*}\n" + " \\\\\n".join(lines) + "\n\\end{multline*}"
 
 
+def _align_lines(chunks, budget):
+    """Chunks packed into lines of ``budget``, continued on new ``align*`` rows indented by a quad."""
+    lines, cur = [], ""
+    for c in chunks:
+        if cur and tex_width(cur + " " + c) > budget:
+            lines.append(cur)
+            cur = c
+        else:
+            cur = (cur + " " + c).strip()
+    lines.append(cur)
+    return " \\\\\n&\\quad ".join(lines)
+
+
 def claim_display(claim, budget=TEXT_WIDTH):
     """The claim's relation as display math, broken to fit, with its "where" clause."""
     names = _abbreviations(claim, budget)
@@ -618,6 +631,8 @@ def derivation_align(derivation, notes=False):
         body = latex(s.expr)
         if isinstance(s.expr, sp.core.relational.Relational) and i:
             rel, body = r"\text{where }", body
+        elif isinstance(s.expr, sp.Basic) and tex_width(body) > TEXT_WIDTH - 8:
+            body = _align_lines(_chunks(s.expr, HousePrinter()), TEXT_WIDTH - 8)
         if notes:
             rows.append(r"&%s %s \tag*{(%d)}" % (rel, body, i))
             items.append(r"\item[(%d)] %s" % (i, text_latex(s.why)))

@@ -220,7 +220,8 @@ def test_list_prints_the_terminal_form(capsys):
 def test_k_eps_rule_prints_phibar_of_sigma_plus_phi_inverse():
     from attnsparse.proofs.functions import Phi
 
-    n, sigma, eps = sp.Symbol("n", positive=True), sp.Symbol("sigma", positive=True), sp.Symbol("epsilon", positive=True)
+    n, sigma = sp.Symbol("n", positive=True), sp.Symbol("sigma", positive=True)
+    eps = sp.Symbol("epsilon", positive=True)
     expr = n * (1 - Phi(sigma + sp.sqrt(2) * sp.erfinv(2 * eps - 1)).rewrite(sp.erf))
     want = r"n \bar{\Phi}\left(\sigma + \Phi^{-1}\left(\varepsilon\right)\right)"
     assert latex(expr) == want
@@ -250,7 +251,8 @@ def test_trend_claims_print_what_they_mean():
     rate = asp.get("sparsity.nC_rate").latex()
     assert rate == (r"\mathbb{E}\left[\tau(\left\lceil{n^{C}}\right\rceil)\right] = n^{b + o(1)}, \qquad "
                     r"b = - \left(\sqrt{\gamma} - \sqrt{1 - C}\right)^{2} \pm 0.1")
-    assert asp.get("collapse.k_eps_bounded").latex() == r"\mathbb{E}\left[k_{\varepsilon}\right] = O\left(n^{0.05}\right)"
+    bounded = asp.get("collapse.k_eps_bounded").latex()
+    assert bounded == r"\mathbb{E}\left[k_{\varepsilon}\right] = O\left(n^{0.05}\right)"
     assert asp.get("sparsity.nC_sparse").latex().endswith(r"= O\left(n^{-0.02}\right)")
     assert asp.get("sparsity.nC_threshold").latex().endswith(r"= \Omega\left(n^{-0.02}\right)")
     assert r"G = \{2^{8}, 2^{10}, 2^{12}, 2^{14}\}" in asp.get("sparsity.adaptive_window").latex()
@@ -278,3 +280,29 @@ def test_catalogue_derivations_chain_one_quantity():
             assert not any(isinstance(s.expr, sp.core.relational.Relational) for s in d.steps), c.id
     d = asp.get("phases.k_eps_rule_derivation").derivation
     assert d.first.name == r"\mathbb{E}\, k_\varepsilon" and d.result == asp.get("phases.k_eps_rule").rhs
+
+
+def test_a_long_derivation_row_is_continued_on_the_next_line():
+    from attnsparse.proofs.derivation import Derivation
+
+    x = sp.Symbol("x", positive=True)
+    D = Derivation("a long sum")
+    D.step(sp.Symbol(r"\mathbb{E} X"), "definition")
+    D.step(sum(sp.exp(-k * x) / (k + 1) for k in range(1, 25)), "expand")
+    tex = derivation_align(D, notes=True)
+    rows = tex.split(r"\end{align*}")[0].split("\\\\")
+    assert len(rows) > 3 and all(tex_width(re.sub(r"\\tag\*\{\(\d\)\}|\\(begin|end)\{align\*\}", "", r)) <= TEXT_WIDTH
+                                 for r in rows)
+    assert r"&\quad " in tex and tex.count(r"\tag*{(1)}") == 1
+
+
+def test_trend_stamp_reports_the_fitted_exponent():
+    from attnsparse.proofs.document import validation_stamp
+
+    c = asp.get("sparsity.nC_rate")
+    r = {"params": {"gamma": 0.8, "C": 0.7}, "verdict": "consistent", "theory": -0.1202, "estimate": -0.1746,
+         "ci": [-0.185, -0.164], "level": 0.999, "samples": 3600, "seed": 0, "extra": {"law": "exponent"}}
+    stamp = validation_stamp(c, r)
+    assert "predicted exponent of $n$ $-0.1202$, fitted exponent $-0.1746$" in stamp
+    stamp = validation_stamp(asp.get("sparsity.nC_sparse"), dict(r, extra={"law": "decreasing"}))
+    assert "fitted exponent of $n$ $-0.1746$" in stamp and "theory" not in stamp
