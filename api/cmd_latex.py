@@ -91,7 +91,7 @@ def _progress(jobs, stream):
     if stream.isatty():
         from tqdm import tqdm
 
-        yield from tqdm(jobs, desc="checking", unit="claim", file=stream, leave=False)
+        yield from tqdm(jobs, desc="checking", unit="claim", file=stream)
         return
     for i, c in enumerate(jobs, 1):
         print(f"  [{i}/{len(jobs)}] {c.id}", file=stream, flush=True)

@@ -306,3 +306,18 @@ def test_trend_stamp_reports_the_fitted_exponent():
     assert "predicted exponent of $n$ $-0.1202$, fitted exponent $-0.1746$" in stamp
     stamp = validation_stamp(asp.get("sparsity.nC_sparse"), dict(r, extra={"law": "decreasing"}))
     assert "fitted exponent of $n$ $-0.1746$" in stamp and "theory" not in stamp
+
+
+def test_checking_shows_a_progress_bar_on_a_terminal():
+    import io
+
+    from attnsparse.cmd_latex import _results_by_checking
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    err = Terminal()
+    results = _results_by_checking([asp.get("entries.mean_weight")], seed=0, stream=err)
+    assert list(results) == ["entries.mean_weight"]
+    assert "checking 1 claim(s)" in err.getvalue() and "1/1" in err.getvalue() and "%|" in err.getvalue()
