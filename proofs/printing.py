@@ -274,7 +274,7 @@ B_N = sp.Symbol("b_n", real=True)
 _SQRT2 = sp.sqrt(2)
 #: house constants named in print, with their definitions (LaTeX)
 HOUSE_CONSTANTS = {BETA_C: r"\beta_c = \sqrt{2 \ln n}",
-                   B_N: r"b_n = \beta_c - \frac{\ln \ln n + \ln 4\pi}{2 \beta_c}"}
+                   B_N: r"b_n = \beta_c - (\ln \ln n + \ln 4\pi)/(2 \beta_c)"}
 
 
 def _gaussian_argument(u):
