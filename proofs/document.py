@@ -120,10 +120,9 @@ def validation_stamp(claim, result=None):
               "exponent": f"predicted exponent of $n$ ${theory}$, fitted exponent ${estimate}$",
               "less": f"difference of the grid means ${estimate}$"}.get(law, f"fitted exponent of $n$ ${estimate}$")
     return (r"\paragraph{Validation.} Checked at $%s$ (seed %s, %s rows): %s "
-            r"with %s\%% confidence interval $%s%s, %s%s$; verdict \textbf{%s}%s%s; %s. attnsparse %s."
+            r"with %s\%% confidence interval $[%s, %s]$; verdict \textbf{%s}%s%s; %s. attnsparse %s."
             % (params, result["seed"], result["samples"], values,
-               "%g" % (100 * result["level"]), "(" if math.isinf(lo) else "[", _fmt(lo), _fmt(hi),
-               ")" if hi is None or math.isinf(hi) else "]", tex_escape(result["verdict"]),
+               "%g" % (100 * result["level"]), _fmt(lo), _fmt(hi), tex_escape(result["verdict"]),
                (" (" + tex_escape(result["reason"]) + ")") if result.get("reason") else "", sim, deriv, version))
 
 

@@ -80,9 +80,76 @@ def text_latex(text):
     return "".join(f"${p}$" if m else tex_escape(p) for m, p in _split_math(text))
 
 
-def plain_text(text):
-    """The terminal form of a statement: its ``$...$`` math as readable Unicode text."""
-    return "".join(_math_plain(p) if m else p for m, p in _split_math(text))
+def plain_text(text, encoding=None):
+    """The terminal form of a statement: its ``$...$`` math as readable Unicode text.
+
+    With ``encoding`` (a terminal's, such as ``sys.stdout.encoding``), characters it cannot
+    encode are spelled in ASCII (``σ`` as ``sigma``, ``²`` as ``^2``, ``≤`` as ``<=``).
+    """
+    out = "".join(_math_plain(p) if m else p for m, p in _split_math(text))
+    return out if encoding is None else _encodable(out, encoding)
+
+
+_ASCII = {"≤": "<=", "≥": ">=", "≠": "!=", "≈": "~=", "→": "->", "⇒": "=>", "⇔": "<=>", "∞": "inf", "Σ": "sum",
+          "Π": "prod", "∫": "int", "·": "*", "×": "x", "±": "+-", "∈": " in ", "⌈": "ceil(", "⌉": ")",
+          "⌊": "floor(", "⌋": ")", "‖": "||", "⟨": "<", "⟩": ">", "ᵀ": "^T", "…": "...", "∂": "d", "√": "sqrt",
+          "ℓ": "l", "≫": ">>", "≪": "<<", "∝": "~", "∅": "{}", "∖": "\\", "∘": "o", "\u0304": "bar",
+          "\u0302": "hat", "\u0303": "tilde", "ⱼ": "_j"}
+
+
+def _encodable(text, encoding):
+    import codecs
+    import unicodedata
+
+    try:
+        enc = codecs.lookup(encoding).name
+    except LookupError:
+        enc = "ascii"
+
+    def ok(s):
+        try:
+            s.encode(enc)
+            return True
+        except UnicodeEncodeError:
+            return False
+
+    def script_run(m):  # a run of super- or subscripts, spelled as one: Φ⁻¹ as Phi^(-1), pⱼ as p_j
+        run = m.group(0)
+        if ok(run):
+            return run
+        table, mark = (_SUP, "^") if run[0] in _SUP_CHARS else (_SUB, "_")
+        back = {v: k for k, v in table.items() if k.isascii()}
+        plain = "".join(back.get(ch, ch) for ch in run)
+        return mark + (plain if len(plain) == 1 or plain.isalnum() else f"({plain})")
+
+    text = re.sub("[%s]+|[%s]+" % (re.escape(_SUP_CHARS), re.escape(_SUB_CHARS)), script_run, text)
+    out = []
+    for ch in text:
+        try:
+            ch.encode(enc)
+            out.append(ch)
+            continue
+        except UnicodeEncodeError:
+            pass
+        name = unicodedata.name(ch, "")
+        if ch in _ASCII:
+            out.append(_ASCII[ch])
+        elif name.startswith("GREEK"):
+            letter = name.split()[-1].lower()
+            letter = letter.capitalize() if "CAPITAL" in name else letter
+            if out and out[-1][-1:].isalnum():  # 2γ as 2 gamma, not 2gamma
+                letter = " " + letter
+            out.append(letter)
+        elif name.startswith(("SUPERSCRIPT", "SUBSCRIPT", "MODIFIER LETTER SMALL", "LATIN SUBSCRIPT")):
+            mark = "^" if "SUPER" in name or "MODIFIER" in name else "_"
+            word = name.split()[-1]
+            sym = {"PLUS": "+", "MINUS": "-", "EQUALS": "=", "LEFT": "(", "RIGHT": ")"}.get(word, word)
+            digits = {"ZERO": "0", "ONE": "1", "TWO": "2", "THREE": "3", "FOUR": "4", "FIVE": "5", "SIX": "6",
+                      "SEVEN": "7", "EIGHT": "8", "NINE": "9"}
+            out.append(mark + digits.get(sym, sym.lower() if len(sym) == 1 else sym))
+        else:
+            out.append("?")
+    return "".join(out)
 
 
 _GREEK = {name: chr(code) for name, code in [
@@ -107,6 +174,8 @@ _FONTS = ("mathrm", "mathbf", "mathit", "mathsf", "mathtt", "mathcal", "operator
           "mathbb", "boldsymbol", "textit", "emph")
 _SUP = dict(zip("0123456789+-=()nikTᵀ", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵏᵀᵀ"))
 _SUB = dict(zip("0123456789+-=()aeijknoprstux", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢⱼₖₙₒₚᵣₛₜᵤₓ"))
+_SUP_CHARS = "".join(sorted(set(_SUP.values())))
+_SUB_CHARS = "".join(sorted(set(_SUB.values())))
 _ACCENT = {"bar": "\u0304", "hat": "\u0302", "tilde": "\u0303", "overline": "\u0304", "widehat": "\u0302"}
 
 

@@ -321,3 +321,11 @@ def test_checking_shows_a_progress_bar_on_a_terminal():
     results = _results_by_checking([asp.get("entries.mean_weight")], seed=0, stream=err)
     assert list(results) == ["entries.mean_weight"]
     assert "checking 1 claim(s)" in err.getvalue() and "1/1" in err.getvalue() and "%|" in err.getvalue()
+
+
+def test_plain_text_spells_what_the_terminal_cannot_encode():
+    s = r"$k_\varepsilon/n \approx \bar\Phi(\sigma + \Phi^{-1}(\varepsilon))$ and $\sum_j p_j^2 \le 2\gamma$"
+    assert plain_text(s, "ascii") == "k_epsilon/n ~= Phibar(sigma + Phi^(-1)(epsilon)) and sum_j p_j^2 <= 2 gamma"
+    assert plain_text(s, "utf-8") == plain_text(s) and "²" in plain_text(s, "latin-1")
+    for c in asp.claims():
+        assert plain_text(c.statement, "ascii").isascii(), c.id
