@@ -62,6 +62,7 @@ def _parser():
 
 def _cmd_list(args):
     import attnsparse as asp
+    from .proofs.printing import plain_text
 
     cs = asp.claims()
     if args.json:
@@ -76,7 +77,7 @@ def _cmd_list(args):
             area = c.area
             print(f"\n{area}")
         tag = asp.PROVENANCE[c.provenance].split(" ")[0]
-        print(f"  {c.id:36s} {tag:4s} {c.statement}")
+        print(f"  {c.id:36s} {tag:4s} {plain_text(c.statement, sys.stdout.encoding)}")
     print(f"\n{len(cs)} claims. Provenance: " + "; ".join(asp.PROVENANCE[k] for k in
                                                           ("paper", "reconstructed", "standard", "derived")))
     return EXIT_OK
@@ -95,10 +96,12 @@ def _cmd_show(args):
     import sympy as sp
 
     import attnsparse as asp
+    from .proofs.printing import plain_text
 
     c = _get(args.id)
-    print(f"{c.id}\n  {c.statement}")
-    print(f"  provenance: {asp.PROVENANCE[c.provenance]}" + (f"; {c.source}" if c.source else ""))
+    print(f"{c.id}\n  {plain_text(c.statement, sys.stdout.encoding)}")
+    source = f"; {plain_text(c.source, sys.stdout.encoding)}" if c.source else ""
+    print(f"  provenance: {asp.PROVENANCE[c.provenance]}{source}")
     print(f"  model: {c.model!r}")
     syms = sorted(c.free_symbols, key=lambda s: s.name)
     print("  parameters: " + ", ".join(f"{s.name} ({_domain(s)})" for s in syms))

@@ -2,14 +2,18 @@
 
 By default every claim printed is first checked against simulation at its first check
 point (quick effort, Holm-corrected over the claims printed) so that its validation stamp
-is current; ``--report FILE`` takes the results of an earlier ``attnsparse check --out``
-instead, and ``--no-check`` prints the stamp "not checked".
+is current: the command says so on stderr and shows a progress bar there (a tqdm bar on a
+terminal; when stderr is not a terminal, one line per claim checked). ``--report FILE``
+takes the results of an earlier ``attnsparse check --out`` instead (nothing is simulated;
+claims missing from the report are named on stderr and stamped "not checked"), and
+``--no-check`` prints the stamp "not checked".
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 
 from .commands import UsageError, check_seed_option
 
@@ -82,12 +86,36 @@ def _results_from_report(path, claims):
     return out
 
 
-def _results_by_checking(claims, seed):
+def _progress(jobs, stream):
+    """``jobs`` wrapped in a progress report on ``stream``: a tqdm bar on a terminal, else a line per job."""
+    if stream.isatty():
+        from tqdm import tqdm
+
+        yield from tqdm(jobs, desc="checking", unit="claim", file=stream)
+        return
+    for i, c in enumerate(jobs, 1):
+        print(f"  [{i}/{len(jobs)}] {c.id}", file=stream, flush=True)
+        yield c
+
+
+def _results_by_checking(claims, seed, stream=None):
     from .numeric.check import holm
 
+    stream = sys.stderr if stream is None else stream
     jobs = [c for c in claims if c.points]
-    results = holm([c.check(seed=seed, effort="quick", **c.points[0]) for c in jobs])
+    print(f"attnsparse latex: no --report given, so checking {len(jobs)} claim(s) against simulation now "
+          f"(quick effort, seed {seed}; the whole catalogue takes a minute or two). To reuse a report: "
+          f"attnsparse check --out DIR, then latex --report DIR/report.json.", file=stream, flush=True)
+    results = holm([c.check(seed=seed, effort="quick", **c.points[0]) for c in _progress(jobs, stream)])
     return {r.claim_id: r.to_dict() for r in results}
+
+
+def _note_missing(claims, results, path, stream=None):
+    missing = [c.id for c in claims if c.points and c.id not in results]  # no points: never checked
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        print(f"attnsparse latex: {len(missing)} claim(s) not in {path} (stamped 'not checked'): {shown}",
+              file=sys.stderr if stream is None else stream)
 
 
 def run(args):
@@ -102,6 +130,7 @@ def run(args):
         results = {}
     elif args.report:
         results = _results_from_report(args.report, claims)
+        _note_missing(claims, results, args.report)
     else:
         results = _results_by_checking(claims, args.seed)
     if args.document:

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..numeric.statistics import Functional
-from .printing import derivation_align
+from .printing import derivation_align, plain_text
 from .relations import STEP_ALIASES, STEP_RELATIONS, composed_relation
 from .values import as_real, as_sympy
 
@@ -205,12 +205,13 @@ class Derivation:
 
     # ------------------------------------------------------------------ printing
     def text(self):
-        """The chain in plain text, one expression per line, numbered (0)..(m)."""
-        lines = [self.title]
+        """The chain in plain text, one expression per line, numbered (0)..(m); the ``$...$``
+        math of the title and justifications in its terminal form (:func:`.printing.plain_text`)."""
+        lines = [plain_text(self.title)]
         for i, s in enumerate(self.steps):
             rel = "" if i == 0 else s.rel
             shown = repr(s.expr) if isinstance(s.expr, Functional) else sp.sstr(s.expr)
-            lines.append(f"  ({i}) {rel:2s} {shown}    [{s.why}]")
+            lines.append(f"  ({i}) {rel:2s} {shown}    [{plain_text(s.why)}]")
         return "\n".join(lines)
 
     def latex(self):

@@ -22,7 +22,7 @@ import math
 import sympy as sp
 
 from .claim import PROVENANCE
-from .printing import derivation_align, latex, tex_escape
+from .printing import claim_display, derivation_align, latex, tex_escape, text_latex
 
 __all__ = ["claim_environment", "validation_stamp", "catalogue_document", "catalogue_markdown",
            "assumptions_latex", "PREAMBLE"]
@@ -33,6 +33,7 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \usepackage[margin=2cm]{geometry}
 \newtheorem{claim}{Claim}
 \allowdisplaybreaks
+\setlength{\emergencystretch}{3em}
 """
 
 
@@ -54,14 +55,18 @@ def assumptions_latex(claim):
     return out
 
 
-def _fmt(x, digits=6):
+def _fmt(x, digits=6, tex=True):
     if x is None:
         return r"\infty"
     if isinstance(x, float) and math.isinf(x):
         return r"-\infty" if x < 0 else r"\infty"
     if isinstance(x, float) and math.isnan(x):
         return r"\text{n/a}"
-    return "%.*g" % (max(1, min(6, int(digits))), x)
+    text = "%.*g" % (max(1, min(6, int(digits))), x)
+    if "e" in text and tex:  # 1e-09 as 10^{-9}, 1.5e-16 as 1.5 \cdot 10^{-16} (inside $...$)
+        mant, ex = text.split("e")
+        return (r"10^{%d}" % int(ex)) if mant == "1" else r"%s \cdot 10^{%d}" % (mant, int(ex))
+    return text
 
 
 def _derivation_record(claim, result=None):
@@ -109,9 +114,14 @@ def validation_stamp(claim, result=None):
     digits = extra.get("theory_digits") or 6
     sim = extra.get("simulation")
     sim = ("; simulation alone: %s" % tex_escape(sim["verdict"])) if sim else ""
-    return (r"\paragraph{Validation.} Checked at $%s$ (seed %s, %s rows): theory $%s$, simulated "
-            r"$%s$ with %s\%% confidence interval $[%s, %s]$; verdict \textbf{%s}%s%s; %s. attnsparse %s."
-            % (params, result["seed"], result["samples"], _fmt(result["theory"], digits), _fmt(result["estimate"]),
+    # a trend check compares exponents of n (or, law "less", a difference of grid means with 0)
+    law, theory, estimate = extra.get("law"), _fmt(result["theory"], digits), _fmt(result["estimate"])
+    values = {None: f"theory ${theory}$, simulated ${estimate}$",
+              "exponent": f"predicted exponent of $n$ ${theory}$, fitted exponent ${estimate}$",
+              "less": f"difference of the grid means ${estimate}$"}.get(law, f"fitted exponent of $n$ ${estimate}$")
+    return (r"\paragraph{Validation.} Checked at $%s$ (seed %s, %s rows): %s "
+            r"with %s\%% confidence interval $[%s, %s]$; verdict \textbf{%s}%s%s; %s. attnsparse %s."
+            % (params, result["seed"], result["samples"], values,
                "%g" % (100 * result["level"]), _fmt(lo), _fmt(hi), tex_escape(result["verdict"]),
                (" (" + tex_escape(result["reason"]) + ")") if result.get("reason") else "", sim, deriv, version))
 
@@ -140,17 +150,19 @@ def claim_environment(claim, result=None):
     """The claim as a ``claim`` environment, its proof, and the validation stamp."""
     ident = tex_escape(claim.id)
     lines = [r"\begin{claim}[\texttt{%s}]\label{claim:%s}" % (ident, claim.id.replace("_", "-")),
-             tex_escape(claim.statement) if claim.statement else "", "",
+             text_latex(claim.statement) if claim.statement else "", "",
              r"\emph{Provenance:} %s%s." % (tex_escape(PROVENANCE[claim.provenance]),
-                                             ("; " + tex_escape(claim.source)) if claim.source else ""), "",
+                                            ("; " + text_latex(claim.source)) if claim.source else ""), "",
              r"\emph{Model:} $%s$." % claim.model.latex(), "",
              r"\emph{Assumptions:} %s." % ", ".join("$%s$" % a for a in assumptions_latex(claim)),
-             r"\[ %s \]" % claim.latex(),
+             claim_display(claim),
              r"\end{claim}"]
     d = claim.derivation
     if d is not None:
         marks = _step_marks(claim)
-        lines += [r"\begin{proof}[Derivation: %s]" % tex_escape(d.title), derivation_align(d, notes=True)]
+        # a "]" of the title (the interval $(a, b]$) in braces: the header is an optional argument, twice over
+        title = text_latex(d.title).replace("]", "{]}")
+        lines += [r"\begin{proof}[Derivation: %s]" % title, derivation_align(d, notes=True)]
         lines += ([marks] if marks else []) + [r"\end{proof}"]
     lines.append(validation_stamp(claim, result))
     return "\n".join(lines) + "\n"
@@ -199,5 +211,5 @@ def _verdict_text(r):
     extra = r.get("extra") or {}
     deriv = extra.get("derivation")
     deriv = f"; derivation {deriv['status']}" if deriv else ""
-    return (f"**{r['verdict']}** at {params} (theory {_fmt(r['theory'], extra.get('theory_digits') or 6)}, "
-            f"estimate {_fmt(r['estimate'])}, seed {r['seed']}{deriv})")
+    return (f"**{r['verdict']}** at {params} (theory {_fmt(r['theory'], extra.get('theory_digits') or 6, False)}, "
+            f"estimate {_fmt(r['estimate'], tex=False)}, seed {r['seed']}{deriv})")

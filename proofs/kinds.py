@@ -70,6 +70,27 @@ class TrendClaim(Claim):
 
         return eval_confirmed(sp.sympify(self.rhs), self.bind(params), dps)
 
+    def latex_sides(self, printer):
+        r"""``(lhs, rel, rhs)`` LaTeX of what the law means, for example
+        :math:`\mathbb{E}\,\tau = n^{b + o(1)}` with :math:`b = \mathrm{rhs} \pm \mathrm{tol}`, or
+        :math:`\mathbb{E}\, k_\varepsilon = O(n^{0.05})`."""
+        lhs = self.lhs.latex(printer)
+        tol = printer._print(sp.Float(self.tol))
+        if self.law == "exponent":
+            return lhs, "=", r"n^{b + o(1)}, \qquad b = %s \pm %s" % (printer.doprint(sp.sympify(self.rhs)), tol)
+        if self.law == "decreasing":
+            return lhs, "=", r"O\left(n^{-%s}\right)" % tol
+        if self.law == "bounded":
+            return lhs, "=", r"O\left(n^{%s}\right)" % tol
+        if self.law == "not_decreasing":
+            return lhs, "=", r"\Omega\left(n^{-%s}\right)" % tol
+        from ..numeric.statistics import E
+
+        grid = self.grid
+        where = (r"G = \{%s\}" % ", ".join("2^{%d}" % e for e in grid)) if grid else r"G \text{ the grid of the check}"
+        mean = r"\frac{1}{|G|} \sum_{n \in G} "
+        return mean + lhs, "<", r"%s%s, \qquad %s" % (mean, E(self.compare).latex(printer), where)
+
     def check(self, seed=0, effort="quick", alpha=None, **params):
         from ..numeric import config
         from .checking import trend_check

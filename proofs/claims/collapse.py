@@ -15,8 +15,9 @@ from .sparsity import REGIME, gamma
 
 register(TrendClaim(
     "collapse.k_eps_bounded", model=REGIME, lhs=E(stat.k_eps(S.eps)), law="bounded", tol=0.05,
-    statement="Attention collapse: with sigma^2 = 2 gamma ln n, gamma > 1, O(1) entries per row carry all but "
-              "eps of the mass: E k_eps does not grow like a power of n (exponent <= 0.05).",
+    statement=r"Attention collapse: with $\sigma^2 = 2\gamma \ln n$ and $\gamma > 1$, $O(1)$ entries per row carry "
+              r"all but $\varepsilon$ of the mass: $\mathbb{E} k_\varepsilon$ does not grow like a power of $n$ "
+              r"(exponent at most 0.05).",
     provenance="paper", source="arXiv 2404.02690 v2 (attention collapse); Thm 5.1 as we reconstruct it",
     assumptions=[gamma > 1, S.eps < 1], points=[dict(gamma=4.0, epsilon=0.1)]))
 
@@ -46,12 +47,11 @@ def _max_details():
 
 PD_IPR = register(Claim(
     "collapse.pd_ipr", model=COLD, lhs=E(stat.ipr), rel="approx", rtol=0.03, atol=0.01, rhs=1 - M_EFF,
-    statement="E sum p^2 -> 1 - m under PD(m, 0); with m_eff = b_n/sigma this is within ~0.01 for "
-              "sigma >= 1.5 beta_c (heuristic; convergence is at rate 1/ln n).",
-    provenance="heuristic", source="PD(m,0) limit (Derrida; Talagrand); m_eff is a heuristic",
+    statement=r"$\mathbb{E} \sum_j p_j^2 \to 1 - m$ under $\mathrm{PD}(m, 0)$; with $m_{\mathrm{eff}} = b_n/\sigma$ "
+              r"this is within about 0.01 for $\sigma \ge 1.5 \beta_c$ (heuristic; convergence is at rate $1/\ln n$).",
+    provenance="heuristic", source=r"$\mathrm{PD}(m, 0)$ limit (Derrida; Talagrand); $m_{\mathrm{eff}}$ is a heuristic",
     assumptions=[S.sigma > 1.5 * S.beta_c], details=_ipr_details,
     points=[dict(n=1024, sigma=6.0)]))
-
 
 
 def ipr_squared(s):
@@ -73,15 +73,17 @@ def _ipr_second_moment_details():
 PD_IPR_SECOND_MOMENT = register(Claim(
     "collapse.pd_ipr_second_moment", model=COLD, lhs=E(stat.logits(ipr_squared, label=r"(\sum_j p_j^2)^2")),
     rel="approx", rtol=0.05, atol=0.01, rhs=(1 - M_EFF) * (3 - 2 * M_EFF) / 3,
-    statement="E (sum p^2)^2 -> (1-m)(3-2m)/3 under PD(m, 0), evaluated at m_eff = b_n/sigma (heuristic).",
-    provenance="heuristic", source="PD(m,0) moments; m_eff is a heuristic",
+    statement=r"$\mathbb{E} (\sum_j p_j^2)^2 \to (1-m)(3-2m)/3$ under $\mathrm{PD}(m, 0)$, evaluated at "
+              r"$m_{\mathrm{eff}} = b_n/\sigma$ (heuristic).",
+    provenance="heuristic", source=r"$\mathrm{PD}(m, 0)$ moments; $m_{\mathrm{eff}}$ is a heuristic",
     assumptions=[S.sigma > 1.5 * S.beta_c], points=[dict(n=1024, sigma=6.0)],
     details=lambda: _ipr_second_moment_details()))
 
 PD_MAX_WEIGHT = register(Claim(
     "collapse.pd_max_weight", model=COLD, lhs=E(stat.max_weight), rel="approx", rtol=0.03, atol=0.01,
     rhs=sp.Integral(sp.exp(-S.r) / (sp.exp(-S.r) + S.r**M_EFF * sp.lowergamma(1 - M_EFF, S.r)), (S.r, 0, sp.oo)),
-    statement="E p_(1) -> int_0^inf e^{-l}/(e^{-l} + l^m gamma(1-m, l)) dl under PD(m, 0), at m_eff = b_n/sigma "
-              "(heuristic).",
-    provenance="heuristic", source="PD(m,0) largest atom; m_eff is a heuristic", details=_max_details,
+    statement=r"$\mathbb{E}\, p_{(1)} \to \int_0^\infty e^{-r}/(e^{-r} + r^m \gamma(1-m, r))\, dr$ under "
+              r"$\mathrm{PD}(m, 0)$, at $m_{\mathrm{eff}} = b_n/\sigma$ (heuristic).",
+    provenance="heuristic", source=r"$\mathrm{PD}(m, 0)$ largest atom; $m_{\mathrm{eff}}$ is a heuristic",
+    details=_max_details,
     assumptions=[S.sigma > 1.5 * S.beta_c], points=[dict(n=1024, sigma=6.0)]))

@@ -17,7 +17,7 @@ from ..derivation import Derivation
 def derivation_mean_weight():
     D = Derivation("mean softmax weight of exchangeable keys")
     D.step(sp.Symbol(r"\mathbb{E} p_j"), "definition")
-    D.step(sp.Symbol(r"\sum_{i=1}^{n} \mathbb{E} p_i") / S.n, "exchangeable keys have equal E p_i")
+    D.step(sp.Symbol(r"\sum_{i=1}^{n} \mathbb{E} p_i") / S.n, r"exchangeable keys have equal $\mathbb{E}\, p_i$")
     mass = sp.Symbol(r"\mathbb{E}\left[\sum_{i=1}^{n} p_i\right]")
     D.define(mass, 1)  # the weights sum to one in every row
     term = D.step(mass / S.n, "linearity of expectation")
@@ -28,7 +28,7 @@ def derivation_mean_weight():
 register(Claim(
     "entries.mean_weight", model=IIDLogits(n=S.n, sigma=S.sigma), lhs=E(stat.weight(S.j)), rel="==",
     rhs=derivation_mean_weight,
-    statement="E p_j = 1/n for IID logits, at every sigma.",
+    statement=r"$\mathbb{E}\, p_j = 1/n$ for IID logits, at every $\sigma$.",
     provenance="standard", source="exchangeability",
     assumptions=[S.j < S.n],
     points=[dict(n=16, sigma=1.0, j=3), dict(n=256, sigma=1.5, j=0)],
@@ -37,7 +37,7 @@ register(Claim(
 register(Claim(
     "entries.mean_weight_bilinear", model=BilinearQK(n=S.n, d=S.d, sigma_q=1, sigma_k=1),
     lhs=E(stat.weight(S.j)), rel="==", rhs=derivation_mean_weight,
-    statement="E p_j = 1/n in the bilinear model: its keys are exchangeable given q.",
+    statement=r"$\mathbb{E}\, p_j = 1/n$ in the bilinear model: its keys are exchangeable given $q$.",
     provenance="standard", source="exchangeability",
     assumptions=[S.j < S.n],
     points=[dict(n=32, d=8, j=5), dict(n=8, d=2, j=0)],

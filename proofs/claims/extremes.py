@@ -26,13 +26,16 @@ def exact_mean_max(n):
 register(Claim(
     "extremes.max_cdf", model=UNIT, lhs=P(stat.max_logit <= S.x), rel="==",
     rhs=Phi(S.x).rewrite(sp.erf) ** S.n,
-    statement="The max of n iid N(0,1) has cdf Phi(x)^n (density n phi(x) Phi(x)^{n-1}).",
+    statement=r"The maximum $M_n$ of $n$ iid $\mathcal{N}(0, 1)$ logits has cdf $\Phi(x)^n$ "
+              r"(density $n \varphi(x) \Phi(x)^{n-1}$).",
     provenance="standard", source="independence", points=[dict(n=1024, x=3.2)]))
 
 GUMBEL_MEAN = register(Claim(
     "extremes.gumbel_mean", model=UNIT, lhs=E(stat.max_logit), rel="approx", rtol=0.02,
     rhs=S.b_n + sp.EulerGamma / S.beta_c,
-    statement="E M_n ~ b_n + 0.5772/a_n (Gumbel limit a_n (M_n - b_n) -> Gumbel); within 2% at n = 4096.",
+    statement=r"$\mathbb{E} M_n \approx b_n + \gamma_{\mathrm{E}}/a_n$ with $a_n = \beta_c$ and "
+              r"$\gamma_{\mathrm{E}} = 0.5772\ldots$ (Gumbel limit: $a_n (M_n - b_n) \to$ Gumbel); "
+              r"within 2% at $n = 4096$.",
     provenance="standard", source="Leadbetter, Lindgren, Rootzen 1983",
     details=lambda: error_table(GUMBEL_MEAN, exact_mean_max, [dict(n=2**k) for k in (8, 12, 16, 20)]),
     points=[dict(n=4096)]))

@@ -51,12 +51,13 @@ def derivation_bilinear_mgf():
     D.step(sp.Symbol(r"\mathbb{E}[e^{t s}]"), "definition")
     cond = derive_gaussian_mgf().subs({S.mu: 0, S.sigma: tau})
     D.step(sp.Integral(cond.subs(tau, C_SCALE * sp.sqrt(S.r)) * _chi2_pdf(S.r), (S.r, 0, sp.oo)),
-           r"given q, s ~ N(0, tau^2) with tau^2 = c^2 C, C = |q|^2/sigma_q^2 ~ chi2_d: Gaussian MGF lemma")
+           r"given $q$, $s \sim \mathcal{N}(0, \tau^2)$ with $\tau^2 = c^2 C$ and "
+           r"$C = \|q\|^2/\sigma_q^2 \sim \chi^2_d$: Gaussian MGF lemma")
     lam = sp.simplify(sp.log(cond.subs(tau, C_SCALE * sp.sqrt(S.r))).expand(force=True) / S.r)
     D.step(sp.Integral(sp.exp(lam * S.r) * _chi2_pdf(S.r), (S.r, 0, sp.oo)),
-           r"algebra: the exponent is lambda C with lambda = t^2 sigma_q^2 sigma_k^2 / (2 d)")
+           r"algebra: the exponent is $\lambda C$ with $\lambda = t^2 \sigma_q^2 \sigma_k^2 / (2 d)$")
     out = derive_chi2_mgf().subs(S.lam, lam)
-    D.step(out, "chi-square MGF lemma, valid for 2 lambda < 1, i.e. |t| < sqrt(d)/(sigma_q sigma_k)")
+    D.step(out, r"chi-square MGF lemma, valid for $2 \lambda < 1$, that is $|t| < \sqrt{d}/(\sigma_q \sigma_k)$")
     return D
 
 
@@ -72,7 +73,7 @@ def _derivation_moment(order):
     D.step(sp.Derivative(mgf, (S.t, order)).subs(S.t, 0), "moments are derivatives of the MGF at 0")
     with bounded(what=f"moment {order}"):
         out = sp.factor(sp.simplify(sp.diff(mgf, S.t, order).subs(S.t, 0)))
-    D.step(closed_form(out, f"moment {order}"), "differentiate and set t = 0")
+    D.step(closed_form(out, f"moment {order}"), r"differentiate and set $t = 0$")
     return D
 
 
@@ -90,15 +91,15 @@ def derivation_bilinear_fourth_moment():
 def derivation_bilinear_density_positive():
     """Density of ``s`` at ``x > 0``: the chi-square mixture of centred Gaussians."""
     xp = sp.Symbol("x", positive=True)
-    D = Derivation("density of one bilinear logit at x > 0")
+    D = Derivation(r"density of one bilinear logit at $x > 0$")
     chi_pdf = S.r ** (S.d / 2 - 1) * sp.exp(-S.r / 2) / (2 ** (S.d / 2) * sp.gamma(S.d / 2))
     normal = sp.exp(-xp**2 / (2 * c**2 * S.r)) / sp.sqrt(2 * sp.pi * c**2 * S.r)
     mix = sp.Integral(normal * chi_pdf, (S.r, 0, sp.oo))
-    D.step(mix, "given C = r, s ~ N(0, c^2 r); C ~ chi2_d")
+    D.step(mix, r"given $C = r$, $s \sim \mathcal{N}(0, c^2 r)$; $C \sim \chi^2_d$")
     integrand = (normal * chi_pdf).subs(S.d, 2 * nu + 1)
     with bounded(what="chi-square mixture integral"):
         raw = sp.integrate(integrand, (S.r, 0, sp.oo), conds="none")
-    D.step(closed_form(raw, "mixture integral"), "integrate over r, with nu = (d-1)/2")
+    D.step(closed_form(raw, "mixture integral"), r"integrate over $r$, with $\nu = (d-1)/2$")
 
     def to_k(order, arg):  # I_{-nu} = I_nu + (2/pi) sin(nu pi) K_nu  (DLMF 10.27.4)
         if order.could_extract_minus_sign():
@@ -107,9 +108,9 @@ def derivation_bilinear_density_positive():
 
     with bounded(what="Bessel K recognition"):
         k_form = sp.simplify(sp.gammasimp(raw.replace(sp.besseli, to_k)))
-    D.step(k_form, "K_nu = pi (I_{-nu} - I_nu) / (2 sin(nu pi)) (DLMF 10.27.4)")
+    D.step(k_form, r"$K_\nu = \pi (I_{-\nu} - I_\nu) / (2 \sin \nu\pi)$ (DLMF 10.27.4)")
     out = sp.simplify(k_form.subs(nu, (S.d - 1) / 2))
-    D.step(out, "nu = (d-1)/2")
+    D.step(out, r"$\nu = (d-1)/2$")
     return D
 
 
@@ -121,10 +122,10 @@ def density_at(z):
 
 @lru_cache(maxsize=None)
 def derivation_bilinear_interval_probability():
-    D = Derivation("probability that one bilinear logit falls in (a, b]")
-    D.step(sp.Integral(sp.Function("f")(S.x), (S.x, S.a, S.b)), "definition of the density f")
+    D = Derivation(r"probability that one bilinear logit falls in $(a, b]$")
+    D.step(sp.Integral(sp.Function("f")(S.x), (S.x, S.a, S.b)), r"definition of the density $f$")
     D.step(sp.Integral(density_at(S.x), (S.x, S.a, S.b)),
-           "f(x) = f(|x|): s and -s have the same law (q -> -q); derived density")
+           r"$f(x) = f(|x|)$: $s$ and $-s$ have the same law ($q \to -q$); derived density")
     return D
 
 
@@ -132,19 +133,19 @@ def derivation_bilinear_interval_probability():
 def derivation_bilinear_tail():
     """Leading term of ``P(s > x)`` as ``x -> oo`` at fixed d."""
     xp = sp.Symbol("x", positive=True)
-    D = Derivation("tail of one bilinear logit at fixed d")
+    D = Derivation(r"tail of one bilinear logit at fixed $d$")
     f = derivation_bilinear_density_positive().result
     D.step(sp.Integral(f.subs(xp, y), (y, xp, sp.oo)), "tail = integral of the density")
     lead = f.replace(sp.besselk, lambda o, arg: sp.sqrt(sp.pi / (2 * arg)) * sp.exp(-arg))
     lead = sp.simplify(lead.subs(xp, y))
-    D.step(sp.Integral(lead, (y, xp, sp.oo)), "K_nu(z) ~ sqrt(pi/(2z)) e^{-z} (DLMF 10.40.2)", rel="~")
+    D.step(sp.Integral(lead, (y, xp, sp.oo)), r"$K_\nu(z) \sim \sqrt{\pi/(2z)}\, e^{-z}$ (DLMF 10.40.2)", rel="~")
     with bounded(what="tail integral"):
         tail = sp.simplify(sp.integrate(lead, (y, xp, sp.oo), conds="none").rewrite(sp.uppergamma))
     D.step(closed_form(tail, "tail integral"), "integrate: an upper incomplete gamma function", rel="~")
     asym = sp.simplify(tail.replace(sp.uppergamma, lambda s_, z_: z_ ** (s_ - 1) * sp.exp(-z_)))
-    D.step(asym, "Gamma(s, z) ~ z^{s-1} e^{-z} (DLMF 8.11.2)", rel="~")
+    D.step(asym, r"$\Gamma(s, z) \sim z^{s-1} e^{-z}$ (DLMF 8.11.2)", rel="~")
     out = asym.subs(xp, S.x).subs(c, C_SCALE)
-    D.step(out, "c = sigma_q sigma_k / sqrt(d)", rel="~")
+    D.step(out, r"$c = \sigma_q \sigma_k / \sqrt{d}$", rel="~")
     return D
 
 
@@ -176,7 +177,8 @@ _UNIT = {"sigma_q": 1, "sigma_k": 1}
 register(Claim(
     "logits.bilinear_mgf", model=BILINEAR,
     lhs=E(stat.logits(exp_t_s0, S.t, label=r"e^{t s_0}")), rel="==", rhs=derivation_bilinear_mgf,
-    statement="The MGF of one bilinear logit is (1 - sigma_q^2 sigma_k^2 t^2/d)^{-d/2} for |t| < sqrt(d)/(sigma_q sigma_k).",
+    statement=r"The MGF of one bilinear logit is $(1 - \sigma_q^2 \sigma_k^2 t^2/d)^{-d/2}$ for "
+              r"$|t| < \sqrt{d}/(\sigma_q \sigma_k)$.",
     provenance="standard", source="conditioning on q plus the chi-square MGF",
     assumptions=[sp.Abs(S.t) < sp.sqrt(S.d) / (S.sigma_q * S.sigma_k)],
     # the estimator has finite variance only for |t| < sqrt(d)/(2 sigma_q sigma_k)
@@ -186,7 +188,7 @@ register(Claim(
 register(Claim(
     "logits.bilinear_variance", model=BILINEAR, lhs=Var(stat.logit(0)), rel="==",
     rhs=derivation_bilinear_variance,
-    statement="One bilinear logit has variance sigma_q^2 sigma_k^2 for every d.",
+    statement=r"One bilinear logit has variance $\sigma_q^2 \sigma_k^2$ for every $d$.",
     provenance="standard", source="second derivative of the MGF",
     points=[dict(d=2, **_UNIT), dict(d=8, sigma_q=1.5, sigma_k=0.7)],
 ))
@@ -194,8 +196,8 @@ register(Claim(
 register(Claim(
     "logits.bilinear_fourth_moment", model=BILINEAR,
     lhs=E(stat.logits(s0_pow4, label=r"s_0^4")), rel="==", rtol=0.05, rhs=derivation_bilinear_fourth_moment,
-    statement="E s^4 = 3 sigma^4 (1 + 2/d): the excess kurtosis of a bilinear logit is 6/d "
-              "(checked at 5% resolution: s^4 is heavy-tailed).",
+    statement=r"$\mathbb{E} s^4 = 3 (\sigma_q \sigma_k)^4 (1 + 2/d)$: the excess kurtosis of a bilinear logit is $6/d$ "
+              r"(checked at 5% resolution: $s^4$ is heavy-tailed).",
     provenance="standard", source="fourth derivative of the MGF",
     points=[dict(d=4, **_UNIT), dict(d=32, sigma_q=1, sigma_k=1.3)],
 ))
@@ -203,8 +205,8 @@ register(Claim(
 register(Claim(
     "logits.bilinear_density", model=BILINEAR,
     lhs=P(stat.logit(0).between(S.a, S.b)), rel="==", rhs=derivation_bilinear_interval_probability,
-    statement="One bilinear logit has density |x|^nu K_nu(|x|/c) / (sqrt(pi) Gamma(d/2) 2^nu c^{nu+1}), "
-              "nu = (d-1)/2, c = sigma_q sigma_k / sqrt(d).",
+    statement=r"One bilinear logit has density $|x|^\nu K_\nu(|x|/c) / (\sqrt{\pi}\, \Gamma(d/2)\, 2^\nu c^{\nu+1})$ "
+              r"with $\nu = (d-1)/2$ and $c = \sigma_q \sigma_k / \sqrt{d}$.",
     provenance="standard", source="chi-square mixture of Gaussians; DLMF 10.27.4",
     assumptions=[S.a < S.b],
     points=[dict(d=1, a=-0.4, b=0.3, **_UNIT), dict(d=4, a=0.5, b=2.0, **_UNIT),
@@ -214,9 +216,9 @@ register(Claim(
 BILINEAR_TAIL = register(Claim(
     "logits.bilinear_tail", model=BILINEAR,
     lhs=P(stat.logit(0) > S.x), rel="approx", rtol=0.25, rhs=derivation_bilinear_tail,
-    statement="At fixed d the tail of a bilinear logit is exponential: "
-              "P(s > x) ~ (x/c)^{d/2-1} e^{-x/c} / (Gamma(d/2) 2^{d/2}); exact for d = 2, within 25% "
-              "for d <= 3 once x/c >= 3.",
+    statement=r"At fixed $d$ the tail of a bilinear logit is exponential: "
+              r"$\mathbb{P}(s > x) \sim (x/c)^{d/2-1} e^{-x/c} / (\Gamma(d/2)\, 2^{d/2})$; exact for $d = 2$, "
+              r"within 25% for $d \le 3$ once $x/c \ge 3$.",
     provenance="standard", source="DLMF 10.40.2 and 8.11.2",
     assumptions=[S.x > 0], exact=exact_tail, details=lambda: _tail_details(),
     points=[dict(d=2, x=1.5, **_UNIT), dict(d=1, x=3.0, **_UNIT)],
@@ -231,8 +233,8 @@ def _tail_details():
 register(Claim(
     "logits.conditional_reduction", model=BilinearQK(n=S.n, d=S.d, sigma_q=S.sigma, sigma_k=1),
     lhs=E(stat.ipr), rel="==", rhs=E(stat.ipr, model=IIDLogits(n=S.n, sigma=S.sigma, scale_dof=S.d)),
-    statement="Given q the bilinear logits of a row are iid N(0, tau^2), tau^2 = sigma^2 chi2_d / d: "
-              "every row functional equals the IID-logit one averaged over tau.",
+    statement=r"Given $q$ the bilinear logits of a row are iid $\mathcal{N}(0, \tau^2)$ with "
+              r"$\tau^2 = \sigma^2 \chi^2_d / d$: every row functional equals the IID-logit one averaged over $\tau$.",
     provenance="standard", source="conditioning on q; exact for every finite n and d",
     points=[dict(n=64, d=4, sigma=1.0), dict(n=128, d=8, sigma=1.5)],
 ))

@@ -27,11 +27,11 @@ def _lognormal_moment_integral(order):
 @lru_cache(maxsize=None)
 def derivation_mean_partition():
     D = Derivation("mean of the partition function")
-    D.step(sp.Symbol(r"\mathbb{E} Z"), "definition, Z = sum_j e^{s_j}")
+    D.step(sp.Symbol(r"\mathbb{E} Z"), r"definition, $Z = \sum_j e^{s_j}$")
     mean_exp = sp.Symbol(r"\mathbb{E} e^{s_1}")
     D.define(mean_exp, _lognormal_moment_integral(1))
-    D.step(S.n * mean_exp, "linearity; the s_j are identically distributed")
-    D.step(S.n * _lognormal_moment(1), "Gaussian MGF lemma at t = 1")
+    D.step(S.n * mean_exp, r"linearity; the $s_j$ are identically distributed")
+    D.step(S.n * _lognormal_moment(1), r"Gaussian MGF lemma at $t = 1$")
     return D
 
 
@@ -41,9 +41,11 @@ def derivation_var_partition():
     D.step(sp.Symbol(r"\operatorname{Var} Z"), "definition")
     var_exp = sp.Symbol(r"\operatorname{Var} e^{s_1}")
     D.define(var_exp, _lognormal_moment_integral(2) - _lognormal_moment_integral(1) ** 2)
-    D.step(S.n * var_exp, "the s_j are independent")
+    D.step(S.n * var_exp, r"the $s_j$ are independent")
     m1, m2 = _lognormal_moment(1), _lognormal_moment(2)
-    D.step(S.n * (m2 - m1**2), "Var = E e^{2s} - (E e^{s})^2, Gaussian MGF lemma at t = 2 and t = 1")
+    D.step(S.n * (m2 - m1**2),
+           r"$\operatorname{Var} e^{s} = \mathbb{E} e^{2s} - (\mathbb{E} e^{s})^2$, "
+           r"Gaussian MGF lemma at $t = 2$ and $t = 1$")
     D.step(sp.factor(sp.simplify(S.n * (m2 - m1**2))), "simplify")
     return D
 
@@ -52,14 +54,14 @@ IID = IIDLogits(n=S.n, sigma=S.sigma, mu=S.mu)
 
 register(Claim(
     "normaliser.mean_partition", model=IID, lhs=E(stat.partition), rel="==", rhs=derivation_mean_partition,
-    statement="E Z = n e^{mu + sigma^2/2} for IID N(mu, sigma^2) logits.",
+    statement=r"$\mathbb{E} Z = n e^{\mu + \sigma^2/2}$ for iid $\mathcal{N}(\mu, \sigma^2)$ logits.",
     provenance="standard", source="linearity plus the lognormal mean",
     points=[dict(n=64, sigma=0.5, mu=0), dict(n=16, sigma=1.0, mu=-0.5)],
 ))
 
 register(Claim(
     "normaliser.var_partition", model=IID, lhs=Var(stat.partition), rel="==", rhs=derivation_var_partition,
-    statement="Var Z / (E Z)^2 = (e^{sigma^2} - 1)/n exactly, for IID Gaussian logits.",
+    statement=r"$\operatorname{Var} Z / (\mathbb{E} Z)^2 = (e^{\sigma^2} - 1)/n$ exactly, for iid Gaussian logits.",
     provenance="standard", source="independence plus lognormal moments",
     points=[dict(n=64, sigma=0.5, mu=0), dict(n=32, sigma=0.8, mu=0.3)],
 ))

@@ -33,12 +33,13 @@ def max_abs_logit(s):
 def derivation_logit_scale():
     D = Derivation("variance of an off-diagonal logit of self-attention")
     v = sp.Symbol("v", positive=True)  # |W^T x_i|^2
-    D.step(sp.Symbol(r"\operatorname{Var}(x_i^\top W x_j)"), "definition, j != i")
+    D.step(sp.Symbol(r"\operatorname{Var}(x_i^\top W x_j)"), r"definition, $j \ne i$")
     D.step(sp.Symbol(r"\mathbb{E}") * S.sigma_x**2 * v,
-           "given x_i, x_i^T W x_j = <W^T x_i, x_j> ~ N(0, sigma_x^2 |W^T x_i|^2) (Gaussian x_j)")
+           r"given $x_i$, $x_i^\top W x_j = \langle W^\top x_i, x_j \rangle \sim \mathcal{N}(0, \sigma_x^2 v)$ with "
+           r"$v = \|W^\top x_i\|^2$ (Gaussian $x_j$)")
     D.step(S.sigma_x**2 * (S.sigma_x**2 * sp.Symbol(r"\|W\|_F^2")),
-           "E |W^T x_i|^2 = sigma_x^2 tr(W W^T) = sigma_x^2 |W|_F^2")
-    D.step(S.sigma_x**4 * WF2, "|W|_F^2 of the catalogue's W = W_Q W_K^T")
+           r"$\mathbb{E} \|W^\top x_i\|^2 = \sigma_x^2 \operatorname{tr}(W W^\top) = \sigma_x^2 \|W\|_F^2$")
+    D.step(S.sigma_x**4 * WF2, r"$\|W\|_F^2$ of the catalogue's $W = W_Q W_K^\top$")
     return D
 
 
@@ -70,8 +71,10 @@ B = max_logit_bound()
 
 register(Claim(
     "selfattention.logit_scale", model=MODEL, lhs=Var(stat.logit(1)), rel="==", rhs=derivation_logit_scale,
-    statement="[R] Given x_i the off-diagonal logits x_i^T W x_j are iid N(0, sigma_x^2 |W^T x_i|^2) and "
-              "E|W^T x_i|^2 = sigma_x^2 |W|_F^2, so Var s_j = sigma_x^4 |W|_F^2: R = sigma_x^2 |W|_F is the logit scale.",
+    statement=r"[R] Given $x_i$ the off-diagonal logits $x_i^\top W x_j$ are iid "
+              r"$\mathcal{N}(0, \sigma_x^2 \|W^\top x_i\|^2)$ and "
+              r"$\mathbb{E}\|W^\top x_i\|^2 = \sigma_x^2 \|W\|_F^2$, so "
+              r"$\operatorname{Var} s_j = \sigma_x^4 \|W\|_F^2$: $R = \sigma_x^2 \|W\|_F$ is the logit scale.",
     provenance="reconstructed", source="v2 Lemma 4.2 / Thm 4.3 as we reconstruct them",
     points=[dict(n=16, sigma_x=1.0), dict(n=8, sigma_x=0.6)]))
 
@@ -93,8 +96,8 @@ def _tightness():
 register(Claim(
     "selfattention.max_logit_bound", model=MODEL,
     lhs=P(stat.logits(max_abs_logit, label=r"\max_j |s_j|") <= B), rel=">=", rhs=1 - delta,
-    statement="[R] Hanson-Wright plus a union bound: max_j |x_0^T W x_j| <= B(n, sigma_x, delta) with "
-              "probability >= 1 - delta (B in `show`; diagonal included).",
+    statement=r"[R] Hanson-Wright plus a union bound: $\max_j |x_0^\top W x_j| \le B(n, \sigma_x, \delta)$ with "
+              r"probability at least $1 - \delta$ (diagonal included).",
     provenance="reconstructed", source="v2 Lemma 4.2 (Hanson-Wright, union bound) as we reconstruct it",
     assumptions=[delta < 1, S.n >= 2], details=_tightness,
     points=[dict(n=256, sigma_x=0.5, delta=0.05)]))
@@ -102,7 +105,7 @@ register(Claim(
 register(Claim(
     "selfattention.weight_bound", model=MODEL, lhs=P(stat.max_weight <= sp.exp(2 * B) / S.n), rel=">=",
     rhs=1 - delta,
-    statement="[R] Logits in [-B, B] give e^{-2B}/n <= p_j <= e^{2B}/n, so max_j p_j <= e^{2B}/n with "
-              "probability >= 1 - delta.",
+    statement=r"[R] Logits in $[-B, B]$ give $e^{-2B}/n \le p_j \le e^{2B}/n$, so $\max_j p_j \le e^{2B}/n$ with "
+              r"probability at least $1 - \delta$.",
     provenance="reconstructed", source="v2 Thm 4.3 as we reconstruct it",
     assumptions=[delta < 1, S.n >= 2], points=[dict(n=256, sigma_x=0.5, delta=0.05)]))

@@ -57,7 +57,9 @@ def test_logit_scale_check_and_bound_check():
 
 
 def test_latex_prints_trend_relation():
-    assert r"\sim" in asp.get("sparsity.nC_rate").latex()
+    # what the law means (issue 12): a power of n with the predicted exponent, not "E tau ~ exponent"
+    tex = asp.get("sparsity.nC_rate").latex()
+    assert r"= n^{b + o(1)}" in tex and r"\pm 0.1" in tex and r"\sim" not in tex
 
 
 def test_nC_rate_derivation_checks_and_gives_the_claimed_exponent():
