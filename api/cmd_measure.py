@@ -41,6 +41,11 @@ def add_parser(subparsers):
     s.add_argument("--transfer", nargs=2, metavar=("Q2", "K2"),
                    help="second input: apply the column set chosen on Q, K to it")
     s.add_argument("--seed", type=int, default=0, help="seed of the Gaussian-theory surrogate rows (0)")
+    s.add_argument("--head-theory", choices=("exact", "simulated", "none"), default="exact",
+                   help="per-head IID prediction at each head's fitted sigma: exact finite-n integrals at 12 digits "
+                        "(about 1-3 s per head at n = 512), simulated rows, or none (exact)")
+    s.add_argument("--no-head-models", action="store_true",
+                   help="skip the per-head fit of the iid, sink-offset and scale-mixture models")
     s.add_argument("--out", metavar="FILE", help="write the JSON report to FILE (atomically)")
     s.add_argument("--json", action="store_true", help="print JSON instead of the table")
 
@@ -72,7 +77,8 @@ def run(args):
     try:
         res = measure(arrays["Q"], arrays["K"], v, causal=args.causal, scale=args.scale, topk=args.topk,
                       eps=args.eps, sink=args.sink, window=args.window, h2o=args.h2o, last_q=args.last_q,
-                      n_cols=args.cols, keep=args.keep, transfer=transfer, seed=args.seed)
+                      n_cols=args.cols, keep=args.keep, transfer=transfer, seed=args.seed,
+                      head_theory=args.head_theory, head_models=not args.no_head_models)
     except ValueError as e:
         raise UsageError(str(e)) from None
     text = strict_json({"inputs": {"Q": args.Q, "K": args.K, "V": args.V, "transfer": args.transfer},
