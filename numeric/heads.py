@@ -57,6 +57,8 @@ HEAD_STREAM = 2_000_000
 NU_MAX = 4096
 #: sigma range of the exact evaluators
 _SIGMA_RANGE = (1e-6, 30.0)
+#: the largest sigma and |offset| the simulated models take (:class:`.models.IIDLogits`)
+_SIM_SIGMA_MAX, _SIM_OFFSET_MAX = 1e6, 1e8
 
 MODELS = ("iid", "sink offset", "scale mixture")
 
@@ -113,8 +115,10 @@ def _mixture_nu(var, n):
     m = float(np.mean(var))
     if var.size < 2 or m <= 0 or n < 3:
         return math.inf
-    excess = float(np.var(var)) / m ** 2 - 2.0 / (n - 1)
-    return 2.0 / excess if excess > 0 else math.inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        rel = float(np.var(var / m))  # relative variance, formed without squaring large variances
+    excess = rel - 2.0 / (n - 1)
+    return 2.0 / excess if (math.isfinite(excess) and excess > 0) else math.inf
 
 
 def _exact_iid(n, sigma, topk, epss, seed, batch):
@@ -171,6 +175,8 @@ def _simulate(kind, n, sigma, offsets, nu, epss, seed, batch, topk=(), with_base
     for e in epss:
         names.append(f"k_eps({e:g})")
         stats.append(stat.k_eps(float(e)))
+    if not (0 < sigma <= _SIM_SIGMA_MAX) or any(abs(v) > _SIM_OFFSET_MAX for v in (offsets or {}).values()):
+        return {name: math.nan for name in names}  # beyond the simulated models' range: no prediction
     nu_i = max(1, int(round(nu))) if (math.isfinite(nu) and nu > 0) else 0  # 0: no mixture
     model = IIDLogits(int(n), float(sigma), offsets=offsets or None, scale_dof=nu_i)
     res = simulate_stats(model, stats, HEAD_SAMPLES, seed, batch=batch)

@@ -37,7 +37,6 @@ __all__ = ["attention_stats", "head_summaries", "measure", "Measurement", "valid
 OUTPUT_ERROR_UNIT = "relative Frobenius error ||A_S V - A V||_F / ||A V||_F (a ratio; it can exceed 1)"
 
 
-
 # ----------------------------------------------------------------------------- inputs
 
 def validate_array(x, name, ndim=(2, 3)):
@@ -431,8 +430,9 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
                                     rows, epss, seed)
     from .heads import head_reports
     head_rows = {name: x for name, x in rows.items() if name not in ("transfer_coverage", "own_coverage")}
-    res.heads = head_reports(q, k, head_rows, scale=sc, causal=bool(causal), sink=sink, topk=topk, epss=epss.tolist(),
-                             seed=seed, summarise=_summarise, theory=head_theory, models=bool(head_models))
+    res.heads = head_reports(q, k, head_rows, scale=sc, causal=bool(causal), sink=sink, topk=topk,
+                             epss=epss.tolist(), seed=seed, summarise=_summarise, theory=head_theory,
+                             models=bool(head_models))
     settings["head_theory"] = head_theory
     return res
 
