@@ -60,6 +60,9 @@ def add_parser(subparsers):
                         "and unused tokens in BERT vocabularies), seeded by --token-seed")
     s.add_argument("--token-seed", type=int, default=0, help="seed of --random-tokens (0)")
     s.add_argument("--layers", type=_ints, metavar="L,L,...", help="layers of --onnx to measure (default all)")
+    s.add_argument("--figures", metavar="DIR",
+                   help="with --onnx: write regime_heatmap.png (layer x head sigma/beta_c, sink heads boxed) and "
+                        "prefix_sweep.png (k_eps over prefixes n = 32, 64, ... of the sequence for four heads) to DIR")
     s.add_argument("--out", metavar="FILE", help="write the JSON report to FILE (atomically)")
     s.add_argument("--json", action="store_true", help="print JSON instead of the table")
 
@@ -154,7 +157,44 @@ def _run_onnx(args):
         write_atomic(args.out, text)
         if not args.json:
             print(f"report written to {args.out}")
+    if args.figures:
+        for f in _figures(args, graph, tokens, layer_dicts):
+            print(f"figure written to {f}")
     return EXIT_OK
+
+
+def _pick_heads(layer_dicts):
+    """Four (layer, head) pairs: the coolest and hottest non-sink heads, one near beta_c, one sink head."""
+    heads = [(la["layer"], h["head"], h["sigma/beta_c"], h["sink_head"]) for la in layer_dicts for h in la["heads"]]
+    plain = sorted([x for x in heads if not x[3]], key=lambda x: x[2])
+    picks = []
+    if plain:
+        picks += [plain[0], plain[-1], min(plain, key=lambda x: abs(x[2] - 1.0))]
+    sinks = sorted([x for x in heads if x[3]], key=lambda x: -x[2])
+    if sinks:
+        picks.append(sinks[0])
+    out = []
+    for x in picks:
+        if (x[0], x[1]) not in out:
+            out.append((x[0], x[1]))
+    return out
+
+
+def _figures(args, graph, tokens, layer_dicts):
+    from .real_figures import prefix_sweep, regime_heatmap, sweep_data
+
+    os.makedirs(args.figures, exist_ok=True)
+    eps = args.eps[0]
+    written = [os.path.join(args.figures, "regime_heatmap.png")]
+    regime_heatmap(layer_dicts, written[0], eps_name=f"k_eps({eps:g})",
+                   title=f"{os.path.basename(args.onnx)}, n = {tokens.size}")
+    ns = [n for n in (32, 64, 128, 256, 512) if n < tokens.size] + [int(tokens.size)]
+    if len(ns) >= 2:
+        data = sweep_data(graph, tokens, _pick_heads(layer_dicts), ns, eps=eps, seed=args.seed)
+        written.append(os.path.join(args.figures, "prefix_sweep.png"))
+        prefix_sweep(data, written[1], eps=eps,
+                     title=f"{os.path.basename(args.onnx)}: k_eps over prefixes of one sequence")
+    return written
 
 
 def run(args):
@@ -167,8 +207,8 @@ def run(args):
         prepare_file(args.out, create_folder=True)
     if args.onnx:
         return _run_onnx(args)
-    if args.tokens or args.random_tokens is not None or args.layers:
-        raise UsageError("--tokens, --random-tokens and --layers go with --onnx MODEL")
+    if args.tokens or args.random_tokens is not None or args.layers or args.figures:
+        raise UsageError("--tokens, --random-tokens, --layers and --figures go with --onnx MODEL")
     if not (args.Q and args.K):
         raise UsageError("measure needs Q and K (.npy files), or --onnx MODEL with --tokens or --random-tokens")
     arrays = {name: _load(getattr(args, name), name) for name in ("Q", "K")}

@@ -149,3 +149,16 @@ def test_cli_onnx_bad_input_exits_2(args, match, capsys):
     assert main(["measure", "--onnx", path] + args) == 2
     err = capsys.readouterr().err
     assert match in err and len(err.strip().splitlines()) == 1
+
+
+def test_regime_heatmap_draws_the_reported_heads(tmp_path):
+    from attnsparse.real_figures import regime_heatmap
+
+    layers = [{"layer": i, "heads": [{"sigma/beta_c": 0.3 * (i + 1) + 0.1 * h, "sink_head": h == 1,
+                                      "theory": {"k_eps(0.1)": {"log10_ratio": 0.01 * h}}} for h in range(3)]}
+              for i in range(2)]
+    grid, sink, err = regime_heatmap(layers, tmp_path / "m.png")
+    np.testing.assert_allclose(grid, [[0.3, 0.4, 0.5], [0.6, 0.7, 0.8]])
+    assert sink[:, 1].all() and not sink[:, 0].any()
+    np.testing.assert_allclose(err[1], [0.0, 0.01, 0.02])
+    assert (tmp_path / "m.png").stat().st_size > 1000
