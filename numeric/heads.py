@@ -31,7 +31,9 @@ the same seeds (:func:`.simulate.simulate_stats`, :class:`.models.IIDLogits`):
   infinite and the model is the iid one (reported as not fitted).
 
 A model's ``error`` is the mean over the statistics of ``|log10(measured mean / predicted
-mean)|``; ``best`` is the model with the smallest error.
+mean)|``. ``best`` is the simplest model (iid, then scale mixture with one more parameter, then
+sink offset with ``sink`` more) whose error is within :data:`MODEL_MARGIN` of the smallest: a
+model with more parameters has to explain the head better by more than that to be named.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import math
 import numpy as np
 
 __all__ = ["head_reports", "fit_head_logits", "regime", "CRITICAL_WINDOW", "SINK_HEAD_MASS", "HEAD_DPS",
-           "HEAD_SAMPLES", "HEAD_STREAM"]
+           "HEAD_SAMPLES", "HEAD_STREAM", "MODEL_MARGIN"]
 
 #: ``sigma / beta_c`` bounds of the critical window (ours: docs/theory.md names only ``r = 1``)
 CRITICAL_WINDOW = (0.8, 1.3)
@@ -53,6 +55,8 @@ HEAD_DPS = 12
 HEAD_SAMPLES = 2000
 #: batch of the per-head simulations: ``HEAD_STREAM + 3 head + model`` (model 0 iid, 1 sink, 2 mixture)
 HEAD_STREAM = 2_000_000
+#: log10 error a richer model must gain over a simpler one to be named best (about 1.2%)
+MODEL_MARGIN = 0.005
 #: the largest fitted ``nu`` kept as a scale mixture (larger: indistinguishable from iid)
 NU_MAX = 4096
 #: sigma range of the exact evaluators
@@ -61,6 +65,8 @@ _SIGMA_RANGE = (1e-6, 30.0)
 _SIM_SIGMA_MAX, _SIM_OFFSET_MAX = 1e6, 1e8
 
 MODELS = ("iid", "sink offset", "scale mixture")
+#: the models from the simplest to the richest
+_SIMPLEST_FIRST = ("iid", "scale mixture", "sink offset")
 
 
 def regime(ratio):
@@ -271,7 +277,10 @@ def _compare_models(h, n, sigma, fit, sink, topk, epss, seed, measured):
                                 "note": "not fitted: the row variances spread no more than under iid logits"
                                 if not math.isfinite(nu) else f"not fitted: nu = {nu:.4g} > {NU_MAX}"}
     errs = {m: v["error"] for m, v in out.items() if math.isfinite(v["error"])}
-    out["best"] = min(errs, key=errs.get) if errs else None
+    out["best"] = None
+    if errs:
+        lowest = min(errs.values())
+        out["best"] = next(m for m in _SIMPLEST_FIRST if m in errs and errs[m] <= lowest + MODEL_MARGIN)
     return out
 
 
@@ -310,7 +319,8 @@ def head_tables(reports, settings):
         lines.append("  predictions at each head's sigma -- " + "; ".join(sorted(sources)))
     if any("models" in r for r in reports):
         lines += ["", "best model per head (error: mean |log10(measured / predicted)| over IPR, entropy, top-k "
-                      "masses and k_eps; simulated, same seeds):",
+                      "masses and k_eps; simulated, same seeds; best: the simplest model within "
+                      f"{MODEL_MARGIN:g} of the smallest error):",
                   f"{'head':>4s} {'iid':>9s} {'sink off.':>9s} {'mixture':>9s} {'nu':>9s} {'best':14s} "
                   f"{'error':>9s}"]
         for r in reports:

@@ -128,7 +128,7 @@ def test_the_right_model_wins():
     q1, k1 = np.hstack([q1, np.full((n, 1), math.sqrt(d))]), np.hstack([k1, np.zeros((n, 1))])
     k1[0, -1] = 6.0
     # mixture: Gaussian queries in d = 2 (tau^2 ~ sigma^2 chi2_2 / 2), Gaussian keys
-    q2, k2 = 2.5 * rng.standard_normal((n, d)), rng.standard_normal((n, d))
+    q2, k2 = 8.0 * rng.standard_normal((n, d)), rng.standard_normal((n, d))
     q2[:, 2:] = 0.0
     Q, K = np.stack([q0, q1, q2]), np.stack([k0, k1, k2])
     m = measure(Q, K, topk=(1, 8), eps=(0.1,), head_theory="none", sink=1)
