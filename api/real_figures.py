@@ -52,6 +52,10 @@ def regime_heatmap(layer_dicts, path, eps_name=None, title="attention heads"):
     norm = TwoSlopeNorm(vmin=min(float(np.nanmin(grid)), lo - 0.1), vcenter=1.0, vmax=vmax)
     im = ax.imshow(grid, cmap="coolwarm", norm=norm, aspect="auto")
     cb = fig.colorbar(im, ax=ax)
+    vmin = norm.vmin  # the critical window and round values; 1 sits between the window lines
+    ticks = sorted({lo, hi} | {t for t in (0.25, 0.5, 2, 3, 4, 6, 8, 12, 16) if vmin < t < vmax})
+    cb.set_ticks(ticks)
+    cb.set_ticklabels([f"{t:g}" for t in ticks])
     cb.set_label("sigma / beta_c")
     for y in CRITICAL_WINDOW:
         cb.ax.axhline(y, color="k", lw=1)
