@@ -89,9 +89,23 @@ def fit_head_logits(qs, k, causal, sink, tile=256):
     sink = min(sink, n_k)
     out = {"n": np.empty(n_q), "var": np.empty(n_q), "var_rest": np.full(n_q, np.nan),
            "mean_rest": np.full(n_q, np.nan), "offset": np.full((n_q, sink), np.nan)}
+    if not causal:
+        # every key visible: the row moments are quadratic forms in q (O(n d^2), no n x n scores):
+        # s_ij - mean_i = q_i . (k_j - kbar), so Var_j s_ij = q_i^T C q_i with C the key covariance
+        out["n"][:] = n_k
+        out["var"][:] = _row_var(qs, k)
+        if n_k > sink:
+            rest = k[sink:]
+            kbar = rest.mean(axis=0)
+            out["mean_rest"][:] = qs @ kbar
+            out["var_rest"][:] = _row_var(qs, rest)
+            out["offset"][:] = qs @ (k[:sink] - kbar).T
+        return out
     cols = np.arange(n_k)
+    kt = np.ascontiguousarray(k.T)
     for t0 in range(0, n_q, tile):
-        S = qs[t0:t0 + tile] @ k.T
+        S = qs[t0:t0 + tile] @ kt
+        sl = slice(t0, t0 + S.shape[0])
         if causal:
             vis = cols[None, :] <= (np.arange(t0, t0 + S.shape[0]) + n_k - n_q)[:, None]
         else:
@@ -108,12 +122,18 @@ def fit_head_logits(qs, k, causal, sink, tile=256):
         with np.errstate(invalid="ignore", divide="ignore"):
             mr = np.where(rest, S, 0.0).sum(axis=1) / cr
             vr = np.where(rest, (S - mr[:, None]) ** 2, 0.0).sum(axis=1) / cr
-        sl = slice(t0, t0 + S.shape[0])
         out["mean_rest"][sl] = np.where(ok, mr, np.nan)
         out["var_rest"][sl] = np.where(ok, vr, np.nan)
         off = S[:, :sink] - mr[:, None]
         out["offset"][sl] = np.where(vis[:, :sink] & ok[:, None], off, np.nan)
     return out
+
+
+def _row_var(qs, keys):
+    """``Var_j <qs_i, k_j>`` over the rows ``k_j`` of ``keys``, for every query ``i``."""
+    kc = keys - keys.mean(axis=0)
+    C = kc.T @ kc / keys.shape[0]
+    return np.maximum(np.einsum("ij,ij->i", qs @ C, qs), 0.0)
 
 
 def _mixture_nu(var, n):
@@ -127,7 +147,14 @@ def _mixture_nu(var, n):
     return 2.0 / excess if (math.isfinite(excess) and excess > 0) else math.inf
 
 
-def _exact_iid(n, sigma, topk, epss, seed, batch):
+def _iid_sim(cache, n, sigma, epss, seed, batch, topk):
+    """The simulated iid model of one head, drawn once (theory and model comparison share it)."""
+    if "iid" not in cache:
+        cache["iid"] = _simulate("iid", n, sigma, {}, 0, epss, seed, batch, topk=topk)
+    return cache["iid"]
+
+
+def _exact_iid(n, sigma, topk, epss, seed, batch, cache):
     """Exact (and, for k_eps without ``eval_k_eps``, simulated) IID predictions at ``sigma``."""
     from . import exact
     from .quadrature import PrecisionError
@@ -159,9 +186,9 @@ def _exact_iid(n, sigma, topk, epss, seed, batch):
         else:
             sim_eps.append(e)
     if (sim_eps or sim_topk) and ok:
-        sim = _simulate("iid", n, sigma, {}, 0, sim_eps, seed, batch, topk=sim_topk, with_base=False)
-        for name, v in sim.items():
-            pred[name], source[name] = v, f"simulated ({HEAD_SAMPLES} iid rows, seed {seed})"
+        sim = _iid_sim(cache, n, sigma, epss, seed, batch, topk)
+        for name in [f"k_eps({e:g})" for e in sim_eps] + [f"topk_mass({x})" for x in sim_topk]:
+            pred[name], source[name] = sim[name], f"simulated ({HEAD_SAMPLES} iid rows, seed {seed})"
     return pred, source
 
 
@@ -220,6 +247,7 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
     reports = []
     for h in range(heads):
         fit = fit_head_logits(q[h] * scale, k[h], causal, sink, tile)
+        cache = {}
         n = int(np.median(fit["n"]))
         sigma = math.sqrt(float(np.mean(fit["var"])))
         beta_c = math.sqrt(2 * math.log(n)) if n > 1 else math.nan
@@ -234,9 +262,9 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
         if theory != "none":
             batch = HEAD_STREAM + 3 * h
             if theory == "exact":
-                pred, source = _exact_iid(n, sigma, topk, epss, seed, batch)
+                pred, source = _exact_iid(n, sigma, topk, epss, seed, batch, cache)
             else:
-                pred = _simulate("iid", n, sigma, {}, 0, epss, seed, batch, topk=topk) if sigma > 0 else {}
+                pred = _iid_sim(cache, n, sigma, epss, seed, batch, topk) if n >= 2 and sigma > 0 else {}
                 source = {s: f"simulated ({HEAD_SAMPLES} iid rows, seed {seed})" for s in pred}
             th = {}
             for s in wanted:
@@ -247,17 +275,17 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
                          "log10_ratio": math.log10(m / p) if (math.isfinite(p) and p > 0 and m > 0) else math.nan}
             rep["theory"] = th
         if models and n >= 2:
-            rep["models"] = _compare_models(h, n, sigma, fit, sink, topk, epss, seed, measured)
+            rep["models"] = _compare_models(h, n, sigma, fit, sink, topk, epss, seed, measured, cache)
         reports.append(rep)
     return reports
 
 
-def _compare_models(h, n, sigma, fit, sink, topk, epss, seed, measured):
+def _compare_models(h, n, sigma, fit, sink, topk, epss, seed, measured, cache):
     """Fit the three models to one head; their parameters, predictions, errors and the best."""
     out = {}
     base = HEAD_STREAM + 3 * h
     if sigma > 0:
-        pred = _simulate("iid", n, sigma, {}, 0, epss, seed, base, topk=topk)
+        pred = _iid_sim(cache, n, sigma, epss, seed, base, topk)
         out["iid"] = {"sigma": sigma, "predicted": pred, "error": _error(measured, pred)}
     vr = fit["var_rest"]
     if np.isfinite(vr).any() and n > sink:
