@@ -229,6 +229,11 @@ class Measurement:
     with iid Gaussian logits of the same per-row scale; ``scalars`` holds matrix-level
     figures (output error, column coverage, transfer).
 
+    ``heads`` holds one report per head (:func:`.heads.head_reports`: fitted sigma, regime, sink
+    head, theory at the head's sigma, model choice; each with a ``summary`` under the pooled
+    names); ``units`` says what a scalar measures where its name does not
+    (``output_error(keep=K)`` is a relative Frobenius error, :data:`OUTPUT_ERROR_UNIT`).
+
     Every value is a finite float except where it is undefined, and then it is ``math.nan``
     (never ``None``): ``theory["gamma = sigma^2 / (2 ln n) (median)"]`` when the median row
     has one key (``ln 1 = 0``), and ``scalars["output_error(keep=...)"]`` when ``A V = 0``.

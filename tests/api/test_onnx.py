@@ -162,3 +162,19 @@ def test_regime_heatmap_draws_the_reported_heads(tmp_path):
     assert sink[:, 1].all() and not sink[:, 0].any()
     np.testing.assert_allclose(err[1], [0.0, 0.01, 0.02])
     assert (tmp_path / "m.png").stat().st_size > 1000
+
+
+def test_cli_onnx_file_errors_exit_2(tmp_path, capsys):
+    from attnsparse.cli import main
+
+    pytest.importorskip("onnx", reason="the 'real' extra is not installed (pip install 'attnsparse[real]')")
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    for path, match in ((str(tmp_path / "missing.onnx"), "onnx: no such file"), (str(bad), "onnx: cannot read")):
+        assert main(["measure", "--onnx", path, "--tokens", "1,2"]) == 2
+        err = capsys.readouterr().err
+        assert match in err and len(err.strip().splitlines()) == 1
+    assert main(["measure", "--onnx", str(bad)]) == 2
+    assert "exactly one of --tokens" in capsys.readouterr().err
+    assert main(["measure", "--tokens", "1,2"]) == 2
+    assert "go with --onnx" in capsys.readouterr().err
