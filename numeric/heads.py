@@ -183,6 +183,8 @@ def _exact_iid(n, sigma, topk, epss, seed, batch, cache):
         name = f"k_eps({e:g})"
         if hasattr(exact, "eval_k_eps"):
             ev(name, exact.eval_k_eps, float(e))
+            if not math.isfinite(pred[name]) and ok:  # the exact route declined: fall back to simulation
+                sim_eps.append(e)
         else:
             sim_eps.append(e)
     if (sim_eps or sim_topk) and ok:
