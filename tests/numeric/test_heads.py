@@ -147,3 +147,27 @@ def test_bad_head_options():
         measure(Q, Q, head_theory="asymptotic")
     with pytest.raises(ValueError, match="head_models must be True or False"):
         measure(Q, Q, head_models="yes")
+
+
+def test_eval_k_eps_is_used_when_present_and_simulation_when_it_declines(monkeypatch):
+    from attnsparse.numeric.quadrature import PrecisionError
+
+    rng = np.random.default_rng(10)
+    Q, K = _iid_head(rng, 64, 8, 1.0)
+    calls = []
+
+    def fake(dps, n, sigma, eps):
+        calls.append((dps, n, round(sigma, 6), eps))
+        return 17.0
+
+    monkeypatch.setattr(exact, "eval_k_eps", fake, raising=False)
+    th = measure(Q, K, topk=(1,), eps=(0.1,), head_theory="exact", head_models=False).heads[0]["theory"]
+    assert th["k_eps(0.1)"]["predicted"] == 17.0 and th["k_eps(0.1)"]["source"].startswith("exact")
+    assert calls and calls[0][0] == 12 and calls[0][1] == 64 and calls[0][3] == 0.1
+
+    def declines(dps, n, sigma, eps):
+        raise PrecisionError("not at 12 digits")
+
+    monkeypatch.setattr(exact, "eval_k_eps", declines, raising=False)
+    th = measure(Q, K, topk=(1,), eps=(0.1,), head_theory="exact", head_models=False).heads[0]["theory"]
+    assert th["k_eps(0.1)"]["source"].startswith("simulated") and 1 <= th["k_eps(0.1)"]["predicted"] <= 64
