@@ -11,7 +11,9 @@ in place by the numba kernels of :mod:`.kernels._tiles`, so memory stays
 * :func:`measure` -- the statistics people report for real models (top-k mass, ``k_eps``,
   H2O threshold sparsity, sink and local-window mass, MInference-style column coverage,
   transfer of a column set to another input, sparse-attention output error) and how far
-  the rows are from the Gaussian theory.
+  the rows are from the Gaussian theory, pooled over heads and head by head
+  (:mod:`.heads`: fitted sigma, regime, sink head, exact theory at the head's sigma, and the
+  best of three models).
 
 Arrays have shape ``(n, d)`` or ``(heads, n, d)``. With ``causal=True`` query ``i`` sees keys
 ``j <= i + n_keys - n_queries`` (the last query sees every key).
@@ -29,8 +31,10 @@ from .codes import M_ENTROPY, M_FIXED, M_H2O, M_IPR, M_KEYS, M_MAX_WEIGHT, M_SIG
 from .statistics import stat
 from .streams import MEASURE_SURROGATE
 
-__all__ = ["attention_stats", "measure", "Measurement", "validate_array"]
+__all__ = ["attention_stats", "head_summaries", "measure", "Measurement", "validate_array", "OUTPUT_ERROR_UNIT"]
 
+#: what ``output_error(keep=K)`` is: a ratio of Frobenius norms, not a probability (it can exceed 1)
+OUTPUT_ERROR_UNIT = "relative Frobenius error ||A_S V - A V||_F / ||A V||_F (a ratio; it can exceed 1)"
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -154,6 +158,8 @@ def attention_stats(Q, K, stats, causal=False, scale=None, values=None, tile_row
     Returns
     -------
     ndarray, shape (n_q, len(stats)) or (heads, n_q, len(stats))
+        Per head and row; :func:`head_summaries` turns it into one summary per head plus the
+        pooled one.
     """
     import numba
 
@@ -179,6 +185,35 @@ def attention_stats(Q, K, stats, causal=False, scale=None, values=None, tile_row
     return out[0] if squeeze else out
 
 
+def head_summaries(out, stats):
+    """Per-head and pooled summaries of an :func:`attention_stats` result.
+
+    Returns ``{"pooled": {name: summary}, "heads": [{name: summary}, ...]}``, where a summary is
+    the mean and the 10/50/90% quantiles over rows, and ``name`` is each statistic's ``name``
+    (with its parameter, as in ``topk_mass(8)``) -- the same names in the pooled table and in
+    every head's entry.
+    """
+    stats = list(stats)
+    a = np.asarray(out, dtype=np.float64)
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim != 3 or a.shape[2] != len(stats):
+        raise ValueError(f"out must have shape (n_q, {len(stats)}) or (heads, n_q, {len(stats)}), got {a.shape}")
+    names = [_stat_label(s) for s in stats]
+    return {"pooled": {nm: _summarise(a[:, :, i]) for i, nm in enumerate(names)},
+            "heads": [{nm: _summarise(a[h, :, i]) for i, nm in enumerate(names)} for h in range(a.shape[0])]}
+
+
+def _stat_label(s):
+    p = getattr(s, "param", None)
+    if p is None:
+        return s.name
+    try:
+        return f"{s.name}({float(p):g})"
+    except TypeError:  # a symbolic parameter
+        return f"{s.name}({p})"
+
+
 def _named(values, s):
     """``values`` keyed by the statistic's own Symbols (names accepted)."""
     by_name = {x.name: x for x in s.free_symbols}
@@ -194,6 +229,11 @@ class Measurement:
     with iid Gaussian logits of the same per-row scale; ``scalars`` holds matrix-level
     figures (output error, column coverage, transfer).
 
+    ``heads`` holds one report per head (:func:`.heads.head_reports`: fitted sigma, regime, sink
+    head, theory at the head's sigma, model choice; each with a ``summary`` under the pooled
+    names); ``units`` says what a scalar measures where its name does not
+    (``output_error(keep=K)`` is a relative Frobenius error, :data:`OUTPUT_ERROR_UNIT`).
+
     Every value is a finite float except where it is undefined, and then it is ``math.nan``
     (never ``None``): ``theory["gamma = sigma^2 / (2 ln n) (median)"]`` when the median row
     has one key (``ln 1 = 0``), and ``scalars["output_error(keep=...)"]`` when ``A V = 0``.
@@ -205,11 +245,13 @@ class Measurement:
     summary: dict = field(default_factory=dict)
     scalars: dict = field(default_factory=dict)
     theory: dict = field(default_factory=dict)
+    heads: list = field(default_factory=list)
+    units: dict = field(default_factory=dict)
 
     def to_dict(self):
-        """JSON-ready dict (per-row arrays left out)."""
+        """JSON-ready dict (per-row arrays left out); ``heads`` has one entry per head."""
         return {"settings": self.settings, "summary": self.summary, "scalars": self.scalars,
-                "theory": self.theory}
+                "units": self.units, "theory": self.theory, "heads": self.heads}
 
     def table(self):
         """Plain-text report."""
@@ -218,13 +260,18 @@ class Measurement:
             lines.append(f"{name:28s} " + " ".join(f"{s[c]:11.5g}" for c in ("mean", "q10", "q50", "q90")))
         if self.scalars:
             lines.append("")
-            lines += [f"{name:28s} {v:11.5g}" for name, v in self.scalars.items()]
+            lines += [f"{name:28s} {v:11.5g}" + (f"  [{self.units[name]}]" if name in self.units else "")
+                      for name, v in self.scalars.items()]
         if self.theory:
             lines.append("")
-            lines.append("distance from the Gaussian theory (iid logits with each row's fitted sigma, "
-                         "simulated):")
+            lines.append("distance from the Gaussian theory, pooled over heads (iid logits with each row's "
+                         "fitted sigma, simulated):")
             for name, v in self.theory.items():
                 lines.append(f"  {name:40s} {v:11.5g}")
+        if self.heads:
+            from .heads import head_tables
+            lines.append("")
+            lines += head_tables(self.heads, self.settings)
         return "\n".join(lines)
 
 
@@ -258,7 +305,7 @@ def _column_set(qs, k, causal, last_q, n_cols):
 
 def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1, 0.01), sink=4,
             window=64, h2o=0.01, last_q=64, n_cols=None, keep=64, transfer=None, seed=0,
-            tile_rows=None):
+            tile_rows=None, head_theory="simulated", head_models=True):
     r"""Empirical sparsity statistics of the attention of ``Q`` against ``K``.
 
     Parameters
@@ -294,14 +341,26 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
         Seed of the Gaussian-theory surrogate rows.
     tile_rows : int, optional
         Query rows per score tile.
+    head_theory : {"simulated", "exact", "none"}
+        The per-head IID predictions at each head's fitted sigma (:mod:`.heads`): simulated
+        rows (fast, the default), the exact finite-n integrals at 12 digits (about 1-3 s per
+        head at n = 512; ``k_eps`` is simulated unless ``exact.eval_k_eps`` exists), or none.
+    head_models : bool
+        Fit the iid, sink-offset and scale-mixture models to every head and name the best.
 
     Returns
     -------
     Measurement
+        ``heads`` holds one report per head (:func:`.heads.head_reports`); ``summary`` and
+        ``theory`` stay pooled over heads.
     """
     from .kernels._tiles import _measure_tile
 
     q, k, v = _validate_qkv(Q, K, V)
+    if head_theory not in ("simulated", "exact", "none"):
+        raise ValueError(f"head_theory must be one of 'simulated', 'exact', 'none', got {head_theory!r}")
+    if not isinstance(head_models, (bool, np.bool_)):
+        raise ValueError(f"head_models must be True or False, got {head_models!r}")
     heads, n_q, d = q.shape
     n_k = k.shape[1]
     _check_causal(causal, n_q, n_k)
@@ -366,6 +425,7 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
     res = Measurement(settings, rows, {name: _summarise(x) for name, x in rows.items()})
     if v is not None:
         res.scalars[f"output_error(keep={keep})"] = math.sqrt(err_num / err_den) if err_den > 0 else math.nan
+        res.units[f"output_error(keep={keep})"] = OUTPUT_ERROR_UNIT
     if q2 is not None:
         rows["transfer_coverage"], rows["own_coverage"] = transfer_rows[:, :, 0], transfer_rows[:, :, 1]
         res.summary["transfer_coverage"] = _summarise(transfer_rows[:, :, 0])
@@ -373,6 +433,12 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
         res.scalars["transfer_column_recall"] = float(np.mean(recall))
     res.theory = _gaussian_distance(per_row[:, :, M_SIGMA].ravel(), per_row[:, :, M_KEYS].ravel(),
                                     rows, epss, seed)
+    from .heads import head_reports
+    head_rows = {name: x for name, x in rows.items() if name not in ("transfer_coverage", "own_coverage")}
+    res.heads = head_reports(q, k, head_rows, scale=sc, causal=bool(causal), sink=sink, topk=topk,
+                             epss=epss.tolist(), seed=seed, summarise=_summarise, theory=head_theory,
+                             models=bool(head_models))
+    settings["head_theory"] = head_theory
     return res
 
 

@@ -1,0 +1,365 @@
+r"""Per-head reports of :func:`.measure.measure`: fitted logit scale, regime, sink, theory, best model.
+
+For one head with ``n`` keys per row (the median visible count under a causal mask) and
+row logits ``s_ij = scale <q_i, k_j>``:
+
+* **fitted sigma** ``sigma = sqrt(mean_i Var_j s_ij)``, the root mean row variance (the row
+  mean drops out of softmax); ``gamma = sigma^2 / (2 ln n)`` and ``sigma / beta_c`` with
+  ``beta_c = sqrt(2 ln n)`` (docs/theory.md, section 0);
+* **regime** from ``r = sigma / beta_c``: high temperature below :data:`CRITICAL_WINDOW` [0],
+  critical window inside it, condensed above it. docs/theory.md puts the transition at
+  ``r = 1`` and says that near it only the exact integrals can be trusted; it names no window,
+  so the window is ours (:data:`CRITICAL_WINDOW`);
+* **sink head**: the head's mean sink mass (the first ``sink`` keys) exceeds
+  :data:`SINK_HEAD_MASS`;
+* **theory**: the head's mean IPR, entropy and top-k masses against the exact finite-n IID
+  values at the head's sigma (:mod:`.exact`, E1, E3, E4, at :data:`HEAD_DPS` digits); the mean
+  ``k_eps`` against ``exact.eval_k_eps`` when that evaluator exists, else against
+  :data:`HEAD_SAMPLES` simulated IID rows at that sigma (seeded; ``theory_source`` says which).
+
+Three models per head (``models``), each predicting the same statistics by simulation with
+the same seeds (:func:`.simulate.simulate_stats`, :class:`.models.IIDLogits`):
+
+* ``iid``: one sigma for every row and key;
+* ``sink offset``: iid logits of scale ``sigma_rest`` (the non-sink keys) plus a fixed offset
+  ``delta_j`` on each sink key ``j < sink`` (the mean shift of its logit above the row's
+  non-sink mean);
+* ``scale mixture``: each row has its own scale, ``tau^2 = sigma^2 chi2_nu / nu`` (the
+  reduction of the bilinear model, docs/theory.md, section 2, E8), with ``nu`` fitted by
+  moments from the spread of the row variances after removing the spread a row variance has
+  under pure iid logits (``2 / (n - 1)`` in relative variance). No excess spread: ``nu`` is
+  infinite and the model is the iid one (reported as not fitted).
+
+A model's ``error`` is the mean over the statistics of ``|log10(measured mean / predicted
+mean)|``. ``best`` is the simplest model (iid, then scale mixture with one more parameter, then
+sink offset with ``sink`` more) whose error is within :data:`MODEL_MARGIN` of the smallest: a
+model with more parameters has to explain the head better by more than that to be named.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["head_reports", "fit_head_logits", "regime", "CRITICAL_WINDOW", "SINK_HEAD_MASS", "HEAD_DPS",
+           "HEAD_SAMPLES", "HEAD_STREAM", "MODEL_MARGIN"]
+
+#: ``sigma / beta_c`` bounds of the critical window (ours: docs/theory.md names only ``r = 1``)
+CRITICAL_WINDOW = (0.8, 1.3)
+#: a head whose mean sink mass exceeds this is a sink head (the level of issue 14's census)
+SINK_HEAD_MASS = 0.3
+#: digits of the exact per-head theory
+HEAD_DPS = 12
+#: simulated rows per head and model
+HEAD_SAMPLES = 2000
+#: batch of the per-head simulations: ``HEAD_STREAM + 3 head + model`` (model 0 iid, 1 sink, 2 mixture)
+HEAD_STREAM = 2_000_000
+#: log10 error a richer model must gain over a simpler one to be named best (about 1.2%)
+MODEL_MARGIN = 0.005
+#: the largest fitted ``nu`` kept as a scale mixture (larger: indistinguishable from iid)
+NU_MAX = 4096
+#: sigma range of the exact evaluators
+_SIGMA_RANGE = (1e-6, 30.0)
+#: the largest sigma and |offset| the simulated models take (:class:`.models.IIDLogits`)
+_SIM_SIGMA_MAX, _SIM_OFFSET_MAX = 1e6, 1e8
+
+MODELS = ("iid", "sink offset", "scale mixture")
+#: the models from the simplest to the richest
+_SIMPLEST_FIRST = ("iid", "scale mixture", "sink offset")
+
+
+def regime(ratio):
+    """``"high temperature"``, ``"critical window"`` or ``"condensed"`` for ``ratio = sigma / beta_c``."""
+    if not math.isfinite(ratio):
+        return "undefined"
+    lo, hi = CRITICAL_WINDOW
+    return "high temperature" if ratio < lo else ("condensed" if ratio > hi else "critical window")
+
+
+def fit_head_logits(qs, k, causal, sink, tile=256):
+    """Row moments of one head's logits ``qs @ k.T`` (``qs`` already scaled), formed in tiles.
+
+    Returns a dict of per-row arrays: ``n`` (visible keys), ``var`` (variance of the visible
+    logits), ``var_rest`` and ``mean_rest`` (of the visible non-sink keys, NaN when none), and
+    ``offset`` of shape ``(rows, sink)``: the logit of sink key ``j`` minus ``mean_rest`` (NaN
+    where key ``j`` is not visible or no non-sink key is).
+    """
+    n_q, n_k = qs.shape[0], k.shape[0]
+    sink = min(sink, n_k)
+    out = {"n": np.empty(n_q), "var": np.empty(n_q), "var_rest": np.full(n_q, np.nan),
+           "mean_rest": np.full(n_q, np.nan), "offset": np.full((n_q, sink), np.nan)}
+    if not causal:
+        # every key visible: the row moments are quadratic forms in q (O(n d^2), no n x n scores):
+        # s_ij - mean_i = q_i . (k_j - kbar), so Var_j s_ij = q_i^T C q_i with C the key covariance
+        out["n"][:] = n_k
+        out["var"][:] = _row_var(qs, k)
+        if n_k > sink:
+            rest = k[sink:]
+            kbar = rest.mean(axis=0)
+            out["mean_rest"][:] = qs @ kbar
+            out["var_rest"][:] = _row_var(qs, rest)
+            out["offset"][:] = qs @ (k[:sink] - kbar).T
+        return out
+    cols = np.arange(n_k)
+    kt = np.ascontiguousarray(k.T)
+    for t0 in range(0, n_q, tile):
+        S = qs[t0:t0 + tile] @ kt
+        sl = slice(t0, t0 + S.shape[0])
+        if causal:
+            vis = cols[None, :] <= (np.arange(t0, t0 + S.shape[0]) + n_k - n_q)[:, None]
+        else:
+            vis = np.ones(S.shape, dtype=bool)
+        cnt = vis.sum(axis=1)
+        Sm = np.where(vis, S, 0.0)
+        mean = Sm.sum(axis=1) / cnt
+        out["n"][t0:t0 + S.shape[0]] = cnt
+        out["var"][t0:t0 + S.shape[0]] = np.where(vis, (S - mean[:, None]) ** 2, 0.0).sum(axis=1) / cnt
+        rest = vis.copy()
+        rest[:, :sink] = False
+        cr = rest.sum(axis=1)
+        ok = cr > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mr = np.where(rest, S, 0.0).sum(axis=1) / cr
+            vr = np.where(rest, (S - mr[:, None]) ** 2, 0.0).sum(axis=1) / cr
+        out["mean_rest"][sl] = np.where(ok, mr, np.nan)
+        out["var_rest"][sl] = np.where(ok, vr, np.nan)
+        off = S[:, :sink] - mr[:, None]
+        out["offset"][sl] = np.where(vis[:, :sink] & ok[:, None], off, np.nan)
+    return out
+
+
+def _row_var(qs, keys):
+    """``Var_j <qs_i, k_j>`` over the rows ``k_j`` of ``keys``, for every query ``i``."""
+    kc = keys - keys.mean(axis=0)
+    C = kc.T @ kc / keys.shape[0]
+    return np.maximum(np.einsum("ij,ij->i", qs @ C, qs), 0.0)
+
+
+def _mixture_nu(var, n):
+    """Moment fit of ``nu`` in ``tau^2 = sigma^2 chi2_nu / nu`` from the row variances (inf: none)."""
+    m = float(np.mean(var))
+    if var.size < 2 or m <= 0 or n < 3:
+        return math.inf
+    with np.errstate(over="ignore", invalid="ignore"):
+        rel = float(np.var(var / m))  # relative variance, formed without squaring large variances
+    excess = rel - 2.0 / (n - 1)
+    return 2.0 / excess if (math.isfinite(excess) and excess > 0) else math.inf
+
+
+def _iid_sim(cache, n, sigma, epss, seed, batch, topk):
+    """The simulated iid model of one head, drawn once (theory and model comparison share it)."""
+    if "iid" not in cache:
+        cache["iid"] = _simulate("iid", n, sigma, {}, 0, epss, seed, batch, topk=topk)
+    return cache["iid"]
+
+
+def _exact_iid(n, sigma, topk, epss, seed, batch, cache):
+    """Exact (and, for k_eps without ``eval_k_eps``, simulated) IID predictions at ``sigma``."""
+    from . import exact
+    from .quadrature import PrecisionError
+
+    pred, source = {}, {}
+    ok = n >= 2 and _SIGMA_RANGE[0] <= sigma <= _SIGMA_RANGE[1]
+
+    def ev(name, f, *a):
+        if not ok:
+            pred[name], source[name] = math.nan, "none (sigma or n outside the exact evaluators' range)"
+            return
+        try:
+            pred[name], source[name] = float(f(HEAD_DPS, n, sigma, *a)), f"exact ({HEAD_DPS} digits)"
+        except (PrecisionError, ValueError) as e:
+            pred[name], source[name] = math.nan, f"none ({str(e).splitlines()[0]})"
+
+    ev("ipr", exact.eval_ipr)
+    ev("entropy", exact.eval_entropy)
+    for x in topk:
+        if x >= n:
+            pred[f"topk_mass({x})"], source[f"topk_mass({x})"] = 1.0, "exact (k >= n)"
+        elif x <= 64:
+            ev(f"topk_mass({x})", exact.eval_topk_mass, int(x))
+    sim_eps, sim_topk = [], [x for x in topk if 64 < x < n]
+    for e in epss:
+        name = f"k_eps({e:g})"
+        if hasattr(exact, "eval_k_eps"):
+            ev(name, exact.eval_k_eps, float(e))
+            if not math.isfinite(pred[name]) and ok:  # the exact route declined: fall back to simulation
+                sim_eps.append(e)
+        else:
+            sim_eps.append(e)
+    if (sim_eps or sim_topk) and ok:
+        sim = _iid_sim(cache, n, sigma, epss, seed, batch, topk)
+        for name in [f"k_eps({e:g})" for e in sim_eps] + [f"topk_mass({x})" for x in sim_topk]:
+            pred[name], source[name] = sim[name], f"simulated ({HEAD_SAMPLES} iid rows, seed {seed})"
+    return pred, source
+
+
+def _simulate(kind, n, sigma, offsets, nu, epss, seed, batch, topk=(), with_base=True):
+    """Mean statistics of ``HEAD_SAMPLES`` simulated rows of one model."""
+    from .models import IIDLogits
+    from .simulate import simulate_stats
+    from .statistics import stat
+
+    names, stats = [], []
+    if with_base:
+        names += ["ipr", "entropy"]
+        stats += [stat.ipr, stat.entropy]
+    for x in topk:
+        names.append(f"topk_mass({x})")
+        stats.append(stat.topk_mass(int(min(x, n))))
+    for e in epss:
+        names.append(f"k_eps({e:g})")
+        stats.append(stat.k_eps(float(e)))
+    if not (0 < sigma <= _SIM_SIGMA_MAX) or any(abs(v) > _SIM_OFFSET_MAX for v in (offsets or {}).values()):
+        return {name: math.nan for name in names}  # beyond the simulated models' range: no prediction
+    nu_i = max(1, int(round(nu))) if (math.isfinite(nu) and nu > 0) else 0  # 0: no mixture
+    model = IIDLogits(int(n), float(sigma), offsets=offsets or None, scale_dof=nu_i)
+    res = simulate_stats(model, stats, HEAD_SAMPLES, seed, batch=batch)
+    return dict(zip(names, (float(x) for x in res.mean(axis=0))))
+
+
+def _error(measured, predicted):
+    """Mean ``|log10(measured / predicted)|`` over the statistics both define (NaN if none)."""
+    terms = [abs(math.log10(measured[s] / p)) for s, p in predicted.items()
+             if s in measured and math.isfinite(p) and p > 0 and measured[s] > 0]
+    return float(np.mean(terms)) if terms else math.nan
+
+
+def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise, theory="exact",
+                 models=True, tile=256):
+    """One report per head (a list of dicts, JSON-ready).
+
+    Parameters
+    ----------
+    q, k : ndarray, shape (heads, n_q, d) and (heads, n_k, d)
+        Validated arrays (unscaled).
+    rows : dict
+        :attr:`.measure.Measurement.rows`: statistic name -> per-row values ``(heads, n_q)``.
+    summarise : callable
+        The pooled table's summary (mean and quantiles), applied to one head's rows.
+    theory : {"exact", "simulated", "none"}
+        Source of the IID predictions at the head's sigma.
+    models : bool
+        Fit and compare the three models.
+    """
+    if theory not in ("exact", "simulated", "none"):
+        raise ValueError(f"theory must be one of 'exact', 'simulated', 'none', got {theory!r}")
+    heads = q.shape[0]
+    sink_name = f"sink_mass({sink})"
+    reports = []
+    for h in range(heads):
+        fit = fit_head_logits(q[h] * scale, k[h], causal, sink, tile)
+        cache = {}
+        n = int(np.median(fit["n"]))
+        sigma = math.sqrt(float(np.mean(fit["var"])))
+        beta_c = math.sqrt(2 * math.log(n)) if n > 1 else math.nan
+        ratio = sigma / beta_c if n > 1 else math.nan
+        sink_mass = float(np.mean(rows[sink_name][h]))
+        rep = {"head": h, "n": n, "sigma": sigma, "gamma": sigma ** 2 / (2 * math.log(n)) if n > 1 else math.nan,
+               "sigma/beta_c": ratio, "regime": regime(ratio), sink_name: sink_mass,
+               "sink_head": bool(sink_mass > SINK_HEAD_MASS),
+               "summary": {name: summarise(x[h]) for name, x in rows.items()}}
+        measured = {name: float(np.mean(x[h])) for name, x in rows.items()}
+        wanted = ["ipr", "entropy"] + [f"topk_mass({x})" for x in topk] + [f"k_eps({e:g})" for e in epss]
+        if theory != "none":
+            batch = HEAD_STREAM + 3 * h
+            if theory == "exact":
+                pred, source = _exact_iid(n, sigma, topk, epss, seed, batch, cache)
+            else:
+                pred = _iid_sim(cache, n, sigma, epss, seed, batch, topk) if n >= 2 and sigma > 0 else {}
+                source = {s: f"simulated ({HEAD_SAMPLES} iid rows, seed {seed})" for s in pred}
+            th = {}
+            for s in wanted:
+                if s not in pred:
+                    continue
+                p, m = pred[s], measured[s]
+                th[s] = {"measured": m, "predicted": p, "source": source[s],
+                         "log10_ratio": math.log10(m / p) if (math.isfinite(p) and p > 0 and m > 0) else math.nan}
+            rep["theory"] = th
+        if models and n >= 2:
+            rep["models"] = _compare_models(h, n, sigma, fit, sink, topk, epss, seed, measured, cache)
+        reports.append(rep)
+    return reports
+
+
+def _compare_models(h, n, sigma, fit, sink, topk, epss, seed, measured, cache):
+    """Fit the three models to one head; their parameters, predictions, errors and the best."""
+    out = {}
+    base = HEAD_STREAM + 3 * h
+    if sigma > 0:
+        pred = _iid_sim(cache, n, sigma, epss, seed, base, topk)
+        out["iid"] = {"sigma": sigma, "predicted": pred, "error": _error(measured, pred)}
+    vr = fit["var_rest"]
+    if np.isfinite(vr).any() and n > sink:
+        sigma_rest = math.sqrt(float(np.nanmean(vr)))
+        deltas = {j: float(np.nanmean(fit["offset"][:, j])) for j in range(fit["offset"].shape[1])
+                  if np.isfinite(fit["offset"][:, j]).any()}
+        pred = _simulate("sink", n, sigma_rest, deltas, 0, epss, seed, base + 1, topk=topk)
+        out["sink offset"] = {"sigma": sigma_rest, "offsets": [deltas[j] for j in sorted(deltas)],
+                              "predicted": pred, "error": _error(measured, pred)}
+    nu = _mixture_nu(fit["var"], n)
+    if math.isfinite(nu) and nu <= NU_MAX and sigma > 0:
+        pred = _simulate("mixture", n, sigma, {}, nu, epss, seed, base + 2, topk=topk)
+        out["scale mixture"] = {"sigma": sigma, "nu": nu, "predicted": pred, "error": _error(measured, pred)}
+    else:
+        out["scale mixture"] = {"sigma": sigma, "nu": nu if math.isfinite(nu) else None, "predicted": None,
+                                "error": math.nan,
+                                "note": "not fitted: the row variances spread no more than under iid logits"
+                                if not math.isfinite(nu) else f"not fitted: nu = {nu:.4g} > {NU_MAX}"}
+    errs = {m: v["error"] for m, v in out.items() if math.isfinite(v["error"])}
+    out["best"] = None
+    if errs:
+        lowest = min(errs.values())
+        out["best"] = next(m for m in _SIMPLEST_FIRST if m in errs and errs[m] <= lowest + MODEL_MARGIN)
+    return out
+
+
+def _fmt(x, w=9, spec=".4g"):
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return f"{'-':>{w}s}"
+    return f"{x:{w}{spec}}"
+
+
+def head_tables(reports, settings):
+    """The plain-text per-head tables of a :class:`.measure.Measurement` (list of lines)."""
+    sink = settings.get("sink")
+    eps = settings.get("eps") or []
+    sink_name = f"sink_mass({sink})"
+    lo, hi = CRITICAL_WINDOW
+    lines = [f"per head (regime by sigma/beta_c, beta_c = sqrt(2 ln n): high temperature < {lo:g} <= critical "
+             f"window <= {hi:g} < condensed; sink head: mean {sink_name} > {SINK_HEAD_MASS:g}):"]
+    stats = ["ipr", "entropy"] + [f"k_eps({e:g})" for e in eps[:1]]
+    hdr = (f"{'head':>4s} {'n':>5s} {'sigma':>9s} {'gamma':>9s} {'s/beta_c':>9s} {'regime':16s} "
+           f"{'sink':>9s} {'sink?':5s}")
+    for s in stats:
+        hdr += f" {s + ' meas':>17s} {'pred':>9s}"
+    lines.append(hdr)
+    sources = set()
+    for r in reports:
+        line = (f"{r['head']:4d} {r['n']:5d} {_fmt(r['sigma'])} {_fmt(r['gamma'])} {_fmt(r['sigma/beta_c'])} "
+                f"{r['regime']:16s} {_fmt(r[sink_name])} {'yes' if r['sink_head'] else 'no':5s}")
+        th = r.get("theory", {})
+        for s in stats:
+            t = th.get(s)
+            line += f" {_fmt(t['measured'] if t else None, 17)} {_fmt(t['predicted'] if t else None)}"
+            if t:
+                sources.add(f"{s}: {t['source']}")
+        lines.append(line)
+    if sources:
+        lines.append("  predictions at each head's sigma -- " + "; ".join(sorted(sources)))
+    if any("models" in r for r in reports):
+        lines += ["", "best model per head (error: mean |log10(measured / predicted)| over IPR, entropy, top-k "
+                      "masses and k_eps; simulated, same seeds; best: the simplest model within "
+                      f"{MODEL_MARGIN:g} of the smallest error):",
+                  f"{'head':>4s} {'iid':>9s} {'sink off.':>9s} {'mixture':>9s} {'nu':>9s} {'best':14s} "
+                  f"{'error':>9s}"]
+        for r in reports:
+            m = r.get("models")
+            if not m:
+                continue
+            err = {k: m[k]["error"] if k in m else None for k in MODELS}
+            best = m["best"]
+            lines.append(f"{r['head']:4d} {_fmt(err['iid'])} {_fmt(err['sink offset'])} {_fmt(err['scale mixture'])} "
+                         f"{_fmt(m['scale mixture'].get('nu'))} {best or '-':14s} "
+                         f"{_fmt(m[best]['error'] if best else None)}")
+    return lines
