@@ -162,7 +162,7 @@ class Claim:
         rel : str, optional
             Defaults to the composed relation of the chain (strict inequalities become
             ``<=``/``>=``, ``~`` becomes ``approx`` and then needs ``rtol``).
-        **kwargs
+        \*\*kwargs
             Other keywords of :class:`Claim`. The derivation's assumptions on the claim's
             parameters are prepended to ``assumptions``.
 

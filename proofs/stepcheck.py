@@ -36,7 +36,7 @@ from ..numeric.quadrature import quad_split
 from ..numeric.statistics import Functional
 from .functions import is_placeholder
 from .guards import NotDerived, bounded
-from .printing import tex_escape
+from .printing import plain_text, tex_escape, text_latex
 
 __all__ = ["StepCheck", "DerivationCheck", "StepFailed", "check_derivation",
            "CHECK_POINTS", "CHECK_DPS", "SIMPLIFY_SECONDS"]
@@ -60,7 +60,7 @@ class StepCheck:
     values: tuple | None = None
 
     def text(self):
-        out = f"step {self.number} ({self.number - 1}) {self.rel} ({self.number}) [{self.why}]: {self.status}"
+        out = f"step {self.number} ({self.number - 1}) {self.rel} ({self.number}) [{plain_text(self.why)}]: {self.status}"
         out += f" by {self.method}" if self.method else ""
         if self.counterexample is not None:
             point = ", ".join(f"{k} = {v}" for k, v in self.counterexample.items())
@@ -103,7 +103,7 @@ class DerivationCheck:
         return ", ".join(f"{n} {k}" for k, n in sorted(c.items())) or "no steps"
 
     def text(self):
-        head = f"{self.title}: {self.summary()} (seed {self.seed}, {self.points} points, {self.dps} digits)"
+        head = f"{plain_text(self.title)}: {self.summary()} (seed {self.seed}, {self.points} points, {self.dps} digits)"
         return "\n".join([head] + ["  " + s.text().replace("\n", "\n  ") for s in self.steps])
 
     __str__ = text
@@ -115,7 +115,7 @@ class DerivationCheck:
         return self
 
     def _repr_latex_(self):
-        rows = [r"\text{%s} & \text{%s} & \text{%s}" % (s.number, tex_escape(s.why), tex_escape(s.status))
+        rows = [r"\text{%s} & \text{%s} & \text{%s}" % (s.number, text_latex(s.why), tex_escape(s.status))
                 for s in self.steps]
         return (r"\begin{array}{rll}\text{step} & \text{justification} & \text{status}\\ \hline "
                 + r"\\ ".join(rows) + r"\end{array}")
