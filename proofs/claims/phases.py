@@ -105,7 +105,7 @@ IPR_HIGH_TEMPERATURE = register(Claim(
     details=lambda: error_table(IPR_HIGH_TEMPERATURE, lambda n, sigma: X.eval_ipr(6, n, sigma),
                                 [dict(n=2**k, sigma=f * S.critical_sigma(2**k))
                                  for k in (10, 14, 18) for f in (0.25, 0.5)]),
-    points=[dict(n=4096, sigma=0.5)]))
+    points=[dict(n=1024, sigma=0.5)]))
 
 ENTROPY_HIGH_TEMPERATURE = register(Claim(
     "phases.entropy_high_temperature", model=IID, lhs=E(stat.entropy), rel="approx", rtol=0.02,
