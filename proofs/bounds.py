@@ -24,8 +24,8 @@ from .functions import Phibar, Prob
 from .guards import NotDerived, bounded
 from .values import as_sympy
 
-__all__ = ["chernoff", "union", "invert", "mills_upper", "mills_lower", "markov", "chebyshev", "cantelli",
-           "gaussian_concentration", "SOURCES"]
+__all__ = ["chernoff", "union", "invert", "extend", "functional_symbol", "mills_upper", "mills_lower", "markov",
+           "chebyshev", "cantelli", "gaussian_concentration", "SOURCES"]
 
 #: where each named inequality is stated
 SOURCES = {
@@ -166,6 +166,8 @@ def union(bound, count, *, event=None, exact=None, single=None):
     one = single if single is not None else (first if isinstance(first, sp.Basic) else None)
     if one is None and isinstance(first, Functional) and id(first) in fmeanings:
         one = fmeanings[id(first)][1]
+    if one is None and isinstance(first, Functional) and steps:
+        one = functional_symbol(first)  # no exact value: the union step is cited, the later ones still checked
     if one is None:
         D.step(count * (bound if not steps else steps[-1].expr),
                f"union bound over {count} events, each bounded as stated ({SOURCES['union']})", rel="<=")
@@ -175,6 +177,31 @@ def union(bound, count, *, event=None, exact=None, single=None):
         D.step(count * bound, "the single-event bound", rel="<=")
     for s in steps:
         D.step(count * s.expr, s.why, rel=s.rel)
+    return D
+
+
+def functional_symbol(f):
+    """A placeholder Symbol printed as the functional ``f`` (``\\mathbb{P}[...]``), for use inside expressions."""
+    if not isinstance(f, Functional):
+        raise TypeError(f"functional_symbol needs a functional P(...) or E(...), got {f!r}")
+    return sp.Symbol(sp.latex(f))
+
+
+def extend(D, other, factor=1):
+    """Append the steps of ``other`` after its ``expr_0``, each times ``factor`` (positive), to ``D``.
+
+    ``D``'s last expression must be ``factor`` times ``other``'s ``expr_0``; ``other``'s
+    meanings and assumptions come along. Returns ``D``.
+    """
+    if not isinstance(other, Derivation):
+        raise TypeError(f"extend: other must be a Derivation, got {type(other).__name__}")
+    factor = as_sympy(factor, "factor")
+    if factor.is_positive is False:
+        raise ValueError(f"extend: factor must be positive, got {factor}")
+    D.meanings.update(other.meanings)
+    D.assume(*[a for a in other.assumptions if a not in D.assumptions])
+    for s in other.steps[1:]:
+        D.step(factor * s.expr, s.why, rel=s.rel)
     return D
 
 

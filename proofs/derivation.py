@@ -155,7 +155,9 @@ class Derivation:
         """State what ``placeholder`` means: it is replaced by ``meaning`` before checking.
 
         ``placeholder`` is a Symbol (such as ``Symbol(r"\\mathbb{E} e^{s_1}")`` or an
-        auxiliary ``nu``) or an applied function; ``meaning`` is a SymPy expression in the
+        auxiliary ``nu``) or an applied function, or a functional ``P(...)``/``E(...)`` that a
+        step uses (that very object: it is replaced by ``meaning``, its exact value, so steps
+        from it are checked rather than cited); ``meaning`` is a SymPy expression in the
         parameters, possibly an ``Integral`` against a density. Returns ``self``.
         """
         hint = "build it with sympy symbols, e.g. D.define(nu, (d - 1) / 2) with d = sympy.Symbol('d')"

@@ -99,24 +99,20 @@ register(Claim.from_derivation(
     provenance="standard", source="Gordon 1941", points=[dict(n=4, sigma=1.0, x=1.0)]))
 
 
-def _centred_tail(eps):
-    """``exp(-ln(n eps)^2 / (2 sigma^2 (1 - 1/n)))``: Chernoff on ``s_j - mean(s)``."""
-    return sp.exp(-sp.log(S.n * eps)**2 / (2 * S.sigma**2 * (1 - 1 / S.n)))
-
-
 @lru_cache(maxsize=None)
 def derivation_weight_tail():
     from ..derivation import Derivation
 
+    scale = S.sigma * sp.sqrt(1 - 1 / S.n)  # the sd of s_1 - mean(s)
     D = Derivation("P(p_1 > eps)", assumptions=[S.n * S.eps > 1, S.n >= 2])
     D.step(P(stat.weight(0) > S.eps), "definition")
     c = sp.Symbol(r"\mathbb{P}(s_1 - \bar s \geq \ln(n\epsilon))")
     D.step(c, "Z >= n e^{mean(s)} (AM-GM), so p_1 <= e^{s_1 - mean(s)}/n", rel="<=")
-    D.define(c, Phibar(sp.log(S.n * S.eps) / (S.sigma * sp.sqrt(1 - 1 / S.n))))
-    D.step(Phibar(sp.log(S.n * S.eps) / (S.sigma * sp.sqrt(1 - 1 / S.n))),
-           "s_1 - mean(s) ~ N(0, sigma^2 (1 - 1/n))")
-    one = B.chernoff(GAUSS_MGF.subs(S.sigma, S.sigma * sp.sqrt(1 - 1 / S.n)), t, x, exact=Phibar(x / (S.sigma * sp.sqrt(1 - 1 / S.n))))
-    D.step(one.result.subs(x, sp.log(S.n * S.eps)), "Chernoff, as derived by bounds.chernoff", rel="<=")
+    D.define(c, Phibar(sp.log(S.n * S.eps) / scale))
+    D.step(Phibar(sp.log(S.n * S.eps) / scale), "s_1 - mean(s) ~ N(0, sigma^2 (1 - 1/n))")
+    one = B.chernoff(GAUSS_MGF.subs(S.sigma, scale), t, x, exact=Phibar(x / scale))
+    D.step(one.result.subs(x, sp.log(S.n * S.eps)), "Chernoff at x = ln(n eps) > 0, as derived by bounds.chernoff",
+           rel="<=")
     return D
 
 
@@ -128,13 +124,7 @@ register(Claim.from_derivation(
 
 @lru_cache(maxsize=None)
 def derivation_max_weight_tail():
-    from ..derivation import Derivation
-
-    D = Derivation("P(max_j p_j > eps)", assumptions=[S.n * S.eps > 1, S.n >= 2])
-    D.step(P(stat.max_weight > S.eps), "definition")
-    D.step(S.n * sp.Symbol(r"\mathbb{P}(p_1 > \epsilon)"), "union bound over the n keys (Boole)", rel="<=")
-    D.step(S.n * _centred_tail(S.eps), "bounds.weight_tail", rel="<=")
-    return D
+    return B.union(derivation_weight_tail(), S.n, event=P(stat.max_weight > S.eps))
 
 
 register(Claim.from_derivation(
@@ -147,12 +137,12 @@ register(Claim.from_derivation(
 def derivation_count_tail():
     from ..derivation import Derivation
 
-    D = Derivation("P(N_eps >= m)", assumptions=[S.n * S.eps > 1, S.n >= 2])
+    one = derivation_weight_tail()
+    D = Derivation("P(N_eps >= m)", assumptions=list(one.assumptions))
     D.step(P(stat.count_above(S.eps) >= m), "definition")
-    D.step(sp.Symbol(r"\mathbb{E} N_\epsilon") / m, "Markov", rel="<=")
-    D.step(S.n * sp.Symbol(r"\mathbb{P}(p_1 > \epsilon)") / m, "E N_eps = n P(p_1 > eps) (exchangeable keys)")
-    D.step(S.n * _centred_tail(S.eps) / m, "bounds.weight_tail", rel="<=")
-    return D
+    D.step(sp.Symbol(r"\mathbb{E} N_\epsilon") / m, "Markov (N_eps >= 0)", rel="<=")
+    D.step(S.n * B.functional_symbol(one.first) / m, "E N_eps = n P(p_1 > eps) (exchangeable keys)")
+    return B.extend(D, one, S.n / m)
 
 
 register(Claim.from_derivation(
@@ -165,11 +155,11 @@ register(Claim.from_derivation(
 def derivation_tail_mass_floor():
     from ..derivation import Derivation
 
-    D = Derivation("P(tau(k) <= 1 - k eps)", assumptions=[S.n * S.eps > 1, S.n >= 2])
+    U = derivation_max_weight_tail()
+    D = Derivation("P(tau(k) <= 1 - k eps)", assumptions=list(U.assumptions))
     D.step(P(stat.tail_mass(S.k) <= 1 - S.k * S.eps), "definition")
-    D.step(sp.Symbol(r"\mathbb{P}(\max_j p_j > \epsilon)"), "tau(k) >= 1 - k max_j p_j", rel="<=")
-    D.step(S.n * _centred_tail(S.eps), "bounds.max_weight_tail", rel="<=")
-    return D
+    D.step(B.functional_symbol(U.first), "tau(k) = 1 - T(k) >= 1 - k max_j p_j (monotonicity)", rel="<=")
+    return B.extend(D, U)
 
 
 register(Claim.from_derivation(

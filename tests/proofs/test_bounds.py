@@ -61,9 +61,9 @@ def test_union_with_a_wrong_single_bound_fails_its_step():
 
 def test_invert_gives_the_high_probability_threshold():
     U = B.union(B.chernoff(GAUSS, t, x, exact=Phibar(x / sigma)), n, exact=1 - Phi(x / sigma)**n)
-    I = B.invert(U, delta, x)
-    assert sp.simplify(I.threshold - sigma * sp.sqrt(2 * sp.log(n / delta))) == 0
-    assert I.result == delta
+    Inv = B.invert(U, delta, x)
+    assert sp.simplify(Inv.threshold - sigma * sp.sqrt(2 * sp.log(n / delta))) == 0
+    assert Inv.result == delta
 
 
 def test_mills_bounds_verify_and_bracket_the_tail():
