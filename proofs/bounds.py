@@ -25,7 +25,7 @@ from .guards import NotDerived, bounded
 from .values import as_sympy
 
 __all__ = ["chernoff", "union", "invert", "extend", "functional_symbol", "mills_upper", "mills_lower", "markov",
-           "chebyshev", "cantelli", "gaussian_concentration", "SOURCES"]
+           "chebyshev", "cantelli", "bernstein", "gaussian_concentration", "SOURCES"]
 
 #: where each named inequality is stated
 SOURCES = {
@@ -35,6 +35,7 @@ SOURCES = {
     "Chebyshev": "Chebyshev's inequality; Boucheron, Lugosi, Massart (2013), sec. 2.1",
     "Cantelli": "Cantelli's inequality (one-sided Chebyshev); Boucheron, Lugosi, Massart (2013), ex. 2.1",
     "TIS": "Tsirelson-Ibragimov-Sudakov 1976; Boucheron, Lugosi, Massart (2013), Thm 5.6",
+    "Bernstein": "Bernstein's inequality; Boucheron, Lugosi, Massart (2013), Cor. 2.11",
     "Mills": "Gordon 1941, the Mills-ratio bounds z/(1+z^2) phi(z) <= Phibar(z) <= phi(z)/z, z > 0",
 }
 
@@ -295,4 +296,15 @@ def gaussian_concentration(L, x, *, event=None, exact=None, assumptions=()):
     D = _start("Gaussian concentration", _lhs(event, Prob(sp.Symbol("f(X) - E f(X)", real=True) >= x)),
                [x > 0] + list(assumptions), exact)
     D.step(sp.exp(-x**2 / (2 * L**2)), f"L = {sp.sstr(L)}-Lipschitz f ({SOURCES['TIS']})", rel="<=")
+    return D
+
+
+def bernstein(v, b, x, *, event=None, exact=None, assumptions=()):
+    r"""``P(S - E S >= x) <= exp(-x^2 / (2 (v + b x / 3)))`` for a sum ``S`` of independent
+    terms with ``X_i - E X_i <= b`` and total variance ``v`` (Bernstein)."""
+    v, b, x = as_sympy(v, "v"), as_sympy(b, "b"), as_sympy(x, "x")
+    D = _start("Bernstein bound", _lhs(event, Prob(sp.Symbol("S - E S", real=True) >= x)),
+               [x > 0] + list(assumptions), exact)
+    D.step(sp.exp(-x**2 / (2 * (v + b * x / 3))), f"Bernstein, variance {sp.sstr(v)}, terms <= {sp.sstr(b)} "
+           f"({SOURCES['Bernstein']})", rel="<=")
     return D

@@ -15,7 +15,7 @@ from ..claim import Claim, register
 from ..functions import Phi, Phibar
 
 t, x = S.t, sp.Symbol("x", positive=True)
-delta = sp.Symbol("delta", positive=True)
+delta = _DELTA = sp.Symbol("delta", positive=True)
 m = sp.Symbol("m", positive=True, integer=True)
 MODEL = IIDLogits(n=S.n, sigma=S.sigma)
 GAUSS_MGF = sp.exp(S.sigma**2 * t**2 / 2)
@@ -81,8 +81,12 @@ def derivation_max_logit_quantile():
     return B.invert(U, delta, x, event=P(stat.max_logit >= xd), exact=1 - Phi(xd / S.sigma)**S.n)
 
 
+_QUANT = derivation_max_logit_quantile()
 register(Claim.from_derivation(
-    derivation_max_logit_quantile(), "bounds.max_logit_quantile", model=MODEL,
+    _QUANT, "bounds.max_logit_quantile", model=MODEL,
+    details=lambda: _ratio_table(_QUANT.result, lambda n, sigma, delta: _exact_max_tail(
+        n, sigma, float(_QUANT.threshold.subs({S.n: n, S.sigma: sigma, _DELTA: delta}))),
+        [dict(n=8, sigma=1, delta=0.2), dict(n=1024, sigma=1, delta=0.05), dict(n=1024, sigma=2, delta=0.001)]),
     statement="With probability >= 1 - delta, max_j s_j < sigma sqrt(2 ln(n/delta)) (the Chernoff-union bound "
               "solved for x).", provenance="standard", source="Chernoff 1952 + Boole, inverted",
     points=[dict(n=8, sigma=1.0, delta=0.2)]))
@@ -93,8 +97,16 @@ def derivation_logit_mills_lower():
     return B.mills_lower(x / S.sigma, event=P(stat.logit(0) >= x), exact=Phibar(x / S.sigma), scale=S.sigma)
 
 
+def _exact_logit_tail(n, sigma, x):
+    with mp.workdps(30):
+        return mp.ncdf(-mp.mpf(x) / sigma)
+
+
+_MILLS_LO = derivation_logit_mills_lower()
 register(Claim.from_derivation(
-    derivation_logit_mills_lower(), "bounds.logit_mills_lower", model=MODEL,
+    _MILLS_LO, "bounds.logit_mills_lower", model=MODEL,
+    details=lambda: _ratio_table(_MILLS_LO.result, _exact_logit_tail,
+                                 [dict(n=4, sigma=1, x=1), dict(n=4, sigma=1, x=3), dict(n=4, sigma=2, x=10)]),
     statement="P(s_1 >= x) >= (x/sigma)/(1 + x^2/sigma^2) phi(x/sigma): the lower Mills ratio.",
     provenance="standard", source="Gordon 1941", points=[dict(n=4, sigma=1.0, x=1.0)]))
 
@@ -172,7 +184,14 @@ register(Claim.from_derivation(
 
 @lru_cache(maxsize=None)
 def derivation_log_partition_upper():
-    return B.gaussian_concentration(S.sigma, x, event=P(stat.log_partition >= sp.log(S.n) + S.sigma**2 / 2 + x))
+    from ..derivation import Derivation
+
+    D = Derivation("P(log Z >= ln n + sigma^2/2 + x)", assumptions=[x > 0])
+    D.step(P(stat.log_partition >= sp.log(S.n) + S.sigma**2 / 2 + x), "definition")
+    D.step(sp.Symbol(r"\mathbb{P}(\log Z - \mathbb{E}\log Z \geq x)"),
+           "E log Z <= ln E Z = ln n + sigma^2/2 (Jensen; E e^{s_j} = e^{sigma^2/2})", rel="<=")
+    # log Z as a function of g = s/sigma has gradient sigma p, of norm sigma |p|_2 <= sigma |p|_1 = sigma
+    return B.extend(D, B.gaussian_concentration(S.sigma, x))
 
 
 register(Claim.from_derivation(

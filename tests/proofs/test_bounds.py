@@ -91,3 +91,18 @@ def test_bad_input_names_the_parameter():
         B.chernoff(GAUSS, t, x, domain=(-1, 1))
     with pytest.raises(TypeError, match="placeholder"):
         Derivation("x").define(3, x)
+
+
+def test_bernstein_reduces_to_the_gaussian_tail_without_a_range_term():
+    v = sp.Symbol("v", positive=True)
+    assert B.bernstein(v, 0, x).result == sp.exp(-x**2 / (2 * v))
+    # at v = 1, b = 3, x = 2: exp(-4 / (2 * 3)) = exp(-2/3)
+    assert float(B.bernstein(1, 3, 2).result) == pytest.approx(math.exp(-2 / 3), rel=1e-14)
+
+
+def test_extend_refuses_a_non_derivation_and_a_negative_factor():
+    D = B.chernoff(GAUSS, t, x)
+    with pytest.raises(TypeError, match="other must be a Derivation"):
+        B.extend(D, 3)
+    with pytest.raises(ValueError, match="factor must be positive"):
+        B.extend(D, D, -1)
