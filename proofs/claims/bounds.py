@@ -122,8 +122,10 @@ def derivation_weight_tail():
     D.step(c, "Z >= n e^{mean(s)} (AM-GM), so p_1 <= e^{s_1 - mean(s)}/n", rel="<=")
     D.define(c, Phibar(sp.log(S.n * S.eps) / scale))
     D.step(Phibar(sp.log(S.n * S.eps) / scale), "s_1 - mean(s) ~ N(0, sigma^2 (1 - 1/n))")
-    one = B.chernoff(GAUSS_MGF.subs(S.sigma, scale), t, x, exact=Phibar(x / scale))
-    D.step(one.result.subs(x, sp.log(S.n * S.eps)), "Chernoff at x = ln(n eps) > 0, as derived by bounds.chernoff",
+    v = sp.Symbol("v", positive=True)  # the chernoff of N(0, v^2), then v = scale
+    one = B.chernoff(GAUSS_MGF.subs(S.sigma, v), t, x, exact=Phibar(x / v))
+    D.step(one.result.subs({x: sp.log(S.n * S.eps), v: scale}),
+           "Chernoff at x = ln(n eps) > 0, as derived by bounds.chernoff",
            rel="<=")
     return D
 
@@ -246,3 +248,27 @@ register(Claim.from_derivation(
     derivation_partition_cantelli(), "bounds.partition_cantelli", model=MODEL,
     statement="P(Z >= n e^{sigma^2/2} + x) <= V/(V + x^2), V = n(e^{2 sigma^2} - e^{sigma^2}) (Cantelli).",
     provenance="standard", source="Cantelli", points=[dict(n=8, sigma=1.0, x=5.0)]))
+
+
+@lru_cache(maxsize=None)
+def derivation_tail_mass_rate():
+    from ..derivation import Derivation
+
+    floor = derivation_tail_mass_floor()
+    e = 1 / sp.sqrt(S.n)
+    D = Derivation("P(tau(k) <= 1 - k/sqrt(n))", assumptions=[S.n >= 2])
+    D.step(P(stat.tail_mass(S.k) <= 1 - S.k / sp.sqrt(S.n)), "definition")
+    D.meanings.update({c: v.subs(S.eps, e) for c, v in floor.meanings.items()})
+    for s in floor.steps[1:]:
+        D.step(s.expr.subs(S.eps, e), s.why + " at eps = 1/sqrt(n)", rel=s.rel)
+    D.step(S.n * sp.exp(-sp.log(S.n)**2 / (8 * S.sigma**2 * (1 - 1 / S.n))), "algebra: ln(n eps) = ln(n)/2")
+    return D
+
+
+register(Claim.from_derivation(
+    derivation_tail_mass_rate(), "bounds.tail_mass_rate", model=MODEL,
+    statement="Keeping k entries leaves tau(k) > 1 - k/sqrt(n) except with probability <= "
+              "n exp(-ln(n)^2/(8 sigma^2 (1 - 1/n))) = n^{1 - ln n/(8 sigma^2 (1 - 1/n))} -> 0 for fixed sigma: "
+              "o(sqrt n) entries leave Omega(1) error.",
+    provenance="reconstructed", source="bounds.tail_mass_floor at eps = n^{-1/2}",
+    points=[dict(n=16, sigma=0.5, k=1)]))
