@@ -25,7 +25,7 @@ from .guards import NotDerived, bounded
 from .values import as_sympy
 
 __all__ = ["chernoff", "union", "invert", "extend", "functional_symbol", "mills_upper", "mills_lower", "markov",
-           "chebyshev", "cantelli", "bernstein", "gaussian_concentration", "SOURCES"]
+           "chebyshev", "cantelli", "bernstein", "laurent_massart", "gaussian_concentration", "SOURCES"]
 
 #: where each named inequality is stated
 SOURCES = {
@@ -36,6 +36,8 @@ SOURCES = {
     "Cantelli": "Cantelli's inequality (one-sided Chebyshev); Boucheron, Lugosi, Massart (2013), ex. 2.1",
     "TIS": "Tsirelson-Ibragimov-Sudakov 1976; Boucheron, Lugosi, Massart (2013), Thm 5.6",
     "Bernstein": "Bernstein's inequality; Boucheron, Lugosi, Massart (2013), Cor. 2.11",
+    "Laurent-Massart": "Laurent and Massart 2000, Lemma 1 (Hanson-Wright for Gaussian quadratic forms, "
+                       "explicit constants)",
     "Mills": "Gordon 1941, the Mills-ratio bounds z/(1+z^2) phi(z) <= Phibar(z) <= phi(z)/z, z > 0",
 }
 
@@ -307,4 +309,21 @@ def bernstein(v, b, x, *, event=None, exact=None, assumptions=()):
                [x > 0] + list(assumptions), exact)
     D.step(sp.exp(-x**2 / (2 * (v + b * x / 3))), f"Bernstein, variance {sp.sstr(v)}, terms <= {sp.sstr(b)} "
            f"({SOURCES['Bernstein']})", rel="<=")
+    return D
+
+
+def laurent_massart(trace, frobenius, operator, u, *, event=None, exact=None, assumptions=()):
+    r"""Hanson-Wright with explicit constants for a Gaussian quadratic form ``g^T A g``, ``A`` PSD:
+    ``P(g^T A g >= tr A + 2 |A|_F sqrt(u) + 2 |A| u) <= e^{-u}`` (Laurent-Massart).
+
+    ``trace``, ``frobenius``, ``operator`` are ``tr A``, ``|A|_F`` and ``|A|_op``; the
+    threshold is stored as ``.threshold``.
+    """
+    trace, frobenius, operator, u = (as_sympy(v, name) for v, name in
+                                     ((trace, "trace"), (frobenius, "frobenius"), (operator, "operator"), (u, "u")))
+    level = trace + 2 * frobenius * sp.sqrt(u) + 2 * operator * u
+    D = _start("Laurent-Massart bound", _lhs(event, Prob(sp.Symbol("g^T A g", nonnegative=True) >= level)),
+               [u > 0] + list(assumptions), exact)
+    D.step(sp.exp(-u), f"Laurent-Massart ({SOURCES['Laurent-Massart']})", rel="<=")
+    D.threshold = level
     return D

@@ -106,3 +106,20 @@ def test_extend_refuses_a_non_derivation_and_a_negative_factor():
         B.extend(D, 3)
     with pytest.raises(ValueError, match="factor must be positive"):
         B.extend(D, D, -1)
+
+
+def test_define_of_a_probability_functional_decides_the_union_step():
+    one = B.chernoff(GAUSS, t, x, exact=Phibar(x / sigma))
+    cited = B.union(one, n, event=P(stat.max_logit >= x))
+    assert cited.check().steps[0].status == "cited"
+    # a wrong exact value, P(max >= x) = 2n Phibar(x/sigma), exceeds the union bound: the step fails
+    wrong = B.union(one, n, event=P(stat.max_logit >= x), exact=2 * n * Phibar(x / sigma))
+    assert wrong.check().steps[0].status == "failed"
+
+
+def test_laurent_massart_constants():
+    tr, fro, op = sp.symbols("tr fro op", positive=True)
+    u = sp.Symbol("u", positive=True)
+    D = B.laurent_massart(tr, fro, op, u)
+    assert D.result == sp.exp(-u)
+    assert D.threshold == tr + 2 * fro * sp.sqrt(u) + 2 * op * u
