@@ -123,3 +123,11 @@ def test_laurent_massart_constants():
     D = B.laurent_massart(tr, fro, op, u)
     assert D.result == sp.exp(-u)
     assert D.threshold == tr + 2 * fro * sp.sqrt(u) + 2 * op * u
+
+
+def test_chernoff_at_a_real_threshold_keeps_the_edge_regime():
+    xr = sp.Symbol("x", real=True)
+    D = B.chernoff(GAUSS, t, xr)  # t* = x/sigma^2 leaves [0, oo) for x < 0: the optimum is t = 0, bound 1
+    assert D.result.subs({xr: -1, sigma: 1}) == 1
+    assert D.result.subs({xr: 2, sigma: 1}) == sp.exp(-2)
+    assert B.chernoff(GAUSS, t, xr, [xr > 0]).result == sp.exp(-xr**2 / (2 * sigma**2))
