@@ -13,6 +13,7 @@ from .proofs.catalogue import get, claims
 from .proofs.derivation import Derivation
 from .proofs.guards import NotDerived
 from .proofs.kinds import TrendClaim, ExactClaim
+from . import bounds  # noqa: F401 -- the bound calculus: attnsparse.bounds.chernoff(...)
 
 __all__ = ["IIDLogits", "BilinearQK", "SelfAttention", "E", "P", "Var", "quantile", "stat",
            "measure", "attention_stats", "Claim", "register", "get", "claims", "PROVENANCE", "Derivation", "NotDerived",

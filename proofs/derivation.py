@@ -85,6 +85,7 @@ class Derivation:
     domains: dict = field(default_factory=dict)
     boxes: list = field(default_factory=list)
     meanings: dict = field(default_factory=dict)
+    functional_meanings: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not isinstance(self.title, str) or not self.title:
@@ -154,13 +155,21 @@ class Derivation:
         """State what ``placeholder`` means: it is replaced by ``meaning`` before checking.
 
         ``placeholder`` is a Symbol (such as ``Symbol(r"\\mathbb{E} e^{s_1}")`` or an
-        auxiliary ``nu``) or an applied function; ``meaning`` is a SymPy expression in the
+        auxiliary ``nu``) or an applied function, or a functional ``P(...)``/``E(...)`` that a
+        step uses (that very object: it is replaced by ``meaning``, its exact value, so steps
+        from it are checked rather than cited); ``meaning`` is a SymPy expression in the
         parameters, possibly an ``Integral`` against a density. Returns ``self``.
         """
+        hint = "build it with sympy symbols, e.g. D.define(nu, (d - 1) / 2) with d = sympy.Symbol('d')"
+        if isinstance(placeholder, Functional):
+            # a probability or expectation P(...), E(...) of the steps: its meaning (an exact value)
+            # replaces the functional wherever a step uses that very object
+            self.functional_meanings[id(placeholder)] = (placeholder, as_sympy(meaning, "meaning", hint=hint))
+            return self
         if not isinstance(placeholder, (sp.Symbol, sp.Function, sp.core.function.AppliedUndef)) and not (
                 isinstance(placeholder, sp.Basic) and placeholder.is_Function):
-            raise TypeError(f"define: placeholder must be a Symbol or an applied function, got {placeholder!r}")
-        hint = "build it with sympy symbols, e.g. D.define(nu, (d - 1) / 2) with d = sympy.Symbol('d')"
+            raise TypeError("define: placeholder must be a Symbol, an applied function or a functional "
+                            f"P(...)/E(...) used by a step, got {placeholder!r}")
         self.meanings[placeholder] = as_sympy(meaning, "meaning", hint=hint)
         return self
 
@@ -201,7 +210,18 @@ class Derivation:
         """
         from .stepcheck import check_derivation  # on first use: importing the face loads no checker
 
-        return check_derivation(self, seed=seed, points=points, dps=dps, seconds=seconds)
+        return check_derivation(self._with_functionals_defined(), seed=seed, points=points, dps=dps,
+                                seconds=seconds)
+
+    def _with_functionals_defined(self):
+        """This chain with every defined functional step replaced by its meaning (for checking)."""
+        if not self.functional_meanings:
+            return self
+        steps = [Step(self.functional_meanings[id(s.expr)][1], s.why, s.rel)
+                 if isinstance(s.expr, Functional) and id(s.expr) in self.functional_meanings else s
+                 for s in self.steps]
+        return Derivation(self.title, steps=steps, assumptions=list(self.assumptions), domains=dict(self.domains),
+                          boxes=list(self.boxes), meanings=dict(self.meanings))
 
     # ------------------------------------------------------------------ printing
     def text(self):

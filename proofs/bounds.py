@@ -1,0 +1,329 @@
+r"""A bound calculus: tail bounds derived by SymPy as checked :class:`~.derivation.Derivation` chains.
+
+Every deriver returns a :class:`Derivation` whose first expression is the probability being
+bounded (a functional ``P(...)`` of :mod:`attnsparse.numeric.statistics`, or a ``Prob``
+placeholder) and whose last expression is the bound. A step that applies a named standard
+inequality (Chernoff, Markov, the union bound) is *cited* with its source unless the
+probability has an exact meaning given with ``exact=`` (then :meth:`Derivation.define`
+substitutes it and the step is checked like any other); algebra and the Mills-ratio
+inequalities between closed forms are always checked.
+
+>>> import sympy as sp
+>>> sigma = sp.Symbol("sigma", positive=True); t = sp.Symbol("t", real=True); x = sp.Symbol("x", positive=True)
+>>> chernoff(sp.exp(sigma**2 * t**2 / 2), t, x).result
+exp(-x**2/(2*sigma**2))
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..numeric.statistics import Functional
+from .derivation import Derivation
+from .functions import Phibar, Prob
+from .guards import NotDerived, bounded
+from .values import as_sympy
+
+__all__ = ["chernoff", "union", "invert", "extend", "functional_symbol", "mills_upper", "mills_lower", "markov",
+           "chebyshev", "cantelli", "bernstein", "laurent_massart", "gaussian_concentration", "SOURCES"]
+
+#: where each named inequality is stated
+SOURCES = {
+    "Chernoff": "Chernoff 1952; Boucheron, Lugosi, Massart, Concentration Inequalities (2013), sec. 2.2",
+    "union": "Boole's inequality (union bound)",
+    "Markov": "Markov's inequality; Boucheron, Lugosi, Massart (2013), sec. 2.1",
+    "Chebyshev": "Chebyshev's inequality; Boucheron, Lugosi, Massart (2013), sec. 2.1",
+    "Cantelli": "Cantelli's inequality (one-sided Chebyshev); Boucheron, Lugosi, Massart (2013), ex. 2.1",
+    "TIS": "Tsirelson-Ibragimov-Sudakov 1976; Boucheron, Lugosi, Massart (2013), Thm 5.6",
+    "Bernstein": "Bernstein's inequality; Boucheron, Lugosi, Massart (2013), Cor. 2.11",
+    "Laurent-Massart": "Laurent and Massart 2000, Lemma 1 (Hanson-Wright for Gaussian quadratic forms, "
+                       "explicit constants)",
+    "Mills": "Gordon 1941, the Mills-ratio bounds z/(1+z^2) phi(z) <= Phibar(z) <= phi(z)/z, z > 0",
+}
+
+SIMPLIFY_SECONDS = 20
+
+
+def _phi(z):
+    return sp.exp(-z**2 / 2) / sp.sqrt(2 * sp.pi)
+
+
+def _lhs(event, default):
+    if event is None:
+        return default
+    if isinstance(event, Functional):
+        return event
+    return as_sympy(event, "event", hint="pass a functional P(stat.max_logit >= x) or a sympy expression")
+
+
+def _symbol(v, name):
+    if not isinstance(v, sp.Symbol):
+        raise TypeError(f"{name} must be a SymPy Symbol, got {v!r}")
+    return v
+
+
+def _simplify(expr, assumptions=()):
+    try:
+        with bounded(SIMPLIFY_SECONDS, what="simplification of a bound"):
+            out = sp.simplify(expr)
+            if assumptions:
+                out = sp.simplify(sp.refine(out, sp.And(*assumptions)))
+            return out
+    except NotDerived:
+        return expr
+
+
+def _start(title, lhs, assumptions, exact):
+    D = Derivation(title, assumptions=list(assumptions))
+    D.step(lhs, "definition")
+    if exact is not None:
+        D.define(lhs, exact) if isinstance(lhs, Functional) else D.define(lhs, as_sympy(exact, "exact"))
+    return D
+
+
+def chernoff(mgf, t, x, assumptions=(), *, domain=(0, sp.oo), event=None, exact=None, Y=None):
+    r"""``P(Y >= x) <= inf_t e^{-t x} M(t)``, the infimum found by SymPy.
+
+    Parameters
+    ----------
+    mgf : sympy expression
+        The moment generating function ``M(t) = E e^{tY}``, finite for ``t`` in ``domain``.
+    t, x : Symbol
+        The MGF's argument and the threshold.
+    assumptions : sequence of relationals
+        Conditions on the parameters (``x > 0``, ``x > d``, ...).
+    domain : (lo, hi)
+        Where ``M`` is finite, ``lo >= 0`` (default ``(0, oo)``).
+    event : Functional, optional
+        The functional ``P(...)`` that ``P(Y >= x)`` stands for (the derivation's ``expr_0``).
+    exact : sympy expression, optional
+        The exact value of the probability; with it the Chernoff step is checked, not cited.
+
+    Returns
+    -------
+    Derivation
+        ``P(Y >= x) <= e^{-t^* x} M(t^*) = bound``, where ``t^*`` is the stationary point of
+        ``-t x + log M(t)`` when it lies in ``domain``; otherwise the optimum sits on the domain
+        edge ``lo`` and the bound is ``e^{-lo x} M(lo)`` (the ``Piecewise`` records both regimes).
+    """
+    t, x = _symbol(t, "t"), _symbol(x, "x")
+    mgf = as_sympy(mgf, "mgf", hint="build it with sympy symbols, e.g. sympy.exp(sigma**2 * t**2 / 2)")
+    if t not in mgf.free_symbols:
+        raise ValueError(f"mgf must depend on t = {t}, got {mgf}")
+    lo, hi = (as_sympy(v, "domain") for v in domain)
+    if not (lo.is_nonnegative and (hi.is_positive or hi is sp.oo)):
+        raise ValueError(f"domain must be (lo, hi) with 0 <= lo < hi, got {domain!r}")
+    assumptions = [as_sympy(a, "assumption") for a in assumptions]
+    Y = Y if Y is not None else sp.Symbol("Y", real=True)
+    D = _start(f"Chernoff bound on P({Y} >= {x})", _lhs(event, Prob(Y >= x)), assumptions, exact)
+    log_f = -t * x + sp.log(mgf)
+    try:
+        with bounded(SIMPLIFY_SECONDS, what="the stationary point of the Chernoff exponent"):
+            roots = sp.solve(sp.Eq(sp.diff(log_f, t), 0), t)
+    except NotDerived:
+        raise NotDerived(f"chernoff: SymPy found no stationary point of -t x + log M(t) for M = {mgf}") from None
+    given = sp.And(*assumptions) if assumptions else sp.true
+    inside = []
+    for r in roots:
+        cond = sp.refine(sp.And(r > lo, r < hi) if hi is not sp.oo else r > lo, given)
+        if cond is not sp.false and r.is_real is not False:
+            inside.append((r, cond))
+    if not inside:
+        raise NotDerived(f"chernoff: no stationary point of -t x + log M(t) in the domain {domain}")
+    star, cond = inside[0]
+    at_star = sp.exp(-star * x) * mgf.subs(t, star)
+    edge = sp.exp(-lo * x) * mgf.subs(t, lo)
+    raw = at_star if cond is sp.true else sp.Piecewise((at_star, cond), (edge, True))
+    D.step(raw, f"Chernoff: Markov on e^{{tY}}, optimal t = {sp.sstr(star)} ({SOURCES['Chernoff']})", rel="<=")
+    D.step(_simplify(raw, assumptions), "algebra")
+    D.optimum = star
+    return D
+
+
+def union(bound, count, *, event=None, exact=None, single=None):
+    r"""``P(max_{j<=n} Y_j >= x) <= n P(Y_1 >= x) <= n \cdot bound`` (Boole's inequality).
+
+    Parameters
+    ----------
+    bound : Derivation or sympy expression
+        A bound on one ``P(Y_j >= x)`` (a :class:`Derivation` from :func:`chernoff` or
+        :func:`mills_upper`, whose steps are carried over times ``count``, or an expression).
+    count : sympy expression
+        The number ``n`` of events (positive).
+    event : Functional, optional
+        ``P(max_j Y_j >= x)`` as a functional; ``exact`` its exact value (with it the
+        union step is checked, given also ``single``, the exact ``P(Y_1 >= x)``).
+    """
+    count = as_sympy(count, "count")
+    if count.is_positive is False:
+        raise ValueError(f"count must be positive, got {count}")
+    if isinstance(bound, Derivation):
+        first, steps, assumptions = bound.first, bound.steps[1:], bound.assumptions
+        meanings, fmeanings = bound.meanings, bound.functional_meanings
+    else:
+        first, steps, assumptions, meanings, fmeanings = None, [], [], {}, {}
+        bound = as_sympy(bound, "bound")
+    D = _start("union bound", _lhs(event, Prob(sp.Symbol("max_j Y_j", real=True) >= sp.Symbol("x"))),
+               assumptions, exact)
+    D.meanings.update(meanings)
+    one = single if single is not None else (first if isinstance(first, sp.Basic) else None)
+    if one is None and isinstance(first, Functional) and id(first) in fmeanings:
+        one = fmeanings[id(first)][1]
+    if one is None and isinstance(first, Functional) and steps:
+        one = functional_symbol(first)  # no exact value: the union step is cited, the later ones still checked
+    if one is None:
+        D.step(count * (bound if not steps else steps[-1].expr),
+               f"union bound over {count} events, each bounded as stated ({SOURCES['union']})", rel="<=")
+        return D
+    D.step(count * as_sympy(one, "single"), f"union bound over {count} events ({SOURCES['union']})", rel="<=")
+    if not steps:
+        D.step(count * bound, "the single-event bound", rel="<=")
+    for s in steps:
+        D.step(count * s.expr, s.why, rel=s.rel)
+    return D
+
+
+def functional_symbol(f):
+    """A placeholder Symbol printed as the functional ``f`` (``\\mathbb{P}[...]``), for use inside expressions."""
+    if not isinstance(f, Functional):
+        raise TypeError(f"functional_symbol needs a functional P(...) or E(...), got {f!r}")
+    return sp.Symbol(sp.latex(f))
+
+
+def extend(D, other, factor=1):
+    """Append the steps of ``other`` after its ``expr_0``, each times ``factor`` (positive), to ``D``.
+
+    ``D``'s last expression must be ``factor`` times ``other``'s ``expr_0``; ``other``'s
+    meanings and assumptions come along. Returns ``D``.
+    """
+    if not isinstance(other, Derivation):
+        raise TypeError(f"extend: other must be a Derivation, got {type(other).__name__}")
+    factor = as_sympy(factor, "factor")
+    if factor.is_positive is False:
+        raise ValueError(f"extend: factor must be positive, got {factor}")
+    D.meanings.update(other.meanings)
+    D.assume(*[a for a in other.assumptions if a not in D.assumptions])
+    for s in other.steps[1:]:
+        D.step(factor * s.expr, s.why, rel=s.rel)
+    return D
+
+
+def invert(bound, delta, x, *, event=None, exact=None):
+    r"""Solve ``bound(x) = delta`` for ``x``: ``P(Y >= x_delta) <= delta``.
+
+    ``bound`` is a :class:`Derivation` (its last expression, decreasing in ``x``) or an
+    expression. Returns a Derivation ending in ``delta``: ``Y < x_delta`` with probability at
+    least ``1 - delta``. ``x_delta`` is stored as ``.threshold``.
+    """
+    x = _symbol(x, "x")
+    delta = _symbol(delta, "delta")
+    B = bound.result if isinstance(bound, Derivation) else as_sympy(bound, "bound")
+    assumptions = list(bound.assumptions) if isinstance(bound, Derivation) else []
+    try:
+        with bounded(SIMPLIFY_SECONDS, what="solving bound = delta"):
+            roots = [r for r in sp.solve(sp.Eq(B, delta), x) if r.is_real is not False and r.is_negative is not True]
+    except NotDerived:
+        raise NotDerived(f"invert: SymPy could not solve {B} = {delta} for {x}") from None
+    if not roots:
+        raise NotDerived(f"invert: {B} = {delta} has no admissible solution for {x}")
+    xd = _simplify(roots[-1])
+    first = bound.first if isinstance(bound, Derivation) else Prob(sp.Symbol("Y", real=True) >= x)
+    lhs = event if event is not None else (first.subs(x, xd) if isinstance(first, sp.Basic) else first)
+    assumptions = [a.subs(x, xd) for a in assumptions if x in a.free_symbols] + \
+        [a for a in assumptions if x not in a.free_symbols] + [delta < 1]
+    D = _start(f"{sp.sstr(lhs)} at the (1 - delta) threshold", lhs, assumptions, exact)
+    if isinstance(bound, Derivation):
+        D.meanings.update({k.subs(x, xd): v.subs(x, xd) for k, v in bound.meanings.items()})
+        for s in bound.steps[1:]:
+            D.step(s.expr.subs(x, xd), s.why, rel=s.rel)
+    else:
+        D.step(B.subs(x, xd), "the bound at x = x_delta", rel="<=")
+    D.step(delta, f"x_delta = {sp.sstr(xd)} solves bound = delta")
+    D.threshold = xd
+    return D
+
+
+def mills_upper(z, *, event=None, exact=None, scale=1):
+    r"""``P(X >= scale z) = Phibar(z) <= phi(z)/z`` for ``z > 0`` (upper Mills-ratio bound), checked."""
+    z, scale = as_sympy(z, "z"), as_sympy(scale, "scale")
+    D = _start("upper Mills-ratio bound", _lhs(event, Prob(sp.Symbol("X", real=True) >= scale * z)), [z > 0],
+               exact)
+    D.step(Phibar(z), "Gaussian tail", rel="=")
+    D.step(_phi(z) / z, f"Mills ratio ({SOURCES['Mills']})", rel="<=")
+    return D
+
+
+def mills_lower(z, *, event=None, exact=None, scale=1):
+    r"""``Phibar(z) >= z/(1+z^2) phi(z)`` for ``z > 0`` (lower Mills-ratio bound), checked."""
+    z, scale = as_sympy(z, "z"), as_sympy(scale, "scale")
+    D = _start("lower Mills-ratio bound", _lhs(event, Prob(sp.Symbol("X", real=True) >= scale * z)), [z > 0],
+               exact)
+    D.step(Phibar(z), "Gaussian tail", rel="=")
+    D.step(z / (1 + z**2) * _phi(z), f"Mills ratio ({SOURCES['Mills']})", rel=">=")
+    return D
+
+
+def markov(mean, x, *, event=None, exact=None, assumptions=()):
+    r"""``P(Y >= x) <= E Y / x`` for ``Y >= 0``, ``x > 0`` (Markov)."""
+    mean, x = as_sympy(mean, "mean"), as_sympy(x, "x")
+    D = _start("Markov bound", _lhs(event, Prob(sp.Symbol("Y", nonnegative=True) >= x)),
+               [x > 0] + list(assumptions), exact)
+    D.step(mean / x, f"Markov ({SOURCES['Markov']})", rel="<=")
+    D.step(_simplify(mean / x), "algebra")
+    return D
+
+
+def chebyshev(variance, x, *, event=None, exact=None, assumptions=()):
+    r"""``P(|Y - E Y| >= x) <= Var Y / x^2`` (Chebyshev)."""
+    variance, x = as_sympy(variance, "variance"), as_sympy(x, "x")
+    D = _start("Chebyshev bound", _lhs(event, Prob(sp.Symbol("|Y - E Y|", nonnegative=True) >= x)),
+               [x > 0] + list(assumptions), exact)
+    D.step(variance / x**2, f"Chebyshev ({SOURCES['Chebyshev']})", rel="<=")
+    return D
+
+
+def cantelli(variance, x, *, event=None, exact=None, assumptions=()):
+    r"""``P(Y - E Y >= x) <= Var Y / (Var Y + x^2)`` for ``x > 0`` (Cantelli)."""
+    variance, x = as_sympy(variance, "variance"), as_sympy(x, "x")
+    D = _start("Cantelli bound", _lhs(event, Prob(sp.Symbol("Y - E Y", real=True) >= x)),
+               [x > 0] + list(assumptions), exact)
+    D.step(variance / (variance + x**2), f"Cantelli ({SOURCES['Cantelli']})", rel="<=")
+    return D
+
+
+def gaussian_concentration(L, x, *, event=None, exact=None, assumptions=()):
+    r"""``P(f(X) - E f(X) >= x) <= e^{-x^2/(2 L^2)}`` for ``L``-Lipschitz ``f`` of a standard
+    Gaussian vector (Tsirelson-Ibragimov-Sudakov)."""
+    L, x = as_sympy(L, "L"), as_sympy(x, "x")
+    D = _start("Gaussian concentration", _lhs(event, Prob(sp.Symbol("f(X) - E f(X)", real=True) >= x)),
+               [x > 0] + list(assumptions), exact)
+    D.step(sp.exp(-x**2 / (2 * L**2)), f"L = {sp.sstr(L)}-Lipschitz f ({SOURCES['TIS']})", rel="<=")
+    return D
+
+
+def bernstein(v, b, x, *, event=None, exact=None, assumptions=()):
+    r"""``P(S - E S >= x) <= exp(-x^2 / (2 (v + b x / 3)))`` for a sum ``S`` of independent
+    terms with ``X_i - E X_i <= b`` and total variance ``v`` (Bernstein)."""
+    v, b, x = as_sympy(v, "v"), as_sympy(b, "b"), as_sympy(x, "x")
+    D = _start("Bernstein bound", _lhs(event, Prob(sp.Symbol("S - E S", real=True) >= x)),
+               [x > 0] + list(assumptions), exact)
+    D.step(sp.exp(-x**2 / (2 * (v + b * x / 3))), f"Bernstein, variance {sp.sstr(v)}, terms <= {sp.sstr(b)} "
+           f"({SOURCES['Bernstein']})", rel="<=")
+    return D
+
+
+def laurent_massart(trace, frobenius, operator, u, *, event=None, exact=None, assumptions=()):
+    r"""Hanson-Wright with explicit constants for a Gaussian quadratic form ``g^T A g``, ``A`` PSD:
+    ``P(g^T A g >= tr A + 2 |A|_F sqrt(u) + 2 |A| u) <= e^{-u}`` (Laurent-Massart).
+
+    ``trace``, ``frobenius``, ``operator`` are ``tr A``, ``|A|_F`` and ``|A|_op``; the
+    threshold is stored as ``.threshold``.
+    """
+    trace, frobenius, operator, u = (as_sympy(v, name) for v, name in
+                                     ((trace, "trace"), (frobenius, "frobenius"), (operator, "operator"), (u, "u")))
+    level = trace + 2 * frobenius * sp.sqrt(u) + 2 * operator * u
+    D = _start("Laurent-Massart bound", _lhs(event, Prob(sp.Symbol("g^T A g", nonnegative=True) >= level)),
+               [u > 0] + list(assumptions), exact)
+    D.step(sp.exp(-u), f"Laurent-Massart ({SOURCES['Laurent-Massart']})", rel="<=")
+    D.threshold = level
+    return D
