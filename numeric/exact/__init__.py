@@ -61,6 +61,7 @@ from ._float import (_GAP_POINTS, _IID, _X_CUT, _coarse_iid, _entropy_f64, _f_ze
                      _log_binom, _log_partition_f64, _mass_above_f64, _moment_f64, _sorted_pts, _switch_points,
                      _topk)
 from . import _laplace
+from ._lattice import _entropy_lattice, _ipr_second_moment_lattice, _log_partition_lattice, _moment_lattice
 from ._laplace import E7_DPS
 from ._mp import (_MP_CHUNK, _MP_E5_FLOOR, _MP_PIECE, _IIDmp, _entropy_mp, _gl_pieces, _log_partition_mp,
                   _mass_above_mp, _moment_mp, _mp_rule, _subdivide, _t_end)
@@ -92,17 +93,17 @@ def _ts_rule(be, level):
 # ----------------------------------------------------------------------------- choice of route
 def _moment(be, level, n, sigma, k):
     """E1 at quadrature ``level`` on the route of ``be`` (mpmath objects or float64)."""
-    return (_moment_mp if be.kind == "mp" else _moment_f64)(be, level, n, sigma, k)
+    return (_moment_lattice if be.kind == "mp" else _moment_f64)(be, level, n, sigma, k)
 
 
 def _log_partition(be, level, n, sigma):
     """E2 at quadrature ``level`` on the route of ``be``."""
-    return (_log_partition_mp if be.kind == "mp" else _log_partition_f64)(be, level, n, sigma)
+    return (_log_partition_lattice if be.kind == "mp" else _log_partition_f64)(be, level, n, sigma)
 
 
 def _entropy(be, level, n, sigma):
     """E3 at quadrature ``level`` on the route of ``be``."""
-    return (_entropy_mp if be.kind == "mp" else _entropy_f64)(be, level, n, sigma)
+    return (_entropy_lattice if be.kind == "mp" else _entropy_f64)(be, level, n, sigma)
 
 
 def _mass_above(be, level, n, sigma, x0):
@@ -207,13 +208,16 @@ def eval_ipr_second_moment(dps, n, sigma):
     .. math:: \mathbb{E}\Big(\sum_j p_j^2\Big)^2 = \frac{n}{6}\int_0^\infty u^3 L_4 L^{n-1}\,du
               + \frac{n(n-1)}{6}\int_0^\infty u^3 L_2^2 L^{n-2}\,du.
 
-    Float64 route only: ``dps`` in 5..13.
+    ``dps`` in 5..60 (above 13: the lattice route).
     """
     n, s = _check_args(n, sigma, dps)
-    _float_route_only(dps, "eval_ipr_second_moment")
     if n < 3:
         raise ValueError(f"n must be an integer in [3, 2^40] for eval_ipr_second_moment, got {n!r}")
-    return _confirmed(lambda be, lev: _ipr_second_moment(be, lev, n, s), dps,
+
+    def compute(be, lev):
+        return (_ipr_second_moment_lattice if be.kind == "mp" else _ipr_second_moment)(be, lev, n, s)
+
+    return _confirmed(compute, dps,
                       f"E (sum p^2)^2 (n={n}, sigma={s:g})")
 
 
