@@ -154,44 +154,44 @@ class _Lattice:
 
 def _moment_lattice(be, level, n, sigma, k):
     """E1 on the lattice: ``n/Gamma(k) h sum_i u_i^k L_k(u_i) L(u_i)^{n-1}``."""
-    I = _Lattice(be.ctx, be.dps, n, sigma, level, k)
-    c = I.ctx
-    Kk = [c.exp(k * w - e) for w, e in zip(I.W, I.ew)]
-    Lk = I.inner(Kk)
-    Ln1 = I.power(n - 1)
-    return be.ctx.mpf(n * I.t_sum([a * b for a, b in zip(Lk, Ln1)]) / c.gamma(k))
+    lat = _Lattice(be.ctx, be.dps, n, sigma, level, k)
+    c = lat.ctx
+    Kk = [c.exp(k * w - e) for w, e in zip(lat.W, lat.ew)]
+    Lk = lat.inner(Kk)
+    Ln1 = lat.power(n - 1)
+    return be.ctx.mpf(n * lat.t_sum([a * b for a, b in zip(Lk, Ln1)]) / c.gamma(k))
 
 
-def _log_partition_value(I):
-    c, n = I.ctx, I.n
-    vals = [(-c.expm1(n * v) if v != c.ninf else c.one) + c.expm1(-c.exp(-t)) for v, t in zip(I.lnL, I.T)]
-    return I.t_sum(vals)
+def _log_partition_value(lat):
+    c, n = lat.ctx, lat.n
+    vals = [(-c.expm1(n * v) if v != c.ninf else c.one) + c.expm1(-c.exp(-t)) for v, t in zip(lat.lnL, lat.T)]
+    return lat.t_sum(vals)
 
 
 def _log_partition_lattice(be, level, n, sigma):
     """E2 on the lattice: ``h sum_i (e^{-u_i} - L(u_i)^n)``."""
-    I = _Lattice(be.ctx, be.dps, n, sigma, level, 1.0)
-    return be.ctx.mpf(_log_partition_value(I))
+    lat = _Lattice(be.ctx, be.dps, n, sigma, level, 1.0)
+    return be.ctx.mpf(_log_partition_value(lat))
 
 
 def _entropy_lattice(be, level, n, sigma):
     """E3 on the lattice: ``E ln Z - n h sum_i G_i L_i^{n-1}``, ``G = int s g(s) e^{w - e^w} dw``."""
-    I = _Lattice(be.ctx, be.dps, n, sigma, level, 1.0)
-    c = I.ctx
-    K1 = [e * c.exp(-e) for e in I.ew]
-    G = I.inner(K1, [v * gv for v, gv in zip(I.S, I.g)])
-    Ln1 = I.power(n - 1)
-    return be.ctx.mpf(_log_partition_value(I) - n * I.t_sum([a * b for a, b in zip(G, Ln1)]))
+    lat = _Lattice(be.ctx, be.dps, n, sigma, level, 1.0)
+    c = lat.ctx
+    K1 = [e * c.exp(-e) for e in lat.ew]
+    G = lat.inner(K1, [v * gv for v, gv in zip(lat.S, lat.g)])
+    Ln1 = lat.power(n - 1)
+    return be.ctx.mpf(_log_partition_value(lat) - n * lat.t_sum([a * b for a, b in zip(G, Ln1)]))
 
 
 def _ipr_second_moment_lattice(be, level, n, sigma):
     """``E (sum p^2)^2 = n/6 h sum u^4 L_4 L^{n-1} + n(n-1)/6 h sum (u^2 L_2)^2 L^{n-2}`` on the lattice."""
-    I = _Lattice(be.ctx, be.dps, n, sigma, level, 2.0)
-    c = I.ctx
-    L4 = I.inner([c.exp(4 * w - e) for w, e in zip(I.W, I.ew)])
-    L2 = I.inner([c.exp(2 * w - e) for w, e in zip(I.W, I.ew)])
-    a = I.t_sum([x * y for x, y in zip(L4, I.power(n - 1))])
-    b = I.t_sum([x * x * y for x, y in zip(L2, I.power(n - 2))])
+    lat = _Lattice(be.ctx, be.dps, n, sigma, level, 2.0)
+    c = lat.ctx
+    L4 = lat.inner([c.exp(4 * w - e) for w, e in zip(lat.W, lat.ew)])
+    L2 = lat.inner([c.exp(2 * w - e) for w, e in zip(lat.W, lat.ew)])
+    a = lat.t_sum([x * y for x, y in zip(L4, lat.power(n - 1))])
+    b = lat.t_sum([x * x * y for x, y in zip(L2, lat.power(n - 2))])
     return be.ctx.mpf((n * a + n * (n - 1) * b) / 6)
 
 
@@ -199,8 +199,8 @@ def lattice_sizes(n, sigma, dps, level):
     """``(N_t, N_w, P)`` of the lattice at a level (for benchmarks and tests)."""
     import mpmath as mp
 
-    I = _Lattice(mp.mp, dps, n, sigma, level)
-    return I.Nt, I.Nw, I.P
+    lat = _Lattice(mp.mp, dps, n, sigma, level)
+    return lat.Nt, lat.Nw, lat.P
 
 
 __all__ = ["product", "lattice_sizes"]

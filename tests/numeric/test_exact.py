@@ -307,7 +307,7 @@ def test_mass_above_twenty_digits_is_confirmed():
 
 
 def test_mass_above_mp_route_refuses_tiny_values(monkeypatch):
-    monkeypatch.setattr(X, "_confirmed", lambda compute, dps, what: mp.mpf("1e-9"))
+    monkeypatch.setattr(X, "_confirmed", lambda compute, dps, what, **kw: mp.mpf("1e-9"))
     with pytest.raises(PrecisionError, match="below"):
         X.eval_mass_above(20, 64, 2.0, 6.0)
     assert X.eval_mass_above(12, 64, 2.0, 6.0) == mp.mpf("1e-9")  # the float route has no floor
