@@ -65,7 +65,8 @@ from ._float import (_GAP_POINTS, _IID, _X_CUT, _coarse_iid, _entropy_f64, _f_ze
                      _log_binom, _log_partition_f64, _mass_above_f64, _moment_f64, _sorted_pts, _switch_points,
                      _topk)
 from . import _laplace
-from ._lattice import _entropy_lattice, _ipr_second_moment_lattice, _log_partition_lattice, _moment_lattice
+from ._lattice import (_entropy_lattice, _ipr_second_moment_lattice, _log_partition_lattice, _moment_lattice,
+                       _topk_lattice)
 from ._laplace import E7_DPS
 from ._mp import (_MP_CHUNK, _MP_E5_FLOOR, _MP_PIECE, _IIDmp, _entropy_mp, _gl_pieces, _log_partition_mp,
                   _mass_above_mp, _moment_mp, _mp_rule, _subdivide, _t_end)
@@ -76,8 +77,10 @@ __all__ = ["eval_moment", "eval_ipr", "eval_ipr_second_moment", "eval_log_partit
 
 #: the largest ``dps`` served by the float64 route
 FAST_DPS = 13
-#: the largest ``dps`` served by the mpmath route (E1-E3, E5)
+#: the largest ``dps`` served by the routes above the float one (E1-E3 lattice, E5 mpmath)
 MP_DPS = 60
+#: the largest ``dps`` of the E4 lattice route (its cost grows as the square of the lattice)
+E4_DPS = 40
 
 #: quadrature levels of the routes above ``FAST_DPS`` (lattice step ``min(1, sigma) 2^{1-level}``:
 #: level 5 errs by ~1e-34, so 60 digits confirm by level 6; level 7 is the margin)
@@ -249,13 +252,17 @@ def eval_topk_mass(dps, n, sigma, k):
     .. math:: \mathbb{E} T(k) = n\int\phi(x)\int_0^\infty e^{\sigma x} e^{-u e^{\sigma x}}
               \sum_{j<k}\binom{n-1}{j} L_{>x}(u)^j L_{<x}(u)^{n-1-j}\,du\,dx.
     """
+    _route_limit(dps, E4_DPS, "eval_max_weight" if k == 1 else "eval_topk_mass", "the E4 lattice route")
     n, s = _check_args(n, sigma, dps)
-    _float_route_only(dps, "eval_max_weight" if k == 1 else "eval_topk_mass")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(64, n):
         raise ValueError(f"k must be an integer in [1, min(64, n)], got {k!r}")
     if k == n:
         return Confirmed(1, int(dps))
-    return _confirmed(lambda be, lev: _topk(be, lev, n, s, int(k)), dps, f"E T({k}) (n={n}, sigma={s:g})")
+
+    def compute(be, lev):
+        return (_topk_lattice if be.kind == "mp" else _topk)(be, lev, n, s, int(k))
+
+    return _confirmed(compute, dps, f"E T({k}) (n={n}, sigma={s:g})")
 
 
 def eval_max_weight(dps, n, sigma):

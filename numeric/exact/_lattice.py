@@ -34,6 +34,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ._float import _switch_points
 from ._mp import _t_end
 
@@ -204,3 +206,176 @@ def lattice_sizes(n, sigma, dps, level):
 
 
 __all__ = ["product", "lattice_sizes"]
+
+
+# ----------------------------------------------------------------------------- E4 on a lattice
+def _gl_order(D, lev, sigma):
+    """Gauss-Legendre points per lattice gap for ``D`` digits: the gap integrand is analytic within
+    ``|Im s| < min(pi/2, sigma)`` (the Gaussian and ``e^{-e^w}``), so on a gap of width ``h`` the
+    error is about ``rho^{-2m}`` with ``rho ~ 4 min(1.5, sigma) / h``."""
+    h = min(1.0, sigma) * 2.0 ** (1 - lev)
+    rho = 4 * min(1.5, sigma) / h
+    return int(min(64, math.ceil(D / (2 * math.log10(rho))) + 3))
+
+
+def _topk_lattice(be, level, n, sigma, k):
+    r"""E4 on lattices: ``E T(k) = n h^2 sum_{a,i} g(s_a) e^{w - e^w} sum_{j<k} C(n-1, j) L_>^j L_<^{n-1-j}``.
+
+    ``s_a = t_0 + a h`` (the key's ``sigma x``) and ``t_i = t_0 + i h`` share one lattice, so
+    ``w = s_a - t_i = (a - i) h``. ``L_<(s_a, t_i) = int_{s < s_a} g(s) e^{-e^{s - t_i}} ds`` is the
+    cumulative sum of gap integrals ``int_{s_b}^{s_{b+1}}``, each by ``m``-point Gauss-Legendre:
+    ``sum_q g_q(b) K_q(b - i)`` with ``g_q`` and ``K_q`` tabulated once (fixed-point integers,
+    exact sums). ``L_> = L - L_<`` with ``L`` the sum of all gaps. The outer double sum is the
+    trapezoid rule in ``(s, t)`` (analytic integrand, geometric convergence); it keeps the pairs
+    with ``w`` in ``[w_min, w_hi]`` (``e^{w - e^w}`` above ``10^-D``), ``t`` above ``t_zero`` and
+    ``(n-1) ln Phi(s/sigma) > -F_zero`` (``L_< <= Phi``). A shifted level moves the lattice by ``h/3``.
+    """
+    from scipy.special import log_ndtr
+
+    from ..quadrature import gauss_legendre_mp
+
+    lev, shift = _lattice_rule(level)
+    s = float(sigma)
+    ln10 = math.log(10)
+    dps = be.dps
+    D = dps + (k + 1) * math.log10(n) + 15
+    f_zero = 2 * dps * ln10 + 2 * math.log(n) + 50
+    ext_bits = min(f_zero / (n - 1), 2000.0) / math.log(2)
+    h = min(1.0, s) * 2.0 ** (1 - lev)
+    widen = 7 * h if shift else 0.0
+    t_lo = _switch_points(n, s, dps)[0] - 1.0 - widen
+    t_hi = _t_end(n, s, dps, 1.0) + widen
+    S_cut = s * math.sqrt(2 * ln10 * D + 2 * math.log(4 + (t_hi - t_lo) / h)) + 2 * h + widen
+    y = D * ln10 + 10
+    for _ in range(4):  # e^{w_hi} - w_hi >= D ln 10 + 10: e^{w - e^w} and e^{-e^w} below 10^-D beyond
+        y = D * ln10 + 10 + math.log(y)
+    w_hi, w_min = math.log(y), -(D * ln10 + 10)
+    Nt = int(math.ceil((t_hi - t_lo) / h)) + 1
+    a_lo, a_hi = int(math.floor((-S_cut - t_lo) / h)), int(math.ceil((S_cut - t_lo) / h))
+    # outer keys: (n - 1) ln Phi(s/sigma) > -(F_zero + 20) (float64 scan: only a cut, with margin)
+    sa = t_lo + np.arange(a_lo, a_hi + 1) * h
+    keep = (n - 1) * log_ndtr(sa / s) > -(f_zero + 20)
+    a_rel = a_lo + int(np.argmax(keep))
+    m = _gl_order(D, lev, s)
+    P = int(math.ceil(D * math.log2(10) + ext_bits + math.log2(m * (a_hi - a_lo + 2)) + 16))
+    c = be.ctx.clone()
+    c.prec = P + 40
+    hh, sg = c.mpf(h), c.mpf(sigma)
+    t0 = c.mpf(t_lo) + shift * hh
+    gx, gw = gauss_legendre_mp(m, int(P / 3.3) + 10)
+    yq = [(1 + c.mpf(x)) / 2 for x in gx]
+    wq = [c.mpf(w) / 2 for w in gw]
+    inv = 1 / (sg * c.sqrt(2 * c.pi))
+    two_s2 = 2 * sg * sg
+    one = c.ldexp(c.one, P)
+
+    def gauss(v):
+        return inv * c.exp(-(v * v) / two_s2)
+
+    # g_q(b) h w_q (gap b = [s_b, s_b + h]) and K_q(d) = exp(-e^{(d + y_q) h}), d = b - i
+    nb = a_hi - a_lo
+    Gq = np.empty((nb, m), dtype=object)
+    for b in range(nb):
+        sb = t0 + (a_lo + b) * hh
+        for q in range(m):
+            Gq[b, q] = int(c.nint(gauss(sb + hh * yq[q]) * hh * wq[q] * one))
+    d_lo, d_top = a_lo - (Nt - 1), int(math.ceil(w_hi / h)) + 1
+    Kq = np.empty((d_top - d_lo, m), dtype=object)
+    for d in range(d_lo, d_top):
+        for q in range(m):
+            Kq[d - d_lo, q] = int(c.nint(c.exp(-c.exp((d + yq[q]) * hh)) * one))
+    a_w_lo, a_w_hi = int(math.ceil(w_min / h)), int(math.floor(w_hi / h))
+    g_a = {a: gauss(t0 + a * hh) for a in range(a_rel, a_hi + 1)}  # g(s_a)
+    e_d = {d: d * hh - c.exp(d * hh) for d in range(a_w_lo, a_w_hi + 1)}  # w - e^w at w = d h
+    pairs = _PairSum(c, P, n, k, g_a, e_d)
+    try:
+        for i in range(Nt):
+            b_top = min(a_hi, i + d_top)  # gaps above w = d_top h carry e^{-e^w} = 0
+            if b_top <= a_lo:
+                continue
+            bs = np.arange(0, b_top - a_lo)
+            gam = (Gq[bs] * Kq[bs + a_lo - i - d_lo]).sum(axis=1)
+            cum = np.cumsum(gam)  # cum[r] = L_< at a = a_lo + r + 1
+            lo = max(a_rel, i + a_w_lo, a_lo + 1)
+            hi = min(b_top, i + a_w_hi, a_hi)
+            if lo <= hi:
+                pairs.add(i, lo, cum[lo - a_lo - 1:hi - a_lo], cum[-1])
+        total = pairs.total(dps)
+    finally:
+        pairs.close()
+    return be.ctx.mpf(n * hh * hh * total)
+
+
+def _to_arb(x):
+    """An ``mpf`` as a python-flint ``arb`` (exact: mantissa and exponent)."""
+    sign, man, exp, _ = x._mpf_
+    return _flint.arb(((-1) ** sign * int(man), int(exp)))
+
+
+class _PairSum:
+    """``sum g(s_a) e^{w - e^w} sum_{j<k} C(n-1, j) L_>^j L_<^{n-1-j}`` over the pairs of E4, from the
+    fixed-point ``L_<`` (scale ``2^{2P}``): python-flint ``arb`` balls when installed (about 20x
+    faster than mpmath here; the ball radius covers the rounding of these sums), else mpmath."""
+
+    def __init__(self, ctx, P, n, k, g_a, e_d):
+        self.c, self.P, self.n, self.k = ctx, P, n, k
+        self.fl = _flint is not None
+        if self.fl:
+            self._old = _flint.ctx.prec
+            _flint.ctx.prec = ctx.prec
+            self.g_a = {a: _to_arb(v) for a, v in g_a.items()}
+            self.e_d = {d: _to_arb(v) for d, v in e_d.items()}
+            self.binom = [_flint.arb(math.comb(n - 1, j)) for j in range(k)]
+            self.shift = _flint.arb(2).log() * (2 * P)
+            self.acc = _flint.arb(0)
+        else:
+            self.g_a, self.e_d = g_a, e_d
+            self.binom = [ctx.mpf(math.comb(n - 1, j)) for j in range(k)]
+            self.shift = ctx.log(2) * (2 * P)
+            self.acc = ctx.zero
+
+    def close(self):
+        if self.fl:
+            _flint.ctx.prec = self._old
+
+    def _log(self, x):
+        return (_flint.arb(int(x)).log() if self.fl else self.c.log(self.c.mpf(int(x)))) - self.shift
+
+    def _exp(self, x):
+        return x.exp() if self.fl else self.c.exp(x)
+
+    def add(self, i, a0, less, total):
+        """Add the pairs ``(a0 + r, i)`` with ``L_<`` = ``less[r]`` (``L`` = ``total``)."""
+        nm1, k = self.n - 1, self.k
+        acc = self.acc * 0
+        for r, Lless in enumerate(less):
+            if Lless <= 0:
+                continue
+            a = a0 + r
+            ln_less, e_w = self._log(Lless), self.e_d[a - i]
+            if k == 1:
+                acc += self.g_a[a] * self._exp(e_w + nm1 * ln_less)
+                continue
+            more = total - Lless
+            base = self._exp(e_w + nm1 * ln_less)
+            if more > 0:  # sum_j C(n-1, j) L_>^j L_<^{n-1-j} = L_<^{n-1} sum_j C(n-1, j) r^j, r = L_>/L_<
+                ratio = self._exp(self._log(more) - ln_less)
+                poly = self.binom[k - 1]
+                for j in range(k - 2, -1, -1):
+                    poly = poly * ratio + self.binom[j]
+                base = base * poly
+            term = base
+            acc += self.g_a[a] * term
+        self.acc += acc
+
+    def total(self, dps):
+        """The sum as an ``mpf`` of the working context; with arb, its ball must be narrow."""
+        if not self.fl:
+            return self.acc
+        mid, rad = self.acc.mid(), self.acc.rad()
+        if not self.acc.is_finite() or rad > abs(mid) * _flint.arb(10) ** (-(dps + 3)):
+            from ..quadrature import PrecisionError
+
+            raise PrecisionError(f"E4 lattice: the arb sum {self.acc} is wider than {dps} digits")
+        m, e = mid.man_exp()
+        return self.c.mpf((int(m), int(e)))
