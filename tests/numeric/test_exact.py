@@ -269,15 +269,16 @@ def test_bilinear_rule_converges_between_levels():
     assert abs(a - b) < 1e-7 * b and abs(c - b) < 1e-12 * b
 
 
-@pytest.mark.parametrize("call", [lambda: X.eval_max_weight(20, 64, 1.0), lambda: X.eval_topk_mass(20, 64, 1.0, 2),
-                                  lambda: X.eval_bilinear(20, "ipr", 64, 4, 1.0)])
-def test_float_only_evaluators_refuse_high_dps_at_once(call, monkeypatch):
+@pytest.mark.parametrize("call, top", [(lambda: X.eval_max_weight(41, 64, 1.0), 40),
+                                       (lambda: X.eval_topk_mass(45, 64, 1.0, 2), 40),
+                                       (lambda: X.eval_bilinear(20, "ipr", 64, 4, 1.0), 13)])
+def test_evaluators_beyond_their_route_refuse_high_dps_at_once(call, top, monkeypatch):
     # "at once": refused before any quadrature starts (no timing in tests)
     def no_quadrature(*args, **kwargs):
         raise AssertionError("quadrature started before dps was refused")
 
     monkeypatch.setattr(X, "_confirmed", no_quadrature)
-    with pytest.raises(PrecisionError, match="dps must be <= 13 .*the largest dps this route delivers is 13"):
+    with pytest.raises(PrecisionError, match=f"dps must be <= {top} .*the largest dps this route delivers is {top}"):
         call()
 
 
@@ -346,7 +347,7 @@ def test_ipr_second_moment_inputs():
 # ----------------------------------------------------------------------------- digits asked are digits given
 @pytest.mark.parametrize("call, top", [
     (lambda: X.eval_count_above(13, 64, 1.0, 0.1), 12), (lambda: X.eval_prob_weight_above(20, 64, 1.0, 0.1), 12),
-    (lambda: X.eval_max_weight(14, 64, 1.0), 13), (lambda: X.eval_topk_mass(30, 64, 1.0, 3), 13),
+    (lambda: X.eval_max_weight(41, 64, 1.0), 40), (lambda: X.eval_topk_mass(50, 64, 1.0, 3), 40),
     (lambda: X.eval_bilinear(14, "ipr", 64, 4, 1.0), 13), (lambda: X.eval_ipr(61, 64, 1.0), 60)])
 def test_a_route_asked_beyond_its_reach_names_the_largest_dps(call, top):
     with pytest.raises(PrecisionError, match=f"the largest dps this route delivers is {top}"):
@@ -389,8 +390,8 @@ def test_exact_claim_evaluate_is_keyed_by_dps_and_honours_it():
     # the float route (milliseconds); dps 8 against 15 (the mpmath route, ~40 s) is in the slow test
     v13 = _keyed_by_dps(8, 13, 64)
     assert abs(v13 - X.eval_ipr(12, 64, 3.7233)) <= 1e-12 * abs(v13)
-    with pytest.raises(PrecisionError, match="the largest dps this route delivers is 13"):
-        asp.get("phases.exact_max_weight").evaluate(dps=20, n=64, sigma=1.0)
+    with pytest.raises(PrecisionError, match="the largest dps this route delivers is 40"):
+        asp.get("phases.exact_max_weight").evaluate(dps=41, n=64, sigma=1.0)
 
 
 @pytest.mark.slow

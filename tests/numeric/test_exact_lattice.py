@@ -155,3 +155,49 @@ def test_exact_ipr_claim_is_right_to_19_digits_against_nested_mpmath_quad():
     v = asp.get("phases.exact_ipr").evaluate(dps=20, n=1024, sigma=3.7233)
     ref = _nested_quad_ipr(1024, 3.7233, 40)
     assert v.digits == 20 and abs(v - ref) <= mp.mpf(10) ** -19 * ref
+
+
+# ----------------------------------------------------------------------------- E4
+@pytest.mark.parametrize("n, sigma, k", [(32, 2.0, 1), (32, 2.5, 3)])
+def test_topk_lattice_rule_agrees_with_float_route(n, sigma, k):
+    # one level of the rule (level 3: error ~1e-17), not the confirmation loop (slow tests below)
+    v = La._topk_lattice(X._Backend("mp", 18), 3, n, sigma, k)
+    lo = X.eval_topk_mass(12, n, sigma, k)
+    assert abs(v - lo) <= 1.5e-12 * v, (v, lo)
+
+
+@pytest.mark.parametrize("dps, n, sigma, k", [pytest.param(14, 32, 2.0, 1, marks=pytest.mark.slow),
+                                              pytest.param(14, 32, 2.5, 3, marks=pytest.mark.slow),
+                                              pytest.param(16, 64, 2.0, 3, marks=pytest.mark.slow),  # ~15 s
+                                              pytest.param(16, 256, 0.6, 2, marks=pytest.mark.slow)])  # ~90 s
+def test_topk_lattice_agrees_with_float_route(dps, n, sigma, k):
+    hi, lo = X.eval_topk_mass(dps, n, sigma, k), X.eval_topk_mass(12, n, sigma, k)
+    assert hi.digits == dps and abs(hi - lo) <= 1.5e-12 * hi, (hi, lo)
+
+
+@pytest.mark.slow  # ~50 s (n = 2 keeps ~340 extra bits for L itself)
+def test_max_weight_at_n_two_matches_one_dimensional_quadrature():
+    # n = 2: p_(1) = logistic(|D|), D = sigma (X1 - X2) ~ N(0, 2 sigma^2)
+    s = 1.7
+    with mp.workdps(35):
+        sd = mp.mpf(s) * mp.sqrt(2)
+        ref = 2 * mp.quad(lambda z: mp.npdf(z) / (1 + mp.exp(-sd * z)), [0, 3, mp.inf])
+    v = X.eval_max_weight(22, 2, s)
+    assert v.digits == 22 and abs(v - ref) <= mp.mpf(10) ** -22 * ref
+
+
+def test_topk_pair_sums_without_flint_agree(monkeypatch):
+    be = X._Backend("mp", 20)
+    a = La._topk_lattice(be, 2, 16, 1.5, 2)
+    monkeypatch.setattr(La, "_flint", None)
+    b = La._topk_lattice(be, 2, 16, 1.5, 2)
+    assert abs(a - b) <= mp.mpf(10) ** -20 * a
+
+
+@pytest.mark.slow  # ~30 s
+def test_max_weight_thirty_digits_at_the_issue_point():
+    v = X.eval_max_weight(30, 1024, 3.7233)
+    assert abs(v - X.eval_max_weight(12, 1024, 3.7233)) <= 1e-12 * v
+    # the mpmath route of an independent rule: the lattice at level 5 and 45 digits, shifted
+    b = La._topk_lattice(X._Backend("mp", 45), (5, 1 / 3), 1024, 3.7233, 1)
+    assert abs(v - b) <= mp.mpf(10) ** -30 * b
