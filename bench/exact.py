@@ -9,7 +9,8 @@ issue-3 target is met:
 E1-E5, E8: >= 12 digits in <= 2 s per point for n up to 2^20; E7: >= 10 digits in <= 60 s.
 Then (unless ``--digits`` is given) the issue-12 rows: 30 digits of E1-E3 at n = 2^10 in
 <= 10 s each (the lattice route). Timings are single runs on this machine after one warm-up
-call. Above 13 digits E4 and E8 have no route: their rows say FAILED PrecisionError at once.
+call. E4 rows at 30 digits have no time target (the E4 lattice route: tens of seconds); E8 has
+no route above 13 digits: its rows say FAILED PrecisionError at once.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def main(argv=None):
 
 
 def _high(quick):
-    """30 digits of E1-E3 (and E4, E8, which have no route above 13 digits) at n = 2^10."""
+    """30 digits of E1-E3 (target: <= 10 s) and of E4, E8 (target: the digits, no time target) at n = 2^10."""
     D, n = HIGH_DIGITS, 2**10
     bc = math.sqrt(2 * math.log(n))
     evals = [("E1 ipr", X.eval_ipr), ("E2 ln Z", X.eval_log_partition), ("E3 entropy", X.eval_entropy),
@@ -65,9 +66,10 @@ def _high(quick):
             except Exception as e:  # noqa: BLE001 -- printed, the benchmark goes on
                 v, d = f"FAILED {type(e).__name__}", 0
             dt = time.perf_counter() - t0
-            met = "met" if d >= D and dt <= HIGH_SECONDS else "NOT met"
-            print(f"{name:22s} {n:8d} {s:7.3f} {v[:34]:>34s} {d or '-':>6} {dt:8.2f} {dt / HIGH_SECONDS:8.3f}  {met}",
-                  flush=True)
+            timed = name[:2] in ("E1", "E2", "E3")
+            met = "met" if d >= D and (dt <= HIGH_SECONDS or not timed) else "NOT met"
+            ratio = f"{dt / HIGH_SECONDS:8.3f}" if timed else f"{'-':>8s}"
+            print(f"{name:22s} {n:8d} {s:7.3f} {v[:34]:>34s} {d or '-':>6} {dt:8.2f} {ratio}  {met}", flush=True)
 
 
 def _run(D, quick):
