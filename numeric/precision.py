@@ -77,9 +77,9 @@ def confirmed_digits(value, default=None):
     return value.digits if isinstance(value, Confirmed) else default
 
 
-def _integral(I, dps):
-    (x, a, b), = I.limits
-    f = sp.lambdify(x, I.function, modules="mpmath")
+def _integral(integral, dps):
+    (x, a, b), = integral.limits
+    f = sp.lambdify(x, integral.function, modules="mpmath")
     with mp.workdps(dps + 5):
         lo, hi = (mp.mpmathify(sp.N(v, dps + 5)) if v.is_finite else (mp.inf if v > 0 else -mp.inf)
                   for v in (a, b))

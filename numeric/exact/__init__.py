@@ -59,16 +59,16 @@ import numpy as np
 
 from ..precision import Confirmed
 from ..quadrature import PrecisionError, TanhSinh, confirm_levels, gauss_legendre_mp
-from ._backend import _Backend, _log_one_minus
-from ._mixture import _IID_BOUNDS, _IID_FUNCTIONALS, _INNER_LEVELS, _MIX_STEP, _bilinear, _chi2_quantile
-from ._float import (_GAP_POINTS, _IID, _X_CUT, _coarse_iid, _entropy_f64, _f_zero, _ipr_second_moment,
+from ._backend import _Backend, _log_one_minus  # noqa: F401 -- names kept for old callers and tests
+from ._mixture import _IID_BOUNDS, _IID_FUNCTIONALS, _INNER_LEVELS, _MIX_STEP, _bilinear, _chi2_quantile  # noqa: F401
+from ._float import (_GAP_POINTS, _IID, _X_CUT, _coarse_iid, _entropy_f64, _f_zero, _ipr_second_moment,  # noqa: F401
                      _log_binom, _log_partition_f64, _mass_above_f64, _moment_f64, _sorted_pts, _switch_points,
                      _topk)
 from . import _laplace
 from ._lattice import (_entropy_lattice, _ipr_second_moment_lattice, _log_partition_lattice, _moment_lattice,
                        _topk_lattice)
 from ._laplace import E7_DPS
-from ._mp import (_MP_CHUNK, _MP_E5_FLOOR, _MP_PIECE, _IIDmp, _entropy_mp, _gl_pieces, _log_partition_mp,
+from ._mp import (_MP_CHUNK, _MP_E5_FLOOR, _MP_PIECE, _IIDmp, _entropy_mp, _gl_pieces, _log_partition_mp,  # noqa: F401
                   _mass_above_mp, _moment_mp, _mp_rule, _subdivide, _t_end)
 
 __all__ = ["eval_moment", "eval_ipr", "eval_ipr_second_moment", "eval_log_partition", "eval_entropy", "eval_topk_mass",

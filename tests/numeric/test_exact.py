@@ -96,7 +96,9 @@ def test_n_two_closed_form():
     # n = 2: sum p^2 = 1 - 2 p(1-p), p = logistic(sigma (X1 - X2)); E by direct 1-d quadrature
     s = 1.3
     with mp.workdps(30):
-        f = lambda z: (1 - 2 / (2 + mp.exp(s * math.sqrt(2) * z) + mp.exp(-s * math.sqrt(2) * z))) * mp.npdf(z)
+        def f(z):
+            return (1 - 2 / (2 + mp.exp(s * math.sqrt(2) * z) + mp.exp(-s * math.sqrt(2) * z))) * mp.npdf(z)
+
         ref = mp.quad(f, [-mp.inf, -3, 0, 3, mp.inf])
     assert abs(X.eval_ipr(10, 2, s) - ref) < 1e-10 * ref
 
@@ -118,13 +120,13 @@ def test_gauss_legendre_mp_rule_is_exact_for_polynomials():
 def test_mp_grid_laplace_pieces_sum_to_one():
     # M = 1 - L and L come from different closed-form pieces and kernels: M + L = 1 checks them
     be = X._Backend("mp", 30)
-    I = X._IIDmp(be, 64, 2.0, 3, 2.0)
-    M, lnL, Lk, G = I.inner(want_k=True, want_g=True)
+    grid = X._IIDmp(be, 64, 2.0, 3, 2.0)
+    M, lnL, Lk, G = grid.inner(want_k=True, want_g=True)
     with mp.workdps(30):
         err = max(abs(m + mp.exp(ll) - 1) for m, ll in zip(M, lnL))
         assert err < mp.mpf(10) ** -25
         # L_2(u) -> e^{-2t} E e^{2 sigma X} = e^{2 sigma^2 - 2t} as u -> 0 (t -> oo)
-        t = I.T[-1]
+        t = grid.T[-1]
         assert abs(Lk[-1] / mp.exp(2 * 4.0 - 2 * t) - 1) < 1e-6
 
 
@@ -201,9 +203,9 @@ def test_dropped_t_range_has_negligible_l_power(n, sigma):
     # below t_zero the grid drops L^{n-1}: check it is below e^{-F_zero} there (fine rule, float64)
     t_zero, *switch = X._switch_points(n, sigma, 20)
     assert t_zero < switch[0] <= switch[1] <= switch[2]  # ln F = 3, 0, -3 along increasing t
-    I = X._IID(X._Backend("f64"), n, sigma, 5)
+    grid = X._IID(X._Backend("f64"), n, sigma, 5)
     with np.errstate(all="ignore"):
-        lnL = I.laplace(np.array([t_zero]))[1][0]
+        lnL = grid.laplace(np.array([t_zero]))[1][0]
     assert (n - 1) * -lnL > X._f_zero(n, 20)
 
 
