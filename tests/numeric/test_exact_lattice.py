@@ -1,11 +1,10 @@
 """The lattice route of E1-E3 (numeric/exact/_lattice.py) above 13 digits.
 
 References are independent of the code under test: one-dimensional mpmath quadrature of the
-n = 2 closed forms, nested plain ``mpmath.quad`` at 40 digits (slow), the float64 route
+n = 2 closed forms, the Gauss-Legendre route of ``._mp`` (slow), the float64 route
 (a different rule, tanh-sinh grids, at 12 digits) and a naive convolution for the integer products.
 """
 
-import math
 import pickle
 import random
 
@@ -127,33 +126,17 @@ def test_confirmed_says_how_its_digits_were_obtained():
         Confirmed(1, 3, how="guessed")
 
 
-def _nested_quad_ipr(n, sigma, dps):
-    """E1 at k = 2 by nested plain ``mpmath.quad`` (tanh-sinh) in t and x, split at the centres."""
-    with mp.workdps(dps + 10):
-        s = mp.mpf(sigma)
+@pytest.mark.slow  # the old mpmath route (composite Gauss-Legendre and closed-form series): ~2-4 minutes
+def test_exact_ipr_claim_is_right_to_19_digits_against_an_independent_rule():
+    # issue 12, done-means: evaluate(dps=20) of phases.exact_ipr at (1024, 3.7233). The reference is
+    # the Gauss-Legendre route of ._mp (different rule, series tails, no lattice), confirmed to 22 digits.
+    # (Nested plain mpmath.quad at 24 digits did not finish in 45 minutes on the development machine.)
+    from attnsparse.numeric.exact import _mp
+    from attnsparse.numeric.quadrature import confirm_levels
 
-        def inner(t, k):
-            xs = t / s
-            pts = sorted({-mp.inf, mp.mpf(0), xs - 6 / s, xs - 2 / s, xs, xs + 2 / s, xs + 6 / s, mp.inf})
-            if k == 0:  # M = 1 - L
-                return mp.quad(lambda x: mp.npdf(x) * -mp.expm1(-mp.exp(s * x - t)), pts)
-            return mp.quad(lambda x: mp.npdf(x) * mp.exp(k * (s * x - t) - mp.exp(s * x - t)), pts)
-
-        def g(t):
-            return inner(t, 2) * mp.exp((n - 1) * mp.log1p(-inner(t, 0)))
-
-        ln_n = math.log(n)
-        c1, c2 = ln_n + sigma ** 2 / 2, sigma * math.sqrt(2 * ln_n)
-        lo, hi = min(c1, c2), max(c1, c2)
-        pts = sorted({-10, 0, lo - 3, lo, hi, hi + 3, hi + 10, 60, 130})
-        return n * mp.quad(g, [mp.mpf(p) for p in pts])
-
-
-@pytest.mark.slow  # nested mpmath.quad at 40 digits: several minutes
-def test_exact_ipr_claim_is_right_to_19_digits_against_nested_mpmath_quad():
-    # issue 12, done-means: evaluate(dps=20) of phases.exact_ipr at (1024, 3.7233)
     v = asp.get("phases.exact_ipr").evaluate(dps=20, n=1024, sigma=3.7233)
-    ref = _nested_quad_ipr(1024, 3.7233, 40)
+    ref = confirm_levels(lambda be, lev: _mp._moment_mp(be, lev, 1024, 3.7233, 2), X._Backend("mp", 27),
+                         X._Backend("mp", 37), range(2, 9), 22, "reference")
     assert v.digits == 20 and abs(v - ref) <= mp.mpf(10) ** -19 * ref
 
 
