@@ -7,9 +7,10 @@ independent shifted-grid evaluation, see ``numeric/exact/__init__.py`` and
 row says FAILED), the wall time, its ratio to the target time (below 1: met), and whether the
 issue-3 target is met:
 E1-E5, E8: >= 12 digits in <= 2 s per point for n up to 2^20; E7: >= 10 digits in <= 60 s.
-Timings are single runs on this machine after one warm-up call. Above 13 digits E4 and E8 have
-no route and their rows say FAILED ValueError at once; E1-E3 and E5 take the mpmath route
-(minutes per point at 30 digits).
+Then (unless ``--digits`` is given) the issue-12 rows: 30 digits of E1-E3 at n = 2^10 in
+<= 10 s each (the lattice route). Timings are single runs on this machine after one warm-up
+call. E4 rows at 30 digits have no time target (the E4 lattice route: tens of seconds); E8 has
+no route above 13 digits: its rows say FAILED PrecisionError at once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from attnsparse.numeric import exact as X
 
 TARGET_SECONDS = {"E7": 60.0}
 DEFAULT_SECONDS = 2.0
+#: issue 12: 30 digits of E1-E3 at n = 2^10 in <= 10 s each
+HIGH_DIGITS, HIGH_SECONDS = 30, 10.0
 
 
 def _points(quick):
@@ -34,10 +37,42 @@ def _points(quick):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m bench.exact")
-    ap.add_argument("--digits", type=int, default=12)
+    ap.add_argument("--digits", type=int, default=None, help="only this many digits (default: 12, then 30)")
     ap.add_argument("--quick", action="store_true", help="one point (n = 2^10, sigma = beta_c) per evaluator")
     a = ap.parse_args(argv)
-    D = a.digits
+    X.eval_ipr(6, 64, 1.0)  # warm-up (imports, caches)
+    _run(12 if a.digits is None else a.digits, a.quick)
+    if a.digits is None:
+        _high(a.quick)
+
+
+def _high(quick):
+    """30 digits of E1-E3 (target: <= 10 s) and of E4, E8 (target: the digits, no time target) at n = 2^10."""
+    D, n = HIGH_DIGITS, 2**10
+    bc = math.sqrt(2 * math.log(n))
+    evals = [("E1 ipr", X.eval_ipr), ("E2 ln Z", X.eval_log_partition), ("E3 entropy", X.eval_entropy),
+             ("E4 max weight", X.eval_max_weight),
+             ("E8 bilinear ipr d=16", lambda D, n, s: X.eval_bilinear(D, "ipr", n, 16, s))]
+    print(f"\ndigits requested: {D}; target: <= {HIGH_SECONDS:g} s per point at n = {n}")
+    print(f"{'evaluator':22s} {'n':>8s} {'sigma':>7s} {'value':>34s} {'digits':>6s} {'seconds':>8s} "
+          f"{'/target':>8s}  target")
+    for name, f in evals:
+        for fr in ((1.0,) if quick else (0.5, 1.0, 1.5)):
+            s = round(fr * bc, 4)
+            t0 = time.perf_counter()
+            try:
+                v = f(D, n, s)
+                v, d = str(v), v.digits
+            except Exception as e:  # noqa: BLE001 -- printed, the benchmark goes on
+                v, d = f"FAILED {type(e).__name__}", 0
+            dt = time.perf_counter() - t0
+            timed = name[:2] in ("E1", "E2", "E3")
+            met = "met" if d >= D and (dt <= HIGH_SECONDS or not timed) else "NOT met"
+            ratio = f"{dt / HIGH_SECONDS:8.3f}" if timed else f"{'-':>8s}"
+            print(f"{name:22s} {n:8d} {s:7.3f} {v[:34]:>34s} {d or '-':>6} {dt:8.2f} {ratio}  {met}", flush=True)
+
+
+def _run(D, quick):
     evals = [("E1 ipr", lambda n, s: X.eval_ipr(D, n, s)),
              ("E2 ln Z", lambda n, s: X.eval_log_partition(D, n, s)),
              ("E3 entropy", lambda n, s: X.eval_entropy(D, n, s)),
@@ -46,13 +81,12 @@ def main(argv=None):
              ("E5 mass above b_c", lambda n, s: X.eval_mass_above(D, n, s, math.sqrt(2 * math.log(n)))),
              ("E7 E N_eps eps=0.01", lambda n, s: X.eval_count_above(min(D, 10), n, s, 0.01)),
              ("E8 bilinear ipr d=16", lambda n, s: X.eval_bilinear(D, "ipr", n, 16, s))]
-    X.eval_ipr(6, 64, 1.0)  # warm-up (imports, caches)
     print(f"digits requested: {D}; targets: >= 12 digits and <= {DEFAULT_SECONDS:g} s per point "
           f"(E7: >= 10 digits, <= {TARGET_SECONDS['E7']:g} s)")
     print(f"{'evaluator':22s} {'n':>8s} {'sigma':>7s} {'value':>22s} {'digits':>6s} {'seconds':>8s} "
           f"{'/target':>8s}  target")
     for name, f in evals:
-        for n, s in _points(a.quick):
+        for n, s in _points(quick):
             t0 = time.perf_counter()
             try:
                 v, d = str(f(n, s)), (min(D, 10) if name.startswith("E7") else D)

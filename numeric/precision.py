@@ -29,15 +29,30 @@ class Confirmed(mp.mpf):
     It is an ``mpf``: arithmetic, comparisons, ``float()`` and mpmath functions work as on any
     mpf, and their results are plain ``mpf`` (a derived value is not confirmed to anything).
     ``str()`` prints the confirmed digits only; ``.value`` is the plain ``mpf``.
+
+    ``how`` says how the digits were obtained: ``"confirmed"`` (two evaluations that differ in
+    rule and precision agree to ``digits``; see :func:`~attnsparse.numeric.quadrature.confirm_levels`)
+    or ``"certified"`` (a rigorous enclosure, ball or interval arithmetic, is narrower than
+    the last digit). :attr:`stamp` is the phrase reports print.
     """
 
-    def __new__(cls, value, digits):
+    HOW = {"confirmed": "confirmed at two precisions", "certified": "certified (rigorous enclosure)"}
+
+    def __new__(cls, value, digits, how="confirmed"):
         if isinstance(digits, bool) or not isinstance(digits, int) or digits < 1:
             raise ValueError(f"digits must be an integer >= 1, got {digits!r}")
+        if how not in cls.HOW:
+            raise ValueError(f"how must be one of {sorted(cls.HOW)}, got {how!r}")
         with mp.workdps(max(mp.mp.dps, digits + 5)):
             out = mp.mpf.__new__(cls, value)
         out.digits = digits
+        out.how = how
         return out
+
+    @property
+    def stamp(self):
+        """``"<digits> digits, confirmed at two precisions"`` or ``"... certified (...)"``."""
+        return f"{self.digits} digits, {self.HOW[self.how]}"
 
     @property
     def value(self):
@@ -50,10 +65,11 @@ class Confirmed(mp.mpf):
         return mp.nstr(self.value, self.digits, strip_zeros=False)
 
     def __repr__(self):
-        return f"Confirmed('{self}', digits={self.digits})"
+        extra = "" if self.how == "confirmed" else f", how={self.how!r}"
+        return f"Confirmed('{self}', digits={self.digits}{extra})"
 
     def __reduce__(self):
-        return (Confirmed, (mp.nstr(self.value, self.digits + 5), self.digits))
+        return (Confirmed, (mp.nstr(self.value, self.digits + 5), self.digits, self.how))
 
 
 def confirmed_digits(value, default=None):
@@ -61,9 +77,9 @@ def confirmed_digits(value, default=None):
     return value.digits if isinstance(value, Confirmed) else default
 
 
-def _integral(I, dps):
-    (x, a, b), = I.limits
-    f = sp.lambdify(x, I.function, modules="mpmath")
+def _integral(integral, dps):
+    (x, a, b), = integral.limits
+    f = sp.lambdify(x, integral.function, modules="mpmath")
     with mp.workdps(dps + 5):
         lo, hi = (mp.mpmathify(sp.N(v, dps + 5)) if v.is_finite else (mp.inf if v > 0 else -mp.inf)
                   for v in (a, b))

@@ -23,13 +23,17 @@ route by ``dps`` (the modules below are private):
   and ``x``, split at the high-temperature centre, the condensed centre and inside the
   double-exponential switch of ``L^{n-1}``; below the point where ``L^{n-1} < e^{-F_zero}``
   (``F_zero = 2 dps ln 10 + 2 ln n + 50``) only ``E ln Z`` is integrated (PITFALLS 5, 6, 9);
-* above ``FAST_DPS``: E1-E3 and E5 take the mpmath route (:mod:`._mp`): composite
-  Gauss-Legendre in ``t`` and ``w``, closed-form series and tails outside the switch, chunks
-  of t-nodes (memory ~10^5 objects). E4 and E8 have no mpmath route: above ``FAST_DPS`` they
-  raise :class:`~attnsparse.numeric.quadrature.PrecisionError` at once, naming the largest dps
-  the route delivers (the tanh-sinh object grid E4 used grew to many GB and did not
-  finish at 30 digits; E8 needs ~100 inner values of seconds each). E7 is float64 only
-  (``dps <= 12``; above that, ``PrecisionError`` at once).
+* above ``FAST_DPS``: E1-E3 and the IPR's second moment take the lattice route (:mod:`._lattice`):
+  trapezoid sums on lattices of one step in ``t`` and ``w``, every inner integral for all t-nodes
+  at once as one exact integer polynomial product (python-flint's ``fmpz_poly`` when installed,
+  Kronecker substitution otherwise); 30 digits at ``n = 2^10`` in about a second, 60 in a few.
+  E5 takes the mpmath route (:mod:`._mp`): composite Gauss-Legendre in ``t`` and ``w``,
+  closed-form series and tails outside the switch, chunks of t-nodes (minutes at 30 digits).
+  E4, E8 and E7 have no route above the float one: above ``FAST_DPS`` (E7: 12) they raise
+  :class:`~attnsparse.numeric.quadrature.PrecisionError` at once, naming the largest dps the
+  route delivers (E4 needs ``L_<(x, t)`` on a two-dimensional grid, which the lattice does not
+  give as a convolution; E8 mixes the IID value over ``tau`` down to ``tau -> 0``, where the
+  lattice step shrinks with ``tau``).
 
 Arithmetic at one working precision is :class:`._backend._Backend`; the rules, node caches and
 confirmation live in :mod:`attnsparse.numeric.quadrature`.
@@ -37,8 +41,8 @@ confirmation live in :mod:`attnsparse.numeric.quadrature`.
 Confirmation (:func:`_confirmed`): a value is returned only when two successive quadrature
 levels agree (quadratic convergence: error about the square of their difference) *and* an
 independent evaluation on a grid shifted by a third of a step agrees to the requested
-digits (float64 twice for ``dps <= 13``; mpmath at ``dps + 5`` then ``dps + 15`` digits above
-that). Otherwise :class:`~attnsparse.numeric.quadrature.PrecisionError` is raised. Every
+digits (float64 twice for ``dps <= 13``; ``dps + 5`` then ``dps + 15`` digits above that).
+Otherwise :class:`~attnsparse.numeric.quadrature.PrecisionError` is raised. Every
 ``eval_*`` function takes the number of confirmed significant digits ``dps`` first and returns
 a :class:`~attnsparse.numeric.precision.Confirmed` (an ``mpmath.mpf`` that carries ``digits = dps``).
 A ``dps`` above what the route can deliver raises ``PrecisionError`` ("the largest dps this
@@ -55,14 +59,16 @@ import numpy as np
 
 from ..precision import Confirmed
 from ..quadrature import PrecisionError, TanhSinh, confirm_levels, gauss_legendre_mp
-from ._backend import _Backend, _log_one_minus
-from ._mixture import _IID_BOUNDS, _IID_FUNCTIONALS, _INNER_LEVELS, _MIX_STEP, _bilinear, _chi2_quantile
-from ._float import (_GAP_POINTS, _IID, _X_CUT, _coarse_iid, _entropy_f64, _f_zero, _ipr_second_moment,
+from ._backend import _Backend, _log_one_minus  # noqa: F401 -- names kept for old callers and tests
+from ._mixture import _IID_BOUNDS, _IID_FUNCTIONALS, _INNER_LEVELS, _MIX_STEP, _bilinear, _chi2_quantile  # noqa: F401
+from ._float import (_GAP_POINTS, _IID, _X_CUT, _coarse_iid, _entropy_f64, _f_zero, _ipr_second_moment,  # noqa: F401
                      _log_binom, _log_partition_f64, _mass_above_f64, _moment_f64, _sorted_pts, _switch_points,
                      _topk)
 from . import _laplace
+from ._lattice import (_entropy_lattice, _ipr_second_moment_lattice, _log_partition_lattice, _moment_lattice,
+                       _topk_lattice)
 from ._laplace import E7_DPS
-from ._mp import (_MP_CHUNK, _MP_E5_FLOOR, _MP_PIECE, _IIDmp, _entropy_mp, _gl_pieces, _log_partition_mp,
+from ._mp import (_MP_CHUNK, _MP_E5_FLOOR, _MP_PIECE, _IIDmp, _entropy_mp, _gl_pieces, _log_partition_mp,  # noqa: F401
                   _mass_above_mp, _moment_mp, _mp_rule, _subdivide, _t_end)
 
 __all__ = ["eval_moment", "eval_ipr", "eval_ipr_second_moment", "eval_log_partition", "eval_entropy", "eval_topk_mass",
@@ -71,8 +77,14 @@ __all__ = ["eval_moment", "eval_ipr", "eval_ipr_second_moment", "eval_log_partit
 
 #: the largest ``dps`` served by the float64 route
 FAST_DPS = 13
-#: the largest ``dps`` served by the mpmath route (E1-E3, E5)
+#: the largest ``dps`` served by the routes above the float one (E1-E3 lattice, E5 mpmath)
 MP_DPS = 60
+#: the largest ``dps`` of the E4 lattice route (its cost grows as the square of the lattice)
+E4_DPS = 40
+
+#: quadrature levels of the routes above ``FAST_DPS`` (lattice step ``min(1, sigma) 2^{1-level}``:
+#: level 5 errs by ~1e-34, so 60 digits confirm by level 6; level 7 is the margin)
+_MP_LEVELS = range(2, 8)
 
 # names of the single-module layout, kept for old callers (tests use some of them)
 _gl_mp = gauss_legendre_mp
@@ -92,17 +104,17 @@ def _ts_rule(be, level):
 # ----------------------------------------------------------------------------- choice of route
 def _moment(be, level, n, sigma, k):
     """E1 at quadrature ``level`` on the route of ``be`` (mpmath objects or float64)."""
-    return (_moment_mp if be.kind == "mp" else _moment_f64)(be, level, n, sigma, k)
+    return (_moment_lattice if be.kind == "mp" else _moment_f64)(be, level, n, sigma, k)
 
 
 def _log_partition(be, level, n, sigma):
     """E2 at quadrature ``level`` on the route of ``be``."""
-    return (_log_partition_mp if be.kind == "mp" else _log_partition_f64)(be, level, n, sigma)
+    return (_log_partition_lattice if be.kind == "mp" else _log_partition_f64)(be, level, n, sigma)
 
 
 def _entropy(be, level, n, sigma):
     """E3 at quadrature ``level`` on the route of ``be``."""
-    return (_entropy_mp if be.kind == "mp" else _entropy_f64)(be, level, n, sigma)
+    return (_entropy_lattice if be.kind == "mp" else _entropy_f64)(be, level, n, sigma)
 
 
 def _mass_above(be, level, n, sigma, x0):
@@ -150,25 +162,26 @@ def _check_args(n, sigma, dps):
     return int(n), s
 
 
-def _confirmed(compute, dps, what):
+def _confirmed(compute, dps, what, mp_levels=None):
     """``compute(backend, level)`` confirmed to ``dps`` significant digits, or raise.
 
     The route is chosen here: float64 twice for ``dps <= FAST_DPS`` (a float64 value carries at
     most ~15 digits, so 13 confirmed digits is the ceiling of this route; levels 2..7), mpmath
     at ``dps + 5`` digits for the levels and at ``dps + 15`` for the shifted grid above that
-    (levels 2..8). The levels and the shifted grid are compared by
+    (levels 2..7 on the lattice, 2..8 for E5). The levels and the shifted grid are compared by
     :func:`~attnsparse.numeric.quadrature.confirm_levels`; nothing unconfirmed is returned.
     """
     if dps <= FAST_DPS:
         first, second, levels = _Backend("f64"), _Backend("f64"), range(2, 8)
     else:
-        first, second, levels = _Backend("mp", dps + 5), _Backend("mp", dps + 15), range(2, 9)
+        levels = _MP_LEVELS if mp_levels is None else mp_levels
+        first, second = _Backend("mp", dps + 5), _Backend("mp", dps + 15)
     return Confirmed(confirm_levels(compute, first, second, levels, dps, what), int(dps))
 
 
 def _float_route_only(dps, name):
     """Raise ``PrecisionError`` at once when ``dps`` needs a route ``name`` does not have."""
-    _route_limit(dps, FAST_DPS, name, "float64; the mpmath route covers E1-E3 and E5 only")
+    _route_limit(dps, FAST_DPS, name, "float64; the routes above it cover E1-E3 and E5 only")
 
 
 # ----------------------------------------------------------------------------- public API
@@ -181,7 +194,7 @@ def eval_moment(dps, n, sigma, k):
     Parameters
     ----------
     dps : int
-        Confirmed significant digits, 5..60 (<= 13: the float64 route; above: mpmath).
+        Confirmed significant digits, 5..60 (<= 13: the float64 route; above: the lattice route).
     n : int
         Keys per row, 2..2^40.
     sigma : float
@@ -207,13 +220,16 @@ def eval_ipr_second_moment(dps, n, sigma):
     .. math:: \mathbb{E}\Big(\sum_j p_j^2\Big)^2 = \frac{n}{6}\int_0^\infty u^3 L_4 L^{n-1}\,du
               + \frac{n(n-1)}{6}\int_0^\infty u^3 L_2^2 L^{n-2}\,du.
 
-    Float64 route only: ``dps`` in 5..13.
+    ``dps`` in 5..60 (above 13: the lattice route).
     """
     n, s = _check_args(n, sigma, dps)
-    _float_route_only(dps, "eval_ipr_second_moment")
     if n < 3:
         raise ValueError(f"n must be an integer in [3, 2^40] for eval_ipr_second_moment, got {n!r}")
-    return _confirmed(lambda be, lev: _ipr_second_moment(be, lev, n, s), dps,
+
+    def compute(be, lev):
+        return (_ipr_second_moment_lattice if be.kind == "mp" else _ipr_second_moment)(be, lev, n, s)
+
+    return _confirmed(compute, dps,
                       f"E (sum p^2)^2 (n={n}, sigma={s:g})")
 
 
@@ -236,13 +252,17 @@ def eval_topk_mass(dps, n, sigma, k):
     .. math:: \mathbb{E} T(k) = n\int\phi(x)\int_0^\infty e^{\sigma x} e^{-u e^{\sigma x}}
               \sum_{j<k}\binom{n-1}{j} L_{>x}(u)^j L_{<x}(u)^{n-1-j}\,du\,dx.
     """
+    _route_limit(dps, E4_DPS, "eval_max_weight" if k == 1 else "eval_topk_mass", "the E4 lattice route")
     n, s = _check_args(n, sigma, dps)
-    _float_route_only(dps, "eval_max_weight" if k == 1 else "eval_topk_mass")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= min(64, n):
         raise ValueError(f"k must be an integer in [1, min(64, n)], got {k!r}")
     if k == n:
         return Confirmed(1, int(dps))
-    return _confirmed(lambda be, lev: _topk(be, lev, n, s, int(k)), dps, f"E T({k}) (n={n}, sigma={s:g})")
+
+    def compute(be, lev):
+        return (_topk_lattice if be.kind == "mp" else _topk)(be, lev, n, s, int(k))
+
+    return _confirmed(compute, dps, f"E T({k}) (n={n}, sigma={s:g})")
 
 
 def eval_max_weight(dps, n, sigma):
@@ -261,7 +281,7 @@ def eval_mass_above(dps, n, sigma, x):
     if not (math.isfinite(x) and abs(x) < _X_CUT - 1):
         raise ValueError(f"x must be a real number in ({1 - _X_CUT:g}, {_X_CUT - 1:g}), got {x!r}")
     what = f"mass above x={x:g} (n={n}, sigma={s:g})"
-    v = _confirmed(lambda be, lev: _mass_above(be, lev, n, s, x), dps, what)
+    v = _confirmed(lambda be, lev: _mass_above(be, lev, n, s, x), dps, what, mp_levels=range(2, 9))
     if dps > FAST_DPS and v < _MP_E5_FLOOR:
         raise PrecisionError(f"{what}: {mp.nstr(v, 5)} is below {_MP_E5_FLOOR:g}, where the absolute "
                              f"truncations of the mpmath route could reach the {dps}th digit")

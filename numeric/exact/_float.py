@@ -109,7 +109,7 @@ class _IID:
     def live_laplace(self):
         """``(M, ln L)`` at the live t-nodes ``TA``, computed once per grid."""
         if self._lap is None:
-            be, (X, W, w, ew) = self.be, self.live_x()
+            be, (X, W, _, ew) = self.be, self.live_x()
             ph = self.phi_exp(X, 0 * X)
             M, L = self.q.apply(-be.expm1(-ew) * ph, W), self.q.apply(be.exp(-ew) * ph, W)
             self._lap = M, _log_one_minus(be, M, L)
@@ -131,10 +131,10 @@ def _coarse_iid(n, sigma, level):
     """An :class:`_IID` without a t-grid (float64, tanh-sinh ``level``): its x-rules and
     Laplace transform at any t, for the scans that place the t-grid."""
     be = _Backend("f64")
-    I = _IID.__new__(_IID)
-    I.be, I.q, I.n, I.sigma = be, TanhSinh(level), n, be.num(sigma)
-    I.xcut, I.rt2pi = be.num(_X_CUT), math.sqrt(2 * math.pi)
-    return I
+    grid = _IID.__new__(_IID)
+    grid.be, grid.q, grid.n, grid.sigma = be, TanhSinh(level), n, be.num(sigma)
+    grid.xcut, grid.rt2pi = be.num(_X_CUT), math.sqrt(2 * math.pi)
+    return grid
 
 
 @functools.lru_cache(maxsize=256)
@@ -147,14 +147,14 @@ def _switch_points(n, sigma, digits):
     the last scanned point with ``F > F_zero``, moved one more unit left. The coarse rule
     errs by far less than the ``e^{-50}`` of slack in ``F_zero``.
     """
-    I = _coarse_iid(n, sigma, 2)
+    grid = _coarse_iid(n, sigma, 2)
     ln_n = math.log(n)
     far = (3 * sigma + 1) * math.sqrt(2 * digits * math.log(10)) + 5
     a = min(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n)) - far
     b = max(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n)) + 1.5 * digits * math.log(10) + 5
     t = np.arange(a, b + 0.5, 0.5)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        lnF = np.log((n - 1) * -I.laplace(t)[1])
+        lnF = np.log((n - 1) * -grid.laplace(t)[1])
     lnF = np.where(np.isnan(lnF), np.inf, lnF)[::-1]  # increasing
     above = np.nonzero(lnF > math.log(_f_zero(n, digits)))[0]
     t_zero = (t[::-1][above[0]] if above.size else a) - 1.0
@@ -174,11 +174,11 @@ def _f_zero(n, digits):
 
 def _moment_f64(be, level, n, sigma, k):
     """E1: ``n/Gamma(k) int L_k L^{n-1} dt`` on the float grid."""
-    I = _IID(be, n, sigma, level)
-    lnL = (n - 1) * I.live_laplace()[1]
-    X, W, w, ew = I.live_x()
-    Lk = I.q.apply(I.phi_exp(X, k * w - ew), W)
-    return be.num(n) / be.exp(be.num(math.lgamma(k))) * I.t_integral(Lk * be.exp(lnL))
+    grid = _IID(be, n, sigma, level)
+    lnL = (n - 1) * grid.live_laplace()[1]
+    X, W, w, ew = grid.live_x()
+    Lk = grid.q.apply(grid.phi_exp(X, k * w - ew), W)
+    return be.num(n) / be.exp(be.num(math.lgamma(k))) * grid.t_integral(Lk * be.exp(lnL))
 
 
 def _ipr_second_moment(be, level, n, sigma):
@@ -187,31 +187,31 @@ def _ipr_second_moment(be, level, n, sigma):
     Both terms come from ``Z^{-4} = Gamma(4)^{-1} int u^3 e^{-uZ} du``:
     ``E[e^{2 s_1} e^{2 s_2} Z^{-4}] = int u^3 L_2(u)^2 L(u)^{n-2} du / 6``.
     """
-    I = _IID(be, n, sigma, level)
-    lnL = I.live_laplace()[1]
-    X, W, w, ew = I.live_x()
-    L2 = I.q.apply(I.phi_exp(X, 2 * w - ew), W)
-    L4 = I.q.apply(I.phi_exp(X, 4 * w - ew), W)
+    grid = _IID(be, n, sigma, level)
+    lnL = grid.live_laplace()[1]
+    X, W, w, ew = grid.live_x()
+    L2 = grid.q.apply(grid.phi_exp(X, 2 * w - ew), W)
+    L4 = grid.q.apply(grid.phi_exp(X, 4 * w - ew), W)
     n_ = be.num(n)
-    return (n_ * I.t_integral(L4 * be.exp((n - 1) * lnL))
-            + n_ * (n_ - 1) * I.t_integral(L2 * L2 * be.exp((n - 2) * lnL))) / 6
+    return (n_ * grid.t_integral(L4 * be.exp((n - 1) * lnL))
+            + n_ * (n_ - 1) * grid.t_integral(L2 * L2 * be.exp((n - 2) * lnL))) / 6
 
 
-def _log_partition_f64(be, level, n, sigma, I=None):
-    """E2: ``int (e^{-u} - L^n) dt`` on the float grid (``I``: a grid already built)."""
-    I = I or _IID(be, n, sigma, level)
-    lnLn = n * I.log_l_all()
+def _log_partition_f64(be, level, n, sigma, grid=None):
+    """E2: ``int (e^{-u} - L^n) dt`` on the float grid (``grid``: a grid already built)."""
+    grid = grid or _IID(be, n, sigma, level)
+    lnLn = n * grid.log_l_all()
     # e^{-u} - L^n = (1 - L^n) - (1 - e^{-u}), each small term computed without cancellation
-    return I.q.apply(-be.expm1(lnLn) + be.expm1(-be.exp(-I.T)), I.Wt)
+    return grid.q.apply(-be.expm1(lnLn) + be.expm1(-be.exp(-grid.T)), grid.Wt)
 
 
 def _entropy_f64(be, level, n, sigma):
     """E3: ``E ln Z - n int G L^{n-1} dt`` on the float grid."""
-    I = _IID(be, n, sigma, level)  # one grid and one Laplace transform for both terms
-    lnL = (n - 1) * I.live_laplace()[1]
-    X, W, w, ew = I.live_x()
-    G = I.q.apply(I.sigma * X * I.phi_exp(X, w - ew), W)
-    return _log_partition_f64(be, level, n, sigma, I) - n * I.t_integral(G * be.exp(lnL))
+    grid = _IID(be, n, sigma, level)  # one grid and one Laplace transform for both terms
+    lnL = (n - 1) * grid.live_laplace()[1]
+    X, W, w, ew = grid.live_x()
+    G = grid.q.apply(grid.sigma * X * grid.phi_exp(X, w - ew), W)
+    return _log_partition_f64(be, level, n, sigma, grid) - n * grid.t_integral(G * be.exp(lnL))
 
 
 def _log_binom(be, n1, j):
@@ -236,31 +236,31 @@ def _topk(be, level, n, sigma, k, above=None):
     ``L_< = L - L_>``. ``L_>`` at all outer x-nodes comes from one reversed cumulative sum
     of Gauss-Legendre integrals over the gaps between consecutive nodes.
     """
-    I = _IID(be, n, sigma, level)
+    grid = _IID(be, n, sigma, level)
     top = math.sqrt(2 * math.log(n))
-    lo_x, hi_x = (-float(I.xcut) if above is None else float(above)), float(I.xcut)
+    lo_x, hi_x = (-float(grid.xcut) if above is None else float(above)), float(grid.xcut)
     splits = [-6, -3, -1, 0, 1, 3, top - 2, top - 1, top, top + 1, top + 3, top + 6]
     pts = sorted({min(max(p, lo_x), hi_x) for p in splits} | {lo_x, hi_x})
-    Xo, Wo = I.q.nodes([be.arr(p) for p in pts])
-    M, lnL = I.live_laplace()
-    w = I.sigma * Xo[:, None] - I.TA[None, :]  # (mx, mt)
+    Xo, Wo = grid.q.nodes([be.arr(p) for p in pts])
+    M, lnL = grid.live_laplace()
+    w = grid.sigma * Xo[:, None] - grid.TA[None, :]  # (mx, mt)
     if above is not None:
         inner = be.exp(w - be.exp(w) + ((n - 1) * lnL)[None, :])
-        return n * I.q.apply(I.phi_exp(Xo, 0 * Xo) * I.q.apply(inner, I.WtA[None, :]), Wo)
+        return n * grid.q.apply(grid.phi_exp(Xo, 0 * Xo) * grid.q.apply(inner, grid.WtA[None, :]), Wo)
     gx, gw = (be.arr(v) for v in gauss_legendre(_GAP_POINTS))
     edges = np.concatenate([Xo, be.arr([hi_x])])
     half = (edges[1:] - edges[:-1]) / 2
     Y = (edges[1:] + edges[:-1])[:, None] / 2 + half[:, None] * gx  # (mx, g)
     WY = half[:, None] * gw
-    gaps = np.sum((WY * I.phi_exp(Y, 0 * Y))[:, None, :]
-                  * be.exp(-be.exp(I.sigma * Y[:, None, :] - I.TA[None, :, None])), -1)  # (mx, mt)
+    gaps = np.sum((WY * grid.phi_exp(Y, 0 * Y))[:, None, :]
+                  * be.exp(-be.exp(grid.sigma * Y[:, None, :] - grid.TA[None, :, None])), -1)  # (mx, mt)
     Lg = np.cumsum(gaps[::-1], axis=0)[::-1]  # L_>(x_i, t)
     ln_less = _log_one_minus(be, M[None, :] + Lg, be.exp(lnL)[None, :] - Lg)
     ln_more = be.log(np.maximum(Lg, be.num(1e-300) + 0 * Lg))
     inner = 0 * w
     for j in range(k):
         inner = inner + be.exp(_log_binom(be, n - 1, j) + j * ln_more + (n - 1 - j) * ln_less + w - be.exp(w))
-    return n * I.q.apply(I.phi_exp(Xo, 0 * Xo) * I.q.apply(inner, I.WtA[None, :]), Wo)
+    return n * grid.q.apply(grid.phi_exp(Xo, 0 * Xo) * grid.q.apply(inner, grid.WtA[None, :]), Wo)
 
 
 def _mass_above_f64(be, level, n, sigma, x0):

@@ -113,5 +113,3 @@ def _bilinear(be, level, what, n, d, sigma, dps=12, cache=None):
         total = total + be.num(wz[j]) * cache[key]
         S += float(wz[j] * cache[key])
     return total
-
-

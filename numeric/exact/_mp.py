@@ -70,16 +70,16 @@ def _t_end(n, sigma, digits, k):
     too for other orders (``k < 1`` decays slower than M). The factor ``|sigma x| <= t + w_hi``
     of the entropy integrand is covered by the 10 extra digits.
     """
-    I = _coarse_iid(n, sigma, 3)
+    grid = _coarse_iid(n, sigma, 3)
     ln_n = math.log(n)
     lo = min(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n))
     b = max(ln_n + sigma * sigma / 2, sigma * math.sqrt(2 * ln_n)) + 2.5 * digits * math.log(10) + 10
     t = np.arange(lo, b + 0.5, 0.5)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        M, lnL = I.laplace(t)
-        X, W = I.x_nodes(t)
-        w = I.sigma * X - t[..., None]
-        Lk = I.q.apply(I.phi_exp(X, k * w - np.exp(w)), W)
+        M, lnL = grid.laplace(t)
+        X, W = grid.x_nodes(t)
+        w = grid.sigma * X - t[..., None]
+        Lk = grid.q.apply(grid.phi_exp(X, k * w - np.exp(w)), W)
         big = np.log(np.maximum(M, Lk)) + (n - 1) * lnL + 3 * ln_n
     big = np.where(np.isnan(big), -np.inf, big)
     alive = np.nonzero(big > -(digits + 10) * math.log(10))[0]
@@ -251,19 +251,19 @@ class _IIDmp:
 
 
 def _moment_mp(be, level, n, sigma, k):
-    I = _IIDmp(be, n, sigma, level, k)
-    M, lnL, Lk, _ = I.inner(want_k=True)
-    return be.num(n) / be.ctx.gamma(k) * I.t_integral(Lk * be.exp((n - 1) * lnL))
+    grid = _IIDmp(be, n, sigma, level, k)
+    M, lnL, Lk, _ = grid.inner(want_k=True)
+    return be.num(n) / be.ctx.gamma(k) * grid.t_integral(Lk * be.exp((n - 1) * lnL))
 
 
-def _log_partition_mp(be, level, n, sigma, I=None, lnL=None):
+def _log_partition_mp(be, level, n, sigma, grid=None, lnL=None):
     """``E ln Z = t_zero - gamma + int_{t_zero}^{t_end} (1 - L^n) dt``: below ``t_zero``
     ``L^n`` is dropped and ``int_{-oo}^{t0} e^{-u} dt - int_{t0}^{oo} (1 - e^{-u}) dt = t0 - gamma``
     (``u = e^{-t}``: ``E_1(u_0) - Ein(u_0) = -ln u_0 - gamma``)."""
-    if I is None:
-        I = _IIDmp(be, n, sigma, level, 1.0)
-        lnL = I.inner()[1]
-    return be.num(I.t_zero) - be.ctx.euler + I.t_integral(-be.expm1(n * lnL))
+    if grid is None:
+        grid = _IIDmp(be, n, sigma, level, 1.0)
+        lnL = grid.inner()[1]
+    return be.num(grid.t_zero) - be.ctx.euler + grid.t_integral(-be.expm1(n * lnL))
 
 
 #: the smallest E5 value the mpmath route returns: its cuts (t-range, w-range, series) are
@@ -273,14 +273,12 @@ _MP_E5_FLOOR = 1e-6
 
 def _mass_above_mp(be, level, n, sigma, x0):
     """E5 on the mpmath grid: ``n int A(t) L^{n-1} dt`` (``A <= L_1 <= M``: :func:`_t_end` covers it)."""
-    I = _IIDmp(be, n, sigma, level, 1.0)
-    lnL = I.inner()[1]
-    return be.num(n) * I.t_integral(I.above(x0) * be.exp((n - 1) * lnL))
+    grid = _IIDmp(be, n, sigma, level, 1.0)
+    lnL = grid.inner()[1]
+    return be.num(n) * grid.t_integral(grid.above(x0) * be.exp((n - 1) * lnL))
 
 
 def _entropy_mp(be, level, n, sigma):
-    I = _IIDmp(be, n, sigma, level, 1.0)
-    M, lnL, _, G = I.inner(want_g=True)
-    return _log_partition_mp(be, level, n, sigma, I, lnL) - n * I.t_integral(G * be.exp((n - 1) * lnL))
-
-
+    grid = _IIDmp(be, n, sigma, level, 1.0)
+    M, lnL, _, G = grid.inner(want_g=True)
+    return _log_partition_mp(be, level, n, sigma, grid, lnL) - n * grid.t_integral(G * be.exp((n - 1) * lnL))

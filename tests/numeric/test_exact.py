@@ -96,7 +96,9 @@ def test_n_two_closed_form():
     # n = 2: sum p^2 = 1 - 2 p(1-p), p = logistic(sigma (X1 - X2)); E by direct 1-d quadrature
     s = 1.3
     with mp.workdps(30):
-        f = lambda z: (1 - 2 / (2 + mp.exp(s * math.sqrt(2) * z) + mp.exp(-s * math.sqrt(2) * z))) * mp.npdf(z)
+        def f(z):
+            return (1 - 2 / (2 + mp.exp(s * math.sqrt(2) * z) + mp.exp(-s * math.sqrt(2) * z))) * mp.npdf(z)
+
         ref = mp.quad(f, [-mp.inf, -3, 0, 3, mp.inf])
     assert abs(X.eval_ipr(10, 2, s) - ref) < 1e-10 * ref
 
@@ -118,13 +120,13 @@ def test_gauss_legendre_mp_rule_is_exact_for_polynomials():
 def test_mp_grid_laplace_pieces_sum_to_one():
     # M = 1 - L and L come from different closed-form pieces and kernels: M + L = 1 checks them
     be = X._Backend("mp", 30)
-    I = X._IIDmp(be, 64, 2.0, 3, 2.0)
-    M, lnL, Lk, G = I.inner(want_k=True, want_g=True)
+    grid = X._IIDmp(be, 64, 2.0, 3, 2.0)
+    M, lnL, Lk, G = grid.inner(want_k=True, want_g=True)
     with mp.workdps(30):
         err = max(abs(m + mp.exp(ll) - 1) for m, ll in zip(M, lnL))
         assert err < mp.mpf(10) ** -25
         # L_2(u) -> e^{-2t} E e^{2 sigma X} = e^{2 sigma^2 - 2t} as u -> 0 (t -> oo)
-        t = I.T[-1]
+        t = grid.T[-1]
         assert abs(Lk[-1] / mp.exp(2 * 4.0 - 2 * t) - 1) < 1e-6
 
 
@@ -201,9 +203,9 @@ def test_dropped_t_range_has_negligible_l_power(n, sigma):
     # below t_zero the grid drops L^{n-1}: check it is below e^{-F_zero} there (fine rule, float64)
     t_zero, *switch = X._switch_points(n, sigma, 20)
     assert t_zero < switch[0] <= switch[1] <= switch[2]  # ln F = 3, 0, -3 along increasing t
-    I = X._IID(X._Backend("f64"), n, sigma, 5)
+    grid = X._IID(X._Backend("f64"), n, sigma, 5)
     with np.errstate(all="ignore"):
-        lnL = I.laplace(np.array([t_zero]))[1][0]
+        lnL = grid.laplace(np.array([t_zero]))[1][0]
     assert (n - 1) * -lnL > X._f_zero(n, 20)
 
 
@@ -269,15 +271,16 @@ def test_bilinear_rule_converges_between_levels():
     assert abs(a - b) < 1e-7 * b and abs(c - b) < 1e-12 * b
 
 
-@pytest.mark.parametrize("call", [lambda: X.eval_max_weight(20, 64, 1.0), lambda: X.eval_topk_mass(20, 64, 1.0, 2),
-                                  lambda: X.eval_bilinear(20, "ipr", 64, 4, 1.0)])
-def test_float_only_evaluators_refuse_high_dps_at_once(call, monkeypatch):
+@pytest.mark.parametrize("call, top", [(lambda: X.eval_max_weight(41, 64, 1.0), 40),
+                                       (lambda: X.eval_topk_mass(45, 64, 1.0, 2), 40),
+                                       (lambda: X.eval_bilinear(20, "ipr", 64, 4, 1.0), 13)])
+def test_evaluators_beyond_their_route_refuse_high_dps_at_once(call, top, monkeypatch):
     # "at once": refused before any quadrature starts (no timing in tests)
     def no_quadrature(*args, **kwargs):
         raise AssertionError("quadrature started before dps was refused")
 
     monkeypatch.setattr(X, "_confirmed", no_quadrature)
-    with pytest.raises(PrecisionError, match="dps must be <= 13 .*the largest dps this route delivers is 13"):
+    with pytest.raises(PrecisionError, match=f"dps must be <= {top} .*the largest dps this route delivers is {top}"):
         call()
 
 
@@ -307,7 +310,7 @@ def test_mass_above_twenty_digits_is_confirmed():
 
 
 def test_mass_above_mp_route_refuses_tiny_values(monkeypatch):
-    monkeypatch.setattr(X, "_confirmed", lambda compute, dps, what: mp.mpf("1e-9"))
+    monkeypatch.setattr(X, "_confirmed", lambda compute, dps, what, **kw: mp.mpf("1e-9"))
     with pytest.raises(PrecisionError, match="below"):
         X.eval_mass_above(20, 64, 2.0, 6.0)
     assert X.eval_mass_above(12, 64, 2.0, 6.0) == mp.mpf("1e-9")  # the float route has no floor
@@ -339,14 +342,14 @@ def test_ipr_second_moment_small_n_against_plain_numpy(n, sigma):
 def test_ipr_second_moment_inputs():
     with pytest.raises(ValueError, match="n must be"):
         X.eval_ipr_second_moment(8, 2, 1.0)
-    with pytest.raises(PrecisionError, match="dps must be <= 13"):
-        X.eval_ipr_second_moment(20, 64, 1.0)
+    with pytest.raises(PrecisionError, match="dps must be <= 60"):  # the lattice route's largest
+        X.eval_ipr_second_moment(61, 64, 1.0)
 
 
 # ----------------------------------------------------------------------------- digits asked are digits given
 @pytest.mark.parametrize("call, top", [
     (lambda: X.eval_count_above(13, 64, 1.0, 0.1), 12), (lambda: X.eval_prob_weight_above(20, 64, 1.0, 0.1), 12),
-    (lambda: X.eval_max_weight(14, 64, 1.0), 13), (lambda: X.eval_topk_mass(30, 64, 1.0, 3), 13),
+    (lambda: X.eval_max_weight(41, 64, 1.0), 40), (lambda: X.eval_topk_mass(50, 64, 1.0, 3), 40),
     (lambda: X.eval_bilinear(14, "ipr", 64, 4, 1.0), 13), (lambda: X.eval_ipr(61, 64, 1.0), 60)])
 def test_a_route_asked_beyond_its_reach_names_the_largest_dps(call, top):
     with pytest.raises(PrecisionError, match=f"the largest dps this route delivers is {top}"):
@@ -389,8 +392,8 @@ def test_exact_claim_evaluate_is_keyed_by_dps_and_honours_it():
     # the float route (milliseconds); dps 8 against 15 (the mpmath route, ~40 s) is in the slow test
     v13 = _keyed_by_dps(8, 13, 64)
     assert abs(v13 - X.eval_ipr(12, 64, 3.7233)) <= 1e-12 * abs(v13)
-    with pytest.raises(PrecisionError, match="the largest dps this route delivers is 13"):
-        asp.get("phases.exact_max_weight").evaluate(dps=20, n=64, sigma=1.0)
+    with pytest.raises(PrecisionError, match="the largest dps this route delivers is 40"):
+        asp.get("phases.exact_max_weight").evaluate(dps=41, n=64, sigma=1.0)
 
 
 @pytest.mark.slow
