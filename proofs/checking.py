@@ -24,6 +24,7 @@ Two records go into ``CheckResult.extra`` (and so into ``report.json``):
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import replace
 
@@ -32,10 +33,13 @@ from ..numeric.check import CheckResult, CheckSpec, check_settings, run_check
 from ..numeric.statistics import Functional
 from ..numeric.trend import TrendSpec, run_trend, trend_settings
 
-__all__ = ["check_claim", "check_spec", "trend_check", "trend_spec", "derivation_status", "DERIVATION_STATUSES"]
+__all__ = ["check_claim", "check_spec", "trend_check", "trend_spec", "derivation_status", "DERIVATION_STATUSES",
+           "strict", "replay_effort", "schedule"]
 
 #: the values of ``CheckResult.extra["derivation"]["status"]``
 DERIVATION_STATUSES = ("verified", "failed", "partly cited", "none")
+#: the time budget of a replay (``--rows``): large enough never to bind
+REPLAY_SECONDS = 1e7
 _COUNTED = ("verified", "cited", "asymptotic", "inconclusive", "failed")
 
 
@@ -141,3 +145,48 @@ def trend_check(claim, params, seed=0, effort="quick", alpha=1e-3) -> CheckResul
     t0 = time.perf_counter()
     spec = trend_spec(claim, params, seed, effort, alpha)
     return _finish(claim, run_trend(spec), None, t0)
+
+
+def strict(results):
+    """The verdicts of ``results`` with only the guaranteed methods deciding.
+
+    Returns a new list (``results`` is not changed, as with ``holm``) in which every
+    ``consistent`` or ``refuted`` result whose ``method`` is ``"asymptotic"`` is a copy with
+    verdict ``inconclusive`` and a reason; its own verdict and reason are kept in
+    ``extra["asymptotic"]``.
+    """
+    out = []
+    for r in results:
+        if r.method == "asymptotic" and r.verdict in ("consistent", "refuted"):
+            extra = dict(r.extra, asymptotic={"verdict": r.verdict, "reason": r.reason})
+            r = replace(r, verdict="inconclusive", extra=extra,
+                        reason=f"strict: the method is asymptotic (its level holds only as far as the "
+                               f"central limit theorem does); it said {r.verdict} ({r.reason})")
+        out.append(r)
+    return out
+
+
+def schedule(effort="quick"):
+    """The row counts at which the looks of ``effort`` end: ``initial 2^l`` up to ``max_samples``."""
+    _, e, _ = check_settings(0, effort, None)
+    rows, n = [], e["initial"]
+    while n <= e["max_samples"]:
+        rows.append(n)
+        n *= 2
+    return rows
+
+
+def replay_effort(effort, rows):
+    """The effort that replays a run of ``effort`` that ended after ``rows`` rows.
+
+    The look schedule is deterministic, so ``max_samples=rows`` with a time budget that does
+    not bind gives the same rows, hence the same estimates, on any machine and thread count.
+    ``rows`` must be an integer on the schedule of ``effort`` (:func:`schedule`).
+    """
+    valid = schedule(effort)
+    if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or int(rows) not in valid:
+        shown = ", ".join(str(v) for v in valid[:8]) + (", ..." if len(valid) > 8 else "")
+        raise ValueError(f"rows must be a row count on the look schedule of this effort ({shown}; "
+                         f"initial * 2^l up to {valid[-1]}), got {rows!r}")
+    _, e, _ = check_settings(0, effort, None)
+    return {"initial": e["initial"], "max_samples": int(rows), "max_seconds": REPLAY_SECONDS}
