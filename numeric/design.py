@@ -10,8 +10,9 @@ The half-width of a check's confidence set after ``t`` rows is modelled by its w
 
 ``k`` is calibrated on the pilot itself: the betting sequence is run on the pilot rows and
 ``k`` is the ratio of its half-width to the law's (the law omits the slowly growing
-``log t`` of the plug-in bets, so extrapolating far beyond the pilot underestimates by a
-modest factor; tests/engine/test_design.py states it).
+``sqrt(log t)`` growth of the plug-in bets' variance term relative to the pilot size
+is modelled by the factor ``sqrt(log(t + 1) / log(pilot + 1))``; tests/engine/test_design.py
+states the factor within which the design meets a real check).
 
 A claim is *confirmed* once ``h(t) <= tol + margin`` (``margin`` = 0 for an equality, the
 bound minus the mean for a bound) and a deviation ``delta`` is *refuted* once ``h(t) <= |delta|``.
@@ -59,7 +60,7 @@ def _alpha(alpha):
 
 
 def _coefs(variance, value_range, alpha, method, looks=1):
-    """(a, b) of the width law ``h(t) = a / sqrt(t) + b / t`` before calibration."""
+    """(a, b) of the width law ``h(t) = a g(t) / sqrt(t) + b / t`` before calibration."""
     from scipy.stats import norm
 
     if method == "betting":
@@ -68,24 +69,40 @@ def _coefs(variance, value_range, alpha, method, looks=1):
     return float(norm.ppf(1 - alpha / (2 * looks))) * math.sqrt(variance), 0.0
 
 
-def width_law(rows, variance, value_range, alpha, method="betting", calibration=1.0, looks=1):
+def _law(t, a, b, method, pilot):
+    # the plug-in bets shrink as 1/sqrt(i log(i + 1)): the variance term grows as sqrt(log t)
+    # relative to its value at the pilot size, where the law is calibrated
+    g = math.sqrt(math.log(t + 1) / math.log(pilot + 1)) if method == "betting" and pilot else 1.0
+    return a * g / math.sqrt(t) + b / t
+
+
+def width_law(rows, variance, value_range, alpha, method="betting", calibration=1.0, looks=1, pilot=0):
     """The modelled half-width after ``rows`` rows (see the module docstring)."""
     if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 1:
         raise ValueError(f"rows must be an integer >= 1, got {rows!r}")
     a, b = _coefs(variance, value_range, _alpha(alpha), method, looks)
-    return calibration * (a / math.sqrt(rows) + b / rows)
+    return calibration * _law(int(rows), a, b, method, pilot)
 
 
-def rows_for_width(width, variance, value_range, alpha, method="betting", calibration=1.0, looks=1):
-    """The fewest rows whose modelled half-width is at most ``width`` (inf when width <= 0)."""
+def rows_for_width(width, variance, value_range, alpha, method="betting", calibration=1.0, looks=1, pilot=0):
+    """The fewest rows whose modelled half-width is at most ``width`` (inf when width <= 0 or
+    beyond 2^62 rows)."""
     if not width > 0:
         return math.inf
     a, b = _coefs(variance, value_range, _alpha(alpha), method, looks)
-    t = width / calibration
-    if b == 0:
-        return math.ceil((a / t) ** 2) if a > 0 else 1
-    u = (-a + math.sqrt(a * a + 4 * b * t)) / (2 * b)  # u = 1/sqrt(rows) solves b u^2 + a u = t
-    return max(1, math.ceil(1 / (u * u)))
+
+    def ok(t):
+        return calibration * _law(t, a, b, method, pilot) <= width
+
+    lo, hi = 1, 2
+    while not ok(hi):
+        lo, hi = hi, 2 * hi
+        if hi > 2**62:
+            return math.inf
+    while hi - lo > 1:  # the law decreases in t: bisect for the first t that meets the width
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return lo if ok(lo) else hi
 
 
 def calibrate(x, value_range, alpha):
@@ -114,7 +131,8 @@ def design_rows(x, value_range, theory, rel, tol, deviation, alpha, method="bett
         need = tol + margin
     else:
         need = tol
-    law = dict(variance=v, value_range=value_range, alpha=alpha, method=method, calibration=k, looks=looks)
+    law = dict(variance=v, value_range=value_range, alpha=alpha, method=method, calibration=k, looks=looks,
+               pilot=len(x))
     return Design(rows_for_width(need, **law), rows_for_width(abs(deviation), **law), abs(deviation), alpha,
                   method, v, value_range, len(x), k)
 
@@ -124,7 +142,7 @@ def resolution_width(rows, x, value_range, alpha, method="betting", looks=1):
     alpha = _alpha(alpha)
     x = np.asarray(x, dtype=float)
     k = calibrate(x, value_range, alpha) if method == "betting" else 1.0
-    return width_law(rows, float(np.var(x, ddof=1)), value_range, alpha, method, k, looks)
+    return width_law(rows, float(np.var(x, ddof=1)), value_range, alpha, method, k, looks, len(x))
 
 
 #: the random-stream batch of design pilots (apart from the check looks, which use 2 l + s)
