@@ -248,7 +248,8 @@ def _run_checks(args, jobs, point):
         from attnsparse.proofs.checking import strict
 
         results = strict(results)
-    settings = {"effort": args.effort, "seed": args.seed, "strict": args.strict, "rows": args.rows, "alpha": args.alpha or _default_alpha(),
+    settings = {"effort": args.effort, "seed": args.seed, "strict": args.strict, "rows": args.rows,
+                "alpha": args.alpha or _default_alpha(),
                 "checks": len(results), "wall_seconds": round(time.perf_counter() - t0, 1), "errors": errors}
     if args.json:
         print(report.as_json(results, settings), end="")
