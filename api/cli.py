@@ -132,6 +132,9 @@ def _show_design(c):
         return
     p = c.points[0]
     where = ", ".join(f"{k}={v}" for k, v in p.items())
+    if c.rel not in ("==", "approx", "<=", ">="):
+        print(f"  design: not available for a {c.rel} claim (design covers one-sample means)")
+        return
     try:
         d = c.design(**p)
         res = c.resolution(1_000_000, **p)

@@ -50,7 +50,7 @@ class Design:
             return "never" if not math.isfinite(n) else f"{int(n):,}"
 
         return (f"design ({self.method}, alpha={self.alpha:g}, pilot {self.pilot} rows): confirm in about "
-                f"{rows(self.confirm)} rows; refute a deviation of {self.deviation:.3g} in about "
+                f"{rows(self.confirm)} rows; refute a deviation of {self.deviation:.3g} (absolute) in about "
                 f"{rows(self.refute)} rows")
 
 
