@@ -54,6 +54,9 @@ def _parser():
                                                 "be new, empty or an earlier attnsparse output folder")
     s.add_argument("--force", action="store_true", help="write into a non-empty --out folder not made by attnsparse")
     s.add_argument("--json", action="store_true", help="print the JSON report to stdout instead of the table")
+    s.add_argument("--strict", action="store_true", help="asymptotic verdicts become inconclusive")
+    s.add_argument("--rows", type=int, default=None, metavar="N",
+                   help="replay a run that ended after N rows (a row count on the effort's look schedule)")
     s.set_defaults(effort="quick")
     for name in COMMAND_MODULES:
         importlib.import_module(f"attnsparse.cmd_{name}").add_parser(sub)
@@ -122,7 +125,27 @@ def _cmd_show(args):
         print("  check point: " + ", ".join(f"{k}={v}" for k, v in p.items()))
     if c.details is not None:
         print("  " + c.details().replace("\n", "\n  "))
+    _show_design(c)
     return EXIT_OK
+
+
+def _show_design(c):
+    """The design and resolution at the claim's first check point (a pilot simulation)."""
+    if not c.points or not hasattr(c, "design"):
+        return
+    p = c.points[0]
+    where = ", ".join(f"{k}={v}" for k, v in p.items())
+    if c.rel not in ("==", "approx", "<=", ">="):
+        print(f"  design: not available for a {c.rel} claim (design covers one-sample means)")
+        return
+    try:
+        d = c.design(**p)
+        res = c.resolution(1_000_000, **p)
+    except (ValueError, TypeError) as e:
+        print(f"  design at {where}: not available ({e})")
+        return
+    print(f"  {d.text()} (at {where})")
+    print(f"  resolution: a relative deviation of {res:.3g} is refuted with 1,000,000 rows")
 
 
 def _domain(sym):
@@ -153,6 +176,13 @@ def _cmd_check(args):
     check_seed_option(args.seed)
     if args.alpha is not None and not 0 < args.alpha < 1:
         raise UsageError(f"--alpha must be in (0, 1), got {args.alpha}")
+    if args.rows is not None:
+        from attnsparse.proofs.checking import replay_effort
+
+        try:
+            replay_effort(args.effort, args.rows)
+        except ValueError as e:
+            raise UsageError(f"--rows: {e}") from None
     cs = [_get(i) for i in args.ids] if args.ids else asp.claims()
     point = _parse_point(args.param)
     if point and len(cs) != 1:
@@ -207,7 +237,8 @@ def _run_checks(args, jobs, point):
         for c, p in bar:
             bar.set_postfix_str(c.id)
             try:
-                r = c.check(seed=args.seed, effort=args.effort, alpha=args.alpha, **p)
+                replay = {} if args.rows is None else {"rows": args.rows}  # trend claims take no rows
+                r = c.check(seed=args.seed, effort=args.effort, alpha=args.alpha, **replay, **p)
             except Exception as e:  # noqa: BLE001 -- named in the report and the exit code
                 if point and isinstance(e, (ValueError, TypeError)):
                     raise UsageError(str(e)) from None
@@ -220,7 +251,12 @@ def _run_checks(args, jobs, point):
     finally:
         bar.close()
     results = holm(results, args.alpha)
-    settings = {"effort": args.effort, "seed": args.seed, "alpha": args.alpha or _default_alpha(),
+    if args.strict:
+        from attnsparse.proofs.checking import strict
+
+        results = strict(results)
+    settings = {"effort": args.effort, "seed": args.seed, "strict": args.strict, "rows": args.rows,
+                "alpha": args.alpha or _default_alpha(),
                 "checks": len(results), "wall_seconds": round(time.perf_counter() - t0, 1), "errors": errors}
     if args.json:
         print(report.as_json(results, settings), end="")

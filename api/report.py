@@ -51,16 +51,38 @@ def _verdict(r):
     return verdict
 
 
+def _method(r):
+    """The method, with ``*`` for an asymptotic one (see :data:`LEGEND`)."""
+    m = getattr(r, "method", "asymptotic")
+    return m + "*" if m == "asymptotic" else m
+
+
+def _margin(r):
+    """Bound checks: the margin (bound - estimate) and the margin at the confidence bound, and
+    the tightness; ``-`` for equalities."""
+    if r.rel not in ("<=", ">=") or "margin" not in r.extra:
+        return "-"
+    out = f"{r.extra['margin']:.3g} (>= {r.extra['margin_bound']:.3g})"
+    return out + (f", tight {r.tightness:.3g}" if r.tightness is not None else "")
+
+
 def _rows(results):
     for r in results:
         lo, hi = r.ci
         lo_s = "-inf" if lo == float("-inf") else f"{lo:.5g}"
         hi_s = "inf" if hi == float("inf") else f"{hi:.5g}"
         yield [r.claim_id, _params(r.params), _rel(r), _theory(r), f"{r.estimate:.6g}",
-               f"[{lo_s}, {hi_s}]", _verdict(r), _derivation(r), str(r.samples), f"{r.elapsed:.1f}"]
+               f"[{lo_s}, {hi_s}]", _margin(r), _method(r), _verdict(r), _derivation(r), str(r.samples),
+               f"{r.elapsed:.1f}"]
 
 
-HEADER = ["claim", "parameters", "rel", "theory", "estimate", "CI", "verdict", "derivation", "rows", "s"]
+HEADER = ["claim", "parameters", "rel", "theory", "estimate", "CI", "margin", "method", "verdict", "derivation",
+          "rows", "s"]
+
+#: the note under the tables
+LEGEND = ("method * : asymptotic (the level holds only as far as the central limit theorem does; --strict makes "
+          "these verdicts inconclusive). margin: bound - estimate (>= the margin at the confidence bound), "
+          "tight = estimate / bound")
 
 
 def table(results):
@@ -69,7 +91,7 @@ def table(results):
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return "\n".join(lines + ["", LEGEND])
 
 
 def unexpected(results):
@@ -100,6 +122,7 @@ def markdown(results, settings):
              f"Summary: {summary(results)}.", "",
              "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in _rows(results)]
+    lines += ["", LEGEND.replace("*", "\\*")]
     notes = [f"- `{r.claim_id}` ({_params(r.params)}): {r.verdict}, {r.reason}" for r in results
              if r.verdict != "consistent"]
     if notes:

@@ -24,6 +24,8 @@ Two records go into ``CheckResult.extra`` (and so into ``report.json``):
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from dataclasses import replace
 
@@ -32,10 +34,16 @@ from ..numeric.check import CheckResult, CheckSpec, check_settings, run_check
 from ..numeric.statistics import Functional
 from ..numeric.trend import TrendSpec, run_trend, trend_settings
 
-__all__ = ["check_claim", "check_spec", "trend_check", "trend_spec", "derivation_status", "DERIVATION_STATUSES"]
+__all__ = ["check_claim", "check_spec", "trend_check", "trend_spec", "derivation_status", "DERIVATION_STATUSES",
+           "strict", "replay_effort", "schedule", "design_claim",
+           "resolution_claim"]
 
 #: the values of ``CheckResult.extra["derivation"]["status"]``
 DERIVATION_STATUSES = ("verified", "failed", "partly cited", "none")
+#: the time budget of a replay (``--rows``): large enough never to bind
+REPLAY_SECONDS = 1e7
+#: the relative deviation a design refutes when the claim's rtol is 0 (bounds)
+DEFAULT_DEVIATION = 0.1
 _COUNTED = ("verified", "cited", "asymptotic", "inconclusive", "failed")
 
 
@@ -141,3 +149,88 @@ def trend_check(claim, params, seed=0, effort="quick", alpha=1e-3) -> CheckResul
     t0 = time.perf_counter()
     spec = trend_spec(claim, params, seed, effort, alpha)
     return _finish(claim, run_trend(spec), None, t0)
+
+
+def strict(results):
+    """The verdicts of ``results`` with only the guaranteed methods deciding.
+
+    Returns a new list (``results`` is not changed, as with ``holm``) in which every
+    ``consistent`` or ``refuted`` result whose ``method`` is ``"asymptotic"`` is a copy with
+    verdict ``inconclusive`` and a reason; its own verdict and reason are kept in
+    ``extra["asymptotic"]``.
+    """
+    out = []
+    for r in results:
+        if r.method == "asymptotic" and r.verdict in ("consistent", "refuted"):
+            extra = dict(r.extra, asymptotic={"verdict": r.verdict, "reason": r.reason})
+            r = replace(r, verdict="inconclusive", extra=extra,
+                        reason=f"strict: the method is asymptotic (its level holds only as far as the "
+                               f"central limit theorem does); it said {r.verdict} ({r.reason})")
+        out.append(r)
+    return out
+
+
+def schedule(effort="quick"):
+    """The row counts at which the looks of ``effort`` end: ``initial 2^l`` up to ``max_samples``."""
+    _, e, _ = check_settings(0, effort, None)
+    rows, n = [], e["initial"]
+    while n <= e["max_samples"]:
+        rows.append(n)
+        n *= 2
+    return rows
+
+
+def replay_effort(effort, rows):
+    """The effort that replays a run of ``effort`` that ended after ``rows`` rows.
+
+    The look schedule is deterministic, so ``max_samples=rows`` with a time budget that does
+    not bind gives the same rows, hence the same estimates, on any machine and thread count.
+    ``rows`` must be an integer on the schedule of ``effort`` (:func:`schedule`).
+    """
+    valid = schedule(effort)
+    if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or int(rows) not in valid:
+        shown = ", ".join(str(v) for v in valid[:8]) + (", ..." if len(valid) > 8 else "")
+        raise ValueError(f"rows must be a row count on the look schedule of this effort ({shown}; "
+                         f"initial * 2^l up to {valid[-1]}), got {rows!r}")
+    _, e, _ = check_settings(0, effort, None)
+    return {"initial": e["initial"], "max_samples": int(rows), "max_seconds": REPLAY_SECONDS}
+
+
+def _design_setup(claim, params, alpha, pilot_rows, seed):
+    from ..numeric import design
+
+    if not params and claim.points:
+        params = dict(claim.points[0])
+    spec = check_spec(claim, params, seed, "quick", alpha)
+    _, e, alpha = check_settings(seed, "quick", alpha)
+    x, rng, method = design.pilot(spec, pilot_rows, seed)
+    looks = len(schedule("quick"))
+    return spec, float(spec.theory), x, rng, method, alpha, looks
+
+
+def design_claim(claim, params, alpha=None, rtol=None, deviation=None, pilot=4000, seed=0):
+    """A :class:`~attnsparse.numeric.design.Design` for ``claim`` at ``params`` (its first check
+    point when empty). ``rtol`` (default the claim's) sets the band, ``deviation`` (relative to
+    the theory, default ``rtol``) the deviation to refute."""
+    from ..numeric import design
+
+    rtol = claim.tolerance_rtol if rtol is None else rtol
+    if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not 0 <= rtol < math.inf:
+        raise ValueError(f"rtol must be a finite number >= 0, got {rtol!r}")
+    deviation = (rtol if rtol > 0 else DEFAULT_DEVIATION) if deviation is None else deviation
+    if isinstance(deviation, bool) or not isinstance(deviation, numbers.Real) or not 0 < deviation < math.inf:
+        raise ValueError(f"deviation must be a finite number > 0 (relative to the theory), got {deviation!r}")
+    spec, theory, x, rng, method, alpha, looks = _design_setup(claim, params, alpha, pilot, seed)
+    tol = max(rtol * abs(theory), spec.atol)
+    return design.design_rows(x, rng, theory, spec.rel, tol, deviation * abs(theory), alpha, method, looks)
+
+
+def resolution_claim(claim, params, rows, alpha=None, pilot=4000, seed=0):
+    """The smallest deviation, relative to the theory, refuted with ``rows`` rows (an int >= 1)."""
+    from ..numeric import design
+
+    if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 1:
+        raise ValueError(f"rows must be an integer >= 1, got {rows!r}")
+    spec, theory, x, rng, method, alpha, looks = _design_setup(claim, params, alpha, pilot, seed)
+    w = design.resolution_width(int(rows), x, rng, alpha, method, looks)
+    return w / abs(theory) if theory else w

@@ -295,11 +295,41 @@ class Claim:
 
         return simulate(self.lhs, self.model, samples, seed, self.bind(params), level)
 
-    def check(self, seed=0, effort="quick", alpha=None, **params):
-        """Check the claim against simulation at ``params``: a :class:`CheckResult`."""
-        from .checking import check_claim
+    def check(self, seed=0, effort="quick", alpha=None, strict=False, rows=None, **params):
+        """Check the claim against simulation at ``params``: a :class:`CheckResult`.
 
-        return check_claim(self, params, seed=seed, effort=effort, alpha=alpha)
+        ``rows=N`` replays a run of ``effort`` that ended after ``N`` rows (a row count on
+        the look schedule, ``initial 2^l``): the same rows without a binding time budget.
+        ``strict=True`` makes an asymptotic verdict inconclusive
+        (:func:`~attnsparse.proofs.checking.strict`).
+        """
+        from .checking import check_claim, replay_effort
+        from .checking import strict as make_strict
+
+        if not isinstance(strict, bool):
+            raise ValueError(f"strict must be True or False, got {strict!r}")
+        if rows is not None:
+            effort = replay_effort(effort, rows)
+        r = check_claim(self, params, seed=seed, effort=effort, alpha=alpha)
+        return make_strict([r])[0] if strict else r
+
+    def design(self, alpha=None, rtol=None, deviation=None, pilot=4000, seed=0, **params):
+        """Rows needed to decide the claim at ``params``: see :func:`attnsparse.numeric.design.design`.
+
+        A :class:`~attnsparse.numeric.design.Design` with ``confirm`` (rows until the
+        interval lies inside the band ``theory +- rtol |theory|``) and ``refute`` (rows until
+        a deviation of ``deviation`` (relative, default ``rtol``) is refuted), estimated from a
+        seeded pilot of ``pilot`` rows.
+        """
+        from .checking import design_claim
+
+        return design_claim(self, params, alpha=alpha, rtol=rtol, deviation=deviation, pilot=pilot, seed=seed)
+
+    def resolution(self, rows, alpha=None, pilot=4000, seed=0, **params):
+        """The smallest relative deviation from the theory refuted with ``rows`` rows (an int >= 1)."""
+        from .checking import resolution_claim
+
+        return resolution_claim(self, params, rows, alpha=alpha, pilot=pilot, seed=seed)
 
     # ------------------------------------------------------------------ printing
     def latex(self):
