@@ -22,6 +22,7 @@ from ..numeric.statistics import Functional
 from .derivation import Derivation
 from .functions import Phibar, Prob
 from .guards import NotDerived, bounded
+from .printing import HousePrinter
 from .values import as_sympy
 
 __all__ = ["chernoff", "union", "invert", "extend", "functional_symbol", "mills_upper", "mills_lower", "markov",
@@ -30,7 +31,7 @@ __all__ = ["chernoff", "union", "invert", "extend", "functional_symbol", "mills_
 #: where each named inequality is stated
 SOURCES = {
     "Chernoff": "Chernoff 1952; Boucheron, Lugosi, Massart, Concentration Inequalities (2013), sec. 2.2",
-    "union": "Boole's inequality (union bound)",
+    "union": "Boole's inequality",
     "Markov": "Markov's inequality; Boucheron, Lugosi, Massart (2013), sec. 2.1",
     "Chebyshev": "Chebyshev's inequality; Boucheron, Lugosi, Massart (2013), sec. 2.1",
     "Cantelli": "Cantelli's inequality (one-sided Chebyshev); Boucheron, Lugosi, Massart (2013), ex. 2.1",
@@ -38,10 +39,17 @@ SOURCES = {
     "Bernstein": "Bernstein's inequality; Boucheron, Lugosi, Massart (2013), Cor. 2.11",
     "Laurent-Massart": "Laurent and Massart 2000, Lemma 1 (Hanson-Wright for Gaussian quadratic forms, "
                        "explicit constants)",
-    "Mills": "Gordon 1941, the Mills-ratio bounds z/(1+z^2) phi(z) <= Phibar(z) <= phi(z)/z, z > 0",
+    "Mills": r"Gordon 1941, the Mills-ratio bounds $z \varphi(z)/(1 + z^2) \le \bar\Phi(z) \le \varphi(z)/z$ "
+             r"for $z > 0$",
 }
 
 SIMPLIFY_SECONDS = 20
+
+
+def _tex(expr):
+    """House LaTeX of ``expr`` for inline math in a title or justification (short fractions as ``a / b``)."""
+    p = HousePrinter({"fold_short_frac": True})
+    return expr.latex(p) if isinstance(expr, Functional) else p.doprint(expr)
 
 
 def _phi(z):
@@ -115,7 +123,7 @@ def chernoff(mgf, t, x, assumptions=(), *, domain=(0, sp.oo), event=None, exact=
         raise ValueError(f"domain must be (lo, hi) with 0 <= lo < hi, got {domain!r}")
     assumptions = [as_sympy(a, "assumption") for a in assumptions]
     Y = Y if Y is not None else sp.Symbol("Y", real=True)
-    D = _start(f"Chernoff bound on P({Y} >= {x})", _lhs(event, Prob(Y >= x)), assumptions, exact)
+    D = _start(f"Chernoff bound on ${_tex(Prob(Y >= x))}$", _lhs(event, Prob(Y >= x)), assumptions, exact)
     log_f = -t * x + sp.log(mgf)
     try:
         with bounded(SIMPLIFY_SECONDS, what="the stationary point of the Chernoff exponent"):
@@ -134,7 +142,8 @@ def chernoff(mgf, t, x, assumptions=(), *, domain=(0, sp.oo), event=None, exact=
     at_star = sp.exp(-star * x) * mgf.subs(t, star)
     edge = sp.exp(-lo * x) * mgf.subs(t, lo)
     raw = at_star if cond is sp.true else sp.Piecewise((at_star, cond), (edge, True))
-    D.step(raw, f"Chernoff: Markov on e^{{tY}}, optimal t = {sp.sstr(star)} ({SOURCES['Chernoff']})", rel="<=")
+    D.step(raw, f"Chernoff: Markov on $e^{{t {_tex(Y)}}}$, optimal $t = {_tex(star)}$ ({SOURCES['Chernoff']})",
+           rel="<=")
     D.step(_simplify(raw, assumptions), "algebra")
     D.optimum = star
     return D
@@ -173,9 +182,10 @@ def union(bound, count, *, event=None, exact=None, single=None):
         one = functional_symbol(first)  # no exact value: the union step is cited, the later ones still checked
     if one is None:
         D.step(count * (bound if not steps else steps[-1].expr),
-               f"union bound over {count} events, each bounded as stated ({SOURCES['union']})", rel="<=")
+               f"union bound over ${_tex(count)}$ events, each bounded as stated ({SOURCES['union']})", rel="<=")
         return D
-    D.step(count * as_sympy(one, "single"), f"union bound over {count} events ({SOURCES['union']})", rel="<=")
+    D.step(count * as_sympy(one, "single"), f"union bound over ${_tex(count)}$ events ({SOURCES['union']})",
+           rel="<=")
     if not steps:
         D.step(count * bound, "the single-event bound", rel="<=")
     for s in steps:
@@ -227,18 +237,21 @@ def invert(bound, delta, x, *, event=None, exact=None):
     if not roots:
         raise NotDerived(f"invert: {B} = {delta} has no admissible solution for {x}")
     xd = _simplify(roots[-1])
+    x_delta = f"{_tex(x)}_{{{_tex(delta)}}}"
     first = bound.first if isinstance(bound, Derivation) else Prob(sp.Symbol("Y", real=True) >= x)
     lhs = event if event is not None else (first.subs(x, xd) if isinstance(first, sp.Basic) else first)
     assumptions = [a.subs(x, xd) for a in assumptions if x in a.free_symbols] + \
         [a for a in assumptions if x not in a.free_symbols] + [delta < 1]
-    D = _start(f"{sp.sstr(lhs)} at the (1 - delta) threshold", lhs, assumptions, exact)
+    # plain brackets in the title: a "\right]" cannot stand in the optional argument of a LaTeX proof header
+    event_tex = _tex(lhs).replace(r"\left[", "[").replace(r"\right]", "]")
+    D = _start(f"${event_tex}$ at the $(1 - {_tex(delta)})$ threshold", lhs, assumptions, exact)
     if isinstance(bound, Derivation):
         D.meanings.update({k.subs(x, xd): v.subs(x, xd) for k, v in bound.meanings.items()})
         for s in bound.steps[1:]:
             D.step(s.expr.subs(x, xd), s.why, rel=s.rel)
     else:
-        D.step(B.subs(x, xd), "the bound at x = x_delta", rel="<=")
-    D.step(delta, f"x_delta = {sp.sstr(xd)} solves bound = delta")
+        D.step(B.subs(x, xd), f"the bound at ${_tex(x)} = {x_delta}$", rel="<=")
+    D.step(delta, f"${x_delta} = {_tex(xd)}$ solves ${_tex(B)} = {_tex(delta)}$")
     D.threshold = xd
     return D
 
@@ -297,7 +310,8 @@ def gaussian_concentration(L, x, *, event=None, exact=None, assumptions=()):
     L, x = as_sympy(L, "L"), as_sympy(x, "x")
     D = _start("Gaussian concentration", _lhs(event, Prob(sp.Symbol("f(X) - E f(X)", real=True) >= x)),
                [x > 0] + list(assumptions), exact)
-    D.step(sp.exp(-x**2 / (2 * L**2)), f"L = {sp.sstr(L)}-Lipschitz f ({SOURCES['TIS']})", rel="<=")
+    D.step(sp.exp(-x**2 / (2 * L**2)), f"a ${_tex(L)}$-Lipschitz function of a standard Gaussian vector "
+           f"({SOURCES['TIS']})", rel="<=")
     return D
 
 
@@ -307,7 +321,7 @@ def bernstein(v, b, x, *, event=None, exact=None, assumptions=()):
     v, b, x = as_sympy(v, "v"), as_sympy(b, "b"), as_sympy(x, "x")
     D = _start("Bernstein bound", _lhs(event, Prob(sp.Symbol("S - E S", real=True) >= x)),
                [x > 0] + list(assumptions), exact)
-    D.step(sp.exp(-x**2 / (2 * (v + b * x / 3))), f"Bernstein, variance {sp.sstr(v)}, terms <= {sp.sstr(b)} "
+    D.step(sp.exp(-x**2 / (2 * (v + b * x / 3))), f"Bernstein, variance ${_tex(v)}$, terms $\\le {_tex(b)}$ "
            f"({SOURCES['Bernstein']})", rel="<=")
     return D
 
