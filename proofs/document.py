@@ -160,9 +160,9 @@ def claim_environment(claim, result=None):
     d = claim.derivation
     if d is not None:
         marks = _step_marks(claim)
-        # a "]" of the title (the interval $(a, b]$) in braces: the header is an optional argument, twice over
-        title = text_latex(d.title).replace("]", "{]}")
-        lines += [r"\begin{proof}[Derivation: %s]" % title, derivation_align(d, notes=True)]
+        # the title in two brace levels: the header is an optional argument, passed on to a second one, and
+        # a "]" in it (an interval $(a, b]$, a \right]) must not end either
+        lines += [r"\begin{proof}[Derivation: {{%s}}]" % text_latex(d.title), derivation_align(d, notes=True)]
         lines += ([marks] if marks else []) + [r"\end{proof}"]
     lines.append(validation_stamp(claim, result))
     return "\n".join(lines) + "\n"
