@@ -117,6 +117,7 @@ def test_gauss_legendre_mp_rule_is_exact_for_polynomials():
             assert abs(mp.fsum(w * x**p for x, w in zip(xs, ws)) - exact) < mp.mpf(10) ** -38
 
 
+@pytest.mark.slow  # ~15 s: one mpmath grid at 30 digits
 def test_mp_grid_laplace_pieces_sum_to_one():
     # M = 1 - L and L come from different closed-form pieces and kernels: M + L = 1 checks them
     be = X._Backend("mp", 30)
@@ -238,7 +239,8 @@ def test_bilinear_other_functionals_match_naive_mixture(what):
     assert abs(float(v) - _naive_mixture(what, 32, 4, 2.0)) < 1e-10 * float(v)
 
 
-@pytest.mark.parametrize("what", ["ipr", "log_partition", "entropy", "max_weight"])
+@pytest.mark.parametrize("what", ["ipr", "log_partition", "entropy",
+                                  pytest.param("max_weight", marks=pytest.mark.slow)])  # max weight: ~9 s
 def test_bilinear_at_large_d_is_the_iid_value(what):
     # tau^2/sigma^2 = chi2_d/d has variance 2/d: the mixture is the IID value up to O(1/d)
     n, s = 64, 2.0
@@ -284,8 +286,8 @@ def test_evaluators_beyond_their_route_refuse_high_dps_at_once(call, top, monkey
         call()
 
 
-@pytest.mark.parametrize("x0", [-5.0, pytest.param(0.0, marks=pytest.mark.slow), 2.88,
-                                pytest.param(4.0, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("x0", [-5.0, pytest.param(0.0, marks=pytest.mark.slow),
+                                pytest.param(2.88, marks=pytest.mark.slow), pytest.param(4.0, marks=pytest.mark.slow)])
 def test_mass_above_mp_grid_matches_float_route(x0):
     # below the series switch (x0 = -5), inside the w-pieces and above the typical maximum: the
     # mpmath grid at one level (~6 s) against the confirmed float value
