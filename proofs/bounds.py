@@ -256,24 +256,25 @@ def invert(bound, delta, x, *, event=None, exact=None):
     return D
 
 
-def mills_upper(z, *, event=None, exact=None, scale=1):
-    r"""``P(X >= scale z) = Phibar(z) <= phi(z)/z`` for ``z > 0`` (upper Mills-ratio bound), checked."""
+def _mills(z, event, exact, scale, side):
+    """The Gaussian tail ``Phibar(z)`` of ``P(X >= scale z)`` against one Mills-ratio bound."""
     z, scale = as_sympy(z, "z"), as_sympy(scale, "scale")
-    D = _start("upper Mills-ratio bound", _lhs(event, Prob(sp.Symbol("X", real=True) >= scale * z)), [z > 0],
+    D = _start(f"{side} Mills-ratio bound", _lhs(event, Prob(sp.Symbol("X", real=True) >= scale * z)), [z > 0],
                exact)
     D.step(Phibar(z), "Gaussian tail", rel="=")
-    D.step(_phi(z) / z, f"Mills ratio ({SOURCES['Mills']})", rel="<=")
+    bound, rel = (_phi(z) / z, "<=") if side == "upper" else (z / (1 + z**2) * _phi(z), ">=")
+    D.step(bound, f"Mills ratio ({SOURCES['Mills']})", rel=rel)
     return D
+
+
+def mills_upper(z, *, event=None, exact=None, scale=1):
+    r"""``P(X >= scale z) = Phibar(z) <= phi(z)/z`` for ``z > 0`` (upper Mills-ratio bound), checked."""
+    return _mills(z, event, exact, scale, "upper")
 
 
 def mills_lower(z, *, event=None, exact=None, scale=1):
     r"""``Phibar(z) >= z/(1+z^2) phi(z)`` for ``z > 0`` (lower Mills-ratio bound), checked."""
-    z, scale = as_sympy(z, "z"), as_sympy(scale, "scale")
-    D = _start("lower Mills-ratio bound", _lhs(event, Prob(sp.Symbol("X", real=True) >= scale * z)), [z > 0],
-               exact)
-    D.step(Phibar(z), "Gaussian tail", rel="=")
-    D.step(z / (1 + z**2) * _phi(z), f"Mills ratio ({SOURCES['Mills']})", rel=">=")
-    return D
+    return _mills(z, event, exact, scale, "lower")
 
 
 def markov(mean, x, *, event=None, exact=None, assumptions=()):
