@@ -36,7 +36,6 @@ PROVENANCE = {
     "heuristic": "[H] heuristic approximation, not a theorem",
     "user": "user claim",
 }
-RELATIONS = {"==": "=", "approx": r"\approx", "<=": r"\le", ">=": r"\ge", "trend": r"\sim"}
 
 
 def as_number(name, v):
@@ -146,7 +145,7 @@ class Claim:
 
     @classmethod
     def from_derivation(cls, derivation, id, *, model, lhs=None, rel=None, **kwargs):
-        """The conclusion of ``derivation`` as a claim: ``lhs rel expr_m``.
+        r"""The conclusion of ``derivation`` as a claim: ``lhs rel expr_m``.
 
         Parameters
         ----------
