@@ -284,4 +284,3 @@ def reproduce(folder, mode="quick", seed=0, progress_bar=True, force=False):
         write_unit(folder, {"report.json": strict_json(data, indent=2) + "\n",
                             "report.md": markdown(data, mode)}, staged=stage)
     return data
-

@@ -107,7 +107,6 @@ def _walk(field_, node, symbols):
                     f"+ - * / ^ and {', '.join(_FUNCS)}")
 
 
-
 def parse_target(label, text, symbols):
     """The :class:`Target` ``stats.<label> = "<text>"``: a functional of a statistic (``E`` when bare)."""
     field_ = f"stats.{label}"
@@ -156,10 +155,9 @@ def _event(field_, node, symbols) -> Event:
         raise SpecError(f"{field_}: P needs a comparison such as max_weight > 0.5 or 0 < logit(0) <= 1")
     if len(node.ops) == 1:
         return _stat(field_, node.left, symbols)._cmp(_CMP[type(node.ops[0])],
-                                                     _walk(field_, node.comparators[0], symbols))
+                                                      _walk(field_, node.comparators[0], symbols))
     if len(node.ops) == 2 and isinstance(node.ops[0], ast.Lt) and isinstance(node.ops[1], ast.LtE):
         lo = _walk(field_, node.left, symbols)
         hi = _walk(field_, node.comparators[1], symbols)
         return _stat(field_, node.comparators[0], symbols).between(lo, hi)
     raise SpecError(f"{field_}: a chained comparison must read lo < stat <= hi")
-

@@ -180,5 +180,3 @@ def _panel(ax, rax, cols, xname, label, theory, others, series, colours):
             ax.set_xlabel(xname)
     else:
         ax.set_xlabel(xname)
-
-

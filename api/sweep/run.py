@@ -421,5 +421,3 @@ def _connect(client_cls, address, timeout="15s"):
         return client_cls(address, timeout=timeout)
     except (OSError, TimeoutError) as e:
         raise ConnectionError(f"cannot reach the Dask scheduler at {address!r} within {timeout} ({e})") from None
-
-

@@ -101,7 +101,6 @@ def _row_moments(s):
     return shift + mean, np.sqrt(max(acc2 - n * mean * mean, 0.0) / (n - 1))
 
 
-
 @njit(cache=True)
 def _keep_topk(p, t, k, ps):
     """``ps``: the weights ``p`` kept where they are among their ``k`` largest (``t`` the

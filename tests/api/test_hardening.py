@@ -14,7 +14,7 @@ import pytest
 
 from attnsparse import files
 from attnsparse.cli import main
-from attnsparse.files import FolderError, prepare_folder, strict_json, write_unit
+from attnsparse.files import prepare_folder, strict_json, write_unit
 
 PY = [sys.executable, "-m", "attnsparse"]
 

@@ -24,7 +24,7 @@ def test_list_groups_every_claim_by_area_with_provenance(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     for c in asp.claims():
-        line = next(l for l in out.splitlines() if l.strip().startswith(c.id + " "))
+        line = next(ln for ln in out.splitlines() if ln.strip().startswith(c.id + " "))
         assert asp.PROVENANCE[c.provenance].split()[0] in line
         # the claim is listed under its area heading
         assert out.rindex("\n" + c.area + "\n", 0, out.index(line)) >= 0

@@ -109,4 +109,3 @@ def test_killed_sweep_resumes_to_the_uninterrupted_store(sig, executor, kill_ref
     assert sorted(os.listdir(os.path.join(store, "points"))) == _stored(store)  # no temporary files left
     for name, text in at_kill.items():  # records stored before the kill were kept as they were
         assert open(os.path.join(store, "points", name)).read() == text
-
