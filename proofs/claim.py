@@ -355,7 +355,10 @@ def _assumptions(assumptions):
         a = as_sympy(a, f"assumptions[{i}]", hint="build it with sympy symbols, e.g. sympy.Abs(t) < sympy.sqrt(d)")
         if not isinstance(a, (sp.core.relational.Relational, sp.logic.boolalg.Boolean)):
             raise TypeError(f"assumptions[{i}] must be a condition such as t < sqrt(d), got {a}")
-        out.append(a)
+        if a is sp.false:
+            raise ValueError(f"assumptions[{i}] is False for every value of its symbols: the claim could never apply")
+        if a is not sp.true:  # true already by the symbols' own assumptions (x > 0 of a positive x)
+            out.append(a)
     return tuple(out)
 
 

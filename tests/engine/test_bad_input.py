@@ -152,3 +152,12 @@ def test_cli_argparse_errors_exit_2():
         main(["check", "--quick", "--full"])
     assert e.value.code == 2
     assert main([]) == 2
+
+
+def test_assumptions_that_are_constant_truth_values():
+    """A False assumption is refused by name; a True one (implied by the symbols) is dropped."""
+    x = sp.Symbol("x", positive=True)
+    kw = dict(model=asp.IIDLogits(n=4, sigma=1), lhs=asp.E(asp.stat.ipr), rel="<=", rhs=1)
+    with pytest.raises(ValueError, match=r"assumptions\[1\] is False"):
+        asp.Claim("user.never", assumptions=[x < 2, x < 0], **kw)
+    assert asp.Claim("user.vacuous", assumptions=[x > 0, x < 2], **kw).assumptions == (x < 2,)
