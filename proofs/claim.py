@@ -147,23 +147,13 @@ class Claim:
     def from_derivation(cls, derivation, id, *, model, lhs=None, rel=None, **kwargs):
         r"""The conclusion of ``derivation`` as a claim: ``lhs rel expr_m``.
 
-        Parameters
-        ----------
-        derivation : Derivation
-            The chain ``expr_0 rel_1 ... expr_m``; ``expr_m`` becomes the right-hand side.
-        id : str
-            The claim's id.
-        model : Model
-            The model under which ``lhs`` is taken.
-        lhs : Functional, optional
-            The functional that ``expr_0`` stands for; defaults to ``expr_0`` when that is a
-            functional (``E(...)``, ``P(...)``, ...).
-        rel : str, optional
-            Defaults to the composed relation of the chain (strict inequalities become
-            ``<=``/``>=``, ``~`` becomes ``approx`` and then needs ``rtol``).
-        \*\*kwargs
-            Other keywords of :class:`Claim`. The derivation's assumptions on the claim's
-            parameters are prepended to ``assumptions``.
+        ``derivation`` is the chain ``expr_0 rel_1 ... expr_m``, and ``expr_m`` becomes the
+        right-hand side. ``id`` is the claim's id and ``model`` the model under which ``lhs`` is
+        taken. ``lhs`` is the functional that ``expr_0`` stands for; it defaults to ``expr_0``
+        when that is a functional (``E(...)``, ``P(...)``, ...). ``rel`` defaults to the composed
+        relation of the chain: strict inequalities become ``<=`` or ``>=``, and ``~`` becomes
+        ``approx``, which then needs ``rtol``. Other keywords are those of :class:`Claim`; the
+        derivation's assumptions on the claim's parameters are prepended to ``assumptions``.
 
         The claim carries the derivation's step report (:attr:`derivation_report`, checked
         once on first use): :meth:`check` returns ``refuted`` when a step failed, and every
