@@ -277,12 +277,17 @@ def mills_lower(z, *, event=None, exact=None, scale=1):
     return _mills(z, event, exact, scale, "lower")
 
 
+def _moment_bound(name, Y, bound, x, event, exact, assumptions):
+    """``P(Y >= x) <= bound`` for ``x > 0``, cited as the named inequality of :data:`SOURCES`."""
+    D = _start(f"{name} bound", _lhs(event, Prob(Y >= x)), [x > 0] + list(assumptions), exact)
+    D.step(bound, f"{name} ({SOURCES[name]})", rel="<=")
+    return D
+
+
 def markov(mean, x, *, event=None, exact=None, assumptions=()):
     r"""``P(Y >= x) <= E Y / x`` for ``Y >= 0``, ``x > 0`` (Markov)."""
     mean, x = as_sympy(mean, "mean"), as_sympy(x, "x")
-    D = _start("Markov bound", _lhs(event, Prob(sp.Symbol("Y", nonnegative=True) >= x)),
-               [x > 0] + list(assumptions), exact)
-    D.step(mean / x, f"Markov ({SOURCES['Markov']})", rel="<=")
+    D = _moment_bound("Markov", sp.Symbol("Y", nonnegative=True), mean / x, x, event, exact, assumptions)
     D.step(_simplify(mean / x), "algebra")
     return D
 
@@ -290,19 +295,15 @@ def markov(mean, x, *, event=None, exact=None, assumptions=()):
 def chebyshev(variance, x, *, event=None, exact=None, assumptions=()):
     r"""``P(|Y - E Y| >= x) <= Var Y / x^2`` (Chebyshev)."""
     variance, x = as_sympy(variance, "variance"), as_sympy(x, "x")
-    D = _start("Chebyshev bound", _lhs(event, Prob(sp.Symbol("|Y - E Y|", nonnegative=True) >= x)),
-               [x > 0] + list(assumptions), exact)
-    D.step(variance / x**2, f"Chebyshev ({SOURCES['Chebyshev']})", rel="<=")
-    return D
+    return _moment_bound("Chebyshev", sp.Symbol("|Y - E Y|", nonnegative=True), variance / x**2, x, event, exact,
+                         assumptions)
 
 
 def cantelli(variance, x, *, event=None, exact=None, assumptions=()):
     r"""``P(Y - E Y >= x) <= Var Y / (Var Y + x^2)`` for ``x > 0`` (Cantelli)."""
     variance, x = as_sympy(variance, "variance"), as_sympy(x, "x")
-    D = _start("Cantelli bound", _lhs(event, Prob(sp.Symbol("Y - E Y", real=True) >= x)),
-               [x > 0] + list(assumptions), exact)
-    D.step(variance / (variance + x**2), f"Cantelli ({SOURCES['Cantelli']})", rel="<=")
-    return D
+    return _moment_bound("Cantelli", sp.Symbol("Y - E Y", real=True), variance / (variance + x**2), x, event, exact,
+                         assumptions)
 
 
 def gaussian_concentration(L, x, *, event=None, exact=None, assumptions=()):
