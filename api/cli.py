@@ -237,8 +237,7 @@ def _run_checks(args, jobs, point):
         for c, p in bar:
             bar.set_postfix_str(c.id)
             try:
-                replay = {} if args.rows is None else {"rows": args.rows}  # trend claims take no rows
-                r = c.check(seed=args.seed, effort=args.effort, alpha=args.alpha, **replay, **p)
+                r = c.check(seed=args.seed, effort=args.effort, alpha=args.alpha, rows=args.rows, **p)
             except Exception as e:  # noqa: BLE001 -- named in the report and the exit code
                 if point and isinstance(e, (ValueError, TypeError)):
                     raise UsageError(str(e)) from None

@@ -22,7 +22,7 @@ import shutil
 import socket
 import tempfile
 
-__all__ = ["write_atomic", "save_figure", "write_unit", "prepare_folder", "prepare_file", "strict_json",
+__all__ = ["write_atomic", "fsync_dir", "save_figure", "write_unit", "prepare_folder", "prepare_file", "strict_json",
            "finite_or_none", "FolderError", "FolderInUse", "FolderLock", "MARKER", "LOCK", "TMP_PREFIX"]
 
 #: written into every folder attnsparse creates (or is allowed to use with ``--force``)

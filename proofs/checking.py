@@ -204,7 +204,7 @@ def _design_setup(claim, params, alpha, pilot_rows, seed):
     spec = check_spec(claim, params, seed, "quick", alpha)
     _, e, alpha = check_settings(seed, "quick", alpha)
     x, rng, method = design.pilot(spec, pilot_rows, seed)
-    looks = len(schedule("quick"))
+    looks = len(schedule(e))
     return spec, float(spec.theory), x, rng, method, alpha, looks
 
 

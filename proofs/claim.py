@@ -115,7 +115,7 @@ class Claim:
             raise TypeError(f"model must be an IIDLogits, BilinearQK or SelfAttention, got {type(model).__name__}")
         if not isinstance(lhs, Functional):
             raise TypeError("lhs must be a functional: E(stat), P(event), Var(stat) or quantile(stat, q)")
-        if rel == "trend" and type(self).check is Claim.check:
+        if rel == "trend" and type(self)._check is Claim._check:
             raise ValueError("rel='trend' needs a TrendClaim (a trend check over a grid of n)")
         if rel not in RELATIONS:
             raise ValueError(f"rel must be one of {sorted(RELATIONS)}, got {rel!r}")
@@ -292,15 +292,24 @@ class Claim:
         ``strict=True`` makes an asymptotic verdict inconclusive
         (:func:`~attnsparse.proofs.checking.strict`).
         """
-        from .checking import check_claim, replay_effort
         from .checking import strict as make_strict
 
         if not isinstance(strict, bool):
             raise ValueError(f"strict must be True or False, got {strict!r}")
         if rows is not None:
-            effort = replay_effort(effort, rows)
-        r = check_claim(self, params, seed=seed, effort=effort, alpha=alpha)
+            effort = self._replay_effort(effort, rows)
+        r = self._check(params, seed=seed, effort=effort, alpha=alpha)
         return make_strict([r])[0] if strict else r
+
+    def _check(self, params, seed, effort, alpha):
+        from .checking import check_claim
+
+        return check_claim(self, params, seed=seed, effort=effort, alpha=alpha)
+
+    def _replay_effort(self, effort, rows):
+        from .checking import replay_effort
+
+        return replay_effort(effort, rows)
 
     def design(self, alpha=None, rtol=None, deviation=None, pilot=4000, seed=0, **params):
         """Rows needed to decide the claim at ``params``: see :func:`attnsparse.numeric.design.design`.

@@ -91,11 +91,15 @@ class TrendClaim(Claim):
         mean = r"\frac{1}{|G|} \sum_{n \in G} "
         return mean + lhs, "<", r"%s%s, \qquad %s" % (mean, E(self.compare).latex(printer), where)
 
-    def check(self, seed=0, effort="quick", alpha=None, **params):
+    def _check(self, params, seed, effort, alpha):
         from ..numeric import config
         from .checking import trend_check
 
         return trend_check(self, params, seed=seed, effort=effort, alpha=config.ALPHA if alpha is None else alpha)
+
+    def _replay_effort(self, effort, rows):
+        raise ValueError(f"rows: a trend claim has no look schedule to replay (its grid and rows are set by "
+                         f"effort), got rows={rows!r}")
 
 
 class ExactClaim(Claim):

@@ -1,5 +1,6 @@
 """--strict and --rows: strict() is pure, a replay gives bit-identical estimates."""
 
+import json
 import math
 
 import pytest
@@ -56,7 +57,22 @@ def test_cli_rows_refused_with_exit_2(capsys):
 
 
 def test_cli_strict_marks_and_replays(capsys):
-    code = main(["check", "--strict", "--rows", "4000", ASYM])
-    out = capsys.readouterr().out
-    assert code == 0
-    assert "asymptotic*" in out and "inconclusive" in out and "method" in out
+    assert main(["check", "--rows", "4000", "--json", ASYM]) == 0
+    loose = json.loads(capsys.readouterr().out)["results"]
+    assert main(["check", "--strict", "--rows", "4000", "--json", ASYM]) == 0
+    tight = json.loads(capsys.readouterr().out)["results"]
+    assert [r["samples"] for r in tight] == [r["samples"] for r in loose] == [4000] * len(loose)
+    assert all(r["method"] == "asymptotic" for r in tight)
+    assert [r["verdict"] for r in loose] != [r["verdict"] for r in tight] == ["inconclusive"] * len(tight)
+    assert main(["check", "--strict", "--rows", "4000", ASYM]) == 0
+    assert "asymptotic*" in capsys.readouterr().out  # the table marks the method
+
+
+def test_trend_claims_take_strict_and_refuse_rows():
+    """strict and rows are handled by Claim.check for every kind of claim, trend claims included."""
+    c = asp.get("collapse.k_eps_bounded")
+    p = c.points[0]
+    loose, tight = c.check(**p), c.check(strict=True, **p)
+    assert loose.method == "asymptotic" and tight.verdict == "inconclusive"
+    with pytest.raises(ValueError, match="rows: a trend claim has no look schedule"):
+        c.check(rows=4000, **p)
