@@ -29,11 +29,12 @@ route by ``dps`` (the modules below are private):
   Kronecker substitution otherwise); 30 digits at ``n = 2^10`` in about a second, 60 in a few.
   E5 takes the mpmath route (:mod:`._mp`): composite Gauss-Legendre in ``t`` and ``w``,
   closed-form series and tails outside the switch, chunks of t-nodes (minutes at 30 digits).
-  E4, E8 and E7 have no route above the float one: above ``FAST_DPS`` (E7: 12) they raise
-  :class:`~attnsparse.numeric.quadrature.PrecisionError` at once, naming the largest dps the
-  route delivers (E4 needs ``L_<(x, t)`` on a two-dimensional grid, which the lattice does not
-  give as a convolution; E8 mixes the IID value over ``tau`` down to ``tau -> 0``, where the
-  lattice step shrinks with ``tau``).
+  E4 (top-k mass, max weight) has a lattice route of its own up to ``E4_DPS`` digits: the
+  Laplace integral over the keys below ``x`` at every pair of lattice nodes, by cumulative
+  Gauss-Legendre sums over the lattice gaps. E8 and E7 have no route above the float one:
+  above ``FAST_DPS`` (E7: 12) they raise :class:`~attnsparse.numeric.quadrature.PrecisionError`
+  at once, naming the largest dps the route delivers (E8 mixes the IID value over ``tau`` down
+  to ``tau -> 0``, where the lattice step shrinks with ``tau``).
 
 Arithmetic at one working precision is :class:`._backend._Backend`; the rules, node caches and
 confirmation live in :mod:`attnsparse.numeric.quadrature`.
@@ -181,7 +182,7 @@ def _confirmed(compute, dps, what, mp_levels=None):
 
 def _float_route_only(dps, name):
     """Raise ``PrecisionError`` at once when ``dps`` needs a route ``name`` does not have."""
-    _route_limit(dps, FAST_DPS, name, "float64; the routes above it cover E1-E3 and E5 only")
+    _route_limit(dps, FAST_DPS, name, "float64; the routes above it cover E1-E5 and the IPR second moment")
 
 
 # ----------------------------------------------------------------------------- public API
@@ -247,7 +248,7 @@ def eval_entropy(dps, n, sigma):
 
 def eval_topk_mass(dps, n, sigma, k):
     r"""``E T(k)``, the expected mass of the k largest weights (E4), for ``1 <= k <= 64``;
-    ``dps <= 13`` (no mpmath route).
+    ``dps <= E4_DPS`` (40; above 13 digits the E4 lattice route).
 
     .. math:: \mathbb{E} T(k) = n\int\phi(x)\int_0^\infty e^{\sigma x} e^{-u e^{\sigma x}}
               \sum_{j<k}\binom{n-1}{j} L_{>x}(u)^j L_{<x}(u)^{n-1-j}\,du\,dx.
