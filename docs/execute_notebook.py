@@ -15,7 +15,8 @@ HERE = Path(__file__).parent
 
 def execute(path, timeout=600):
     nb = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}})
+    client = nbclient.NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                    resources={"metadata": {"path": str(HERE)}})
     client.execute()
     out = HERE / "_build" / f"{Path(path).stem}.executed.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from .spec import SweepSpec, canonical_json, parse_spec, point_key, point_seed
 from .store import RECORD_FORMAT, SweepStore, version
 
-__all__ = ["SweepInterrupted", "run_sweep", "sweep_status", "compute_point", "using_numba_threads", "SweepStatus", "EXECUTORS"]
+__all__ = ["SweepInterrupted", "run_sweep", "sweep_status", "compute_point", "using_numba_threads", "SweepStatus",
+           "EXECUTORS"]
 
 EXECUTORS = ("auto", "serial", "processes", "dask")
 

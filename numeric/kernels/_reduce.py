@@ -4,8 +4,8 @@ The row is reduced in place, in a fixed order of passes:
 
 1. one compare pass: the max ``m1``, second max ``m2``, argmax, and the logits that
    index statistics (``logit(j)``, ``weight(j)``) need;
-2. one exp pass (a vectorised exp, :func:`_exp_shifted`): ``s_j <- e_j = exp(s_j - m1)`` with ``z = sum e_j`` (``log Z = m1 +
-   log1p(z - 1)``, the max term kept apart), ``sum e_j^2`` (IPR) and ``sum (s_j - m1) e_j``
+2. one exp pass (a vectorised exp, :func:`_exp_shifted`): ``s_j <- e_j = exp(s_j - m1)`` with
+   ``z = sum e_j`` (``log Z = m1 + log1p(z - 1)``, the max term kept apart), ``sum e_j^2`` (IPR) and ``sum (s_j - m1) e_j``
    (entropy), all relative to the max, so nothing overflows at any logit scale (PITFALLS 10);
 3. selection for ``topk_mass``, ``tail_mass`` and ``k_eps`` without sorting: the exp pass
    also files every key in one of ``nb`` buckets of equal width in ``s_j - m1`` (a
@@ -54,7 +54,8 @@ def _row_range(s):
 @njit(cache=True)
 def _row_scratch(n):
     """Scratch for rows of up to ``n`` keys: bucket ids, logits minus max, bucket counts and
-    sums, exponent bits (then the weights grouped by bucket), bucket ends. Allocate it once per chunk of rows; pass it to :func:`_row_reduce`.
+    sums, exponent bits (then the weights grouped by bucket), bucket ends. Allocate it once per
+    chunk of rows; pass it to :func:`_row_reduce`.
     """
     nb = min(max(n // 4, 16), NB_MAX)
     return np.empty(n, np.int32), np.empty(n), np.empty(nb, np.int64), np.empty(nb), np.empty(n), \

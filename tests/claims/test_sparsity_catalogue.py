@@ -44,7 +44,8 @@ def test_derivations_are_sympy_and_tilting_is_exact():
     c = asp.get("phases.tilting")
     t, s = sp.Symbol("t", real=True), sp.Symbol("sigma", positive=True)
     val = float(c.rhs.subs({t: 0.5, s: 0.8}))
-    expected = float(sp.exp(sp.Rational(8, 10) ** 2 / 2) * (1 + sp.erf((sp.Rational(5, 8) - sp.Rational(8, 10)) / sp.sqrt(2))) / 2)
+    expected = float(sp.exp(sp.Rational(8, 10) ** 2 / 2)
+                     * (1 + sp.erf((sp.Rational(5, 8) - sp.Rational(8, 10)) / sp.sqrt(2))) / 2)
     assert abs(val - expected) < 1e-12
     assert "tilting" in asp.get("phases.k_eps_rule_derivation").derivation.text()
 

@@ -19,7 +19,8 @@ def test_numpy_alpha_is_accepted():
 
 
 @pytest.mark.parametrize("effort, key", [({"max_samples": "1000"}, "max_samples"), ({"initial": 2.5}, "initial"),
-                                         ({"max_seconds": "5"}, "max_seconds"), ({"max_seconds": float("nan")}, "max_seconds")])
+                                         ({"max_seconds": "5"}, "max_seconds"),
+                                         ({"max_seconds": float("nan")}, "max_seconds")])
 def test_bad_effort_values_name_the_key(effort, key):
     with pytest.raises(ValueError, match=key):
         check_settings(0, effort, None)

@@ -60,15 +60,16 @@ def test_cdf_n3_matches_convolution(sigma):
 
 def test_log_laplace_matches_mpmath():
     """ln L at complex theta, both half-planes, against mp.quad on the rotated x-contour."""
-    I = mp.mpc(0, 1)
+    J = mp.mpc(0, 1)
     for sigma, th in [(1.0, 0.05 + 50j), (4.0, 0.001 + 1j), (2.0, -0.3 + 0.5j), (0.5, 2 + 0.1j)]:
         a = float(V._x_shift(np.array([th]), sigma)[0])
         with mp.workdps(30):
-            thr = mp.mpc(th) * mp.exp(I * sigma * a)
+            thr = mp.mpc(th) * mp.exp(J * sigma * a)
             xs = -mp.log(abs(mp.mpc(th))) / sigma
             pts = sorted({mp.mpf(-20), mp.mpf(0), mp.mpf(20 + sigma)} | {xs + k / sigma for k in range(-3, 7)})
             pts = [p for p in pts if -20 <= p <= 20 + sigma]
-            M = mp.quad(lambda x: mp.exp(-(x + I * a) ** 2 / 2) / mp.sqrt(2 * mp.pi) * -mp.expm1(-thr * mp.exp(sigma * x)),
+            M = mp.quad(lambda x: mp.exp(-(x + J * a) ** 2 / 2) / mp.sqrt(2 * mp.pi)
+                        * -mp.expm1(-thr * mp.exp(sigma * x)),
                         pts, maxdegree=10)
             want = complex(mp.log(1 - M))
         got = V._log_laplace(np.array([th]), sigma, 48)[0]
