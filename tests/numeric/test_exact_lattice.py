@@ -43,7 +43,7 @@ def _ipr_reference(n, sigma, dps):
                     return -(-(z * z) / 2).exp() * (-(u * e)).expm1()
                 return (-(z * z) / 2 + k * s * z - u * e).exp()
             r = acb.integral(f, -14, hi).real / norm
-            assert r.rad() < arb(10) ** -(dps + 6)
+            assert r.rad() < arb(10) ** -(dps + 6) * abs(r.mid())
             return r
 
         def g(t):
