@@ -39,6 +39,10 @@ route by ``dps`` (the modules below are private):
 Arithmetic at one working precision is :class:`._backend._Backend`; the rules, node caches and
 confirmation live in :mod:`attnsparse.numeric.quadrature`.
 
+Certified values (:mod:`._certified`): at ``n = 2`` the moments of integer order and the largest
+weight are one-dimensional Gaussian integrals; with python-flint installed they are computed in
+arb ball arithmetic (quadrature and tail enclosed) and returned with ``how == "certified"``.
+
 Confirmation (:func:`_confirmed`): a value is returned only when two successive quadrature
 levels agree (quadratic convergence: error about the square of their difference) *and* an
 independent evaluation on a grid shifted by a third of a step agrees to the requested
@@ -65,12 +69,11 @@ from ._mixture import _IID_BOUNDS, _IID_FUNCTIONALS, _INNER_LEVELS, _MIX_STEP, _
 from ._float import (_GAP_POINTS, _IID, _X_CUT, _coarse_iid, _entropy_f64, _f_zero, _ipr_second_moment,  # noqa: F401
                      _log_binom, _log_partition_f64, _mass_above_f64, _moment_f64, _sorted_pts, _switch_points,
                      _topk)
-from . import _laplace
+from . import _certified, _laplace
 from ._lattice import (_entropy_lattice, _ipr_second_moment_lattice, _log_partition_lattice, _moment_lattice,
                        _topk_lattice)
 from ._laplace import E7_DPS
-from ._mp import (_MP_CHUNK, _MP_E5_FLOOR, _MP_PIECE, _IIDmp, _entropy_mp, _gl_pieces, _log_partition_mp,  # noqa: F401
-                  _mass_above_mp, _moment_mp, _mp_rule, _subdivide, _t_end)
+from ._mp import _MP_E5_FLOOR, _IIDmp, _mass_above_mp  # noqa: F401 -- _IIDmp: tests build the E5 grid
 
 __all__ = ["eval_moment", "eval_ipr", "eval_ipr_second_moment", "eval_log_partition", "eval_entropy", "eval_topk_mass",
            "eval_max_weight", "eval_mass_above", "eval_bilinear", "eval_count_above",
@@ -207,6 +210,10 @@ def eval_moment(dps, n, sigma, k):
     k = _real_arg(k, "k")
     if not (math.isfinite(k) and 0 < k <= 50):
         raise ValueError(f"k must be a real number in (0, 50], got {k!r}")
+    if n == 2 and k == int(k):
+        v = _certified.certified_n2(dps, "moment", s, int(k))
+        if v is not None:
+            return v
     return _confirmed(lambda be, lev: _moment(be, lev, n, s, k), dps, f"E sum p^{k:g} (n={n}, sigma={s:g})")
 
 
@@ -259,6 +266,10 @@ def eval_topk_mass(dps, n, sigma, k):
         raise ValueError(f"k must be an integer in [1, min(64, n)], got {k!r}")
     if k == n:
         return Confirmed(1, int(dps))
+    if n == 2:  # k = 1
+        v = _certified.certified_n2(dps, "max_weight", s)
+        if v is not None:
+            return v
 
     def compute(be, lev):
         return (_topk_lattice if be.kind == "mp" else _topk)(be, lev, n, s, int(k))

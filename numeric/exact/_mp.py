@@ -1,4 +1,7 @@
-r"""The mpmath route of E1-E3 and E5 (``dps > FAST_DPS``): composite Gauss-Legendre in t and w.
+r"""The mpmath route of E5 (``dps > FAST_DPS``): composite Gauss-Legendre in t and w.
+
+E1-E3 take the lattice route (:mod:`._lattice`) above ``FAST_DPS``; this grid serves the mass
+above a threshold (E5) and :func:`_t_end` (the t-range of both routes).
 
 The float grids of :mod:`._float`, carried to 30+ digits, hold 1e7-1e8 mpf objects (tanh-sinh
 needs hundreds of nodes per piece in each of t and x). This route instead uses
@@ -11,7 +14,6 @@ needs hundreds of nodes per piece in each of t and x). This route instead uses
   phi((t + w)/sigma) per (t, w) node; left of c = -3 the integrals are closed-form series
   (expand e^{-e^w}, each term a tilted Gaussian tail ncdf), right of w_hi only the
   Gaussian tail of M is left (closed form);
-* E ln Z's part outside [t_zero, t_end] in closed form (t_zero - Euler gamma);
 * the t-range cut at t_end, where the float64 scan puts n M L^{n-1} (and n L_k L^{n-1})
   below 10^-(digits + 10) (:func:`_t_end`);
 * t-nodes in chunks, so memory stays at ~10^5 objects.
@@ -90,13 +92,13 @@ class _IIDmp:
     """The mpmath route's grid for one ``(n, sigma)``: composite Gauss-Legendre in ``t`` over
     ``[t_zero, t_end]`` and in ``w`` over ``[c, w_hi]``, closed forms outside (see above).
 
-    :meth:`inner` returns, at the t-nodes ``T``, ``M = 1 - L``, ``ln L`` and the requested
-    x-integrals ``L_k = int phi e^{kw - e^w} dx`` and ``G = int sigma x phi e^{w - e^w} dx``.
+    :meth:`inner` returns ``M = 1 - L`` and ``ln L`` at the t-nodes ``T``; :meth:`above` the
+    E5 integral ``A(t)``.
     """
 
-    def __init__(self, be, n, sigma, level, k=2.0):
+    def __init__(self, be, n, sigma, level):
         c = self.ctx = be.ctx
-        self.be, self.n, self.k = be, n, float(k)
+        self.be, self.n, self.k = be, n, 1.0
         s = float(sigma)
         self.sigma = c.mpf(sigma)
         m, shifted = _mp_rule(level)
@@ -126,7 +128,6 @@ class _IIDmp:
         self.K_M = -em * Ww * inv
         self.K_L = (1 + em) * Ww * inv
         self.K_1 = ew * (1 + em) * Ww * inv  # e^{w - e^w}
-        self.K_k = be.exp(self.k * Wn) * (1 + em) * Ww * inv
         self.inv2s2 = 1 / (2 * self.sigma ** 2)
         # series: terms e^{c j}/j! below 10^-(D+3) beyond J
         J = 1
@@ -143,61 +144,38 @@ class _IIDmp:
         self.T, self.WT = _gl_pieces(be, _subdivide(tpts, _MP_PIECE, 1 if shifted else 0), m)
 
     def _series(self, T, j, coef, x_c):
-        """``sum_i coef_i e^{j_i^2 sigma^2/2 - j_i t} ncdf(x_c - j_i sigma)`` and the same with the
-        factor ``sigma x`` (``sigma e^{...}(j sigma ncdf - npdf)``), for arrays ``T``, ``x_c``."""
+        """``sum_i coef_i e^{j_i^2 sigma^2/2 - j_i t} ncdf(x_c - j_i sigma)`` for arrays ``T``, ``x_c``."""
         c, s = self.ctx, self.sigma
         S = np.array([c.zero] * T.size, dtype=object)
-        SG = np.array([c.zero] * T.size, dtype=object)
         exp, ncdf = np.frompyfunc(c.exp, 1, 1), np.frompyfunc(c.ncdf, 1, 1)
-        rt = c.sqrt(2 * c.pi)
         for jj, cf in zip(j, coef):
             jj = c.mpf(jj)
-            z = x_c - jj * s
-            a = jj * jj * s * s / 2 - jj * T
-            P = exp(a) * ncdf(z)
-            S = S + cf * P
-            SG = SG + cf * s * (jj * s * P - exp(a - z * z / 2) / rt)
-        return S, SG
+            S = S + cf * exp(jj * jj * s * s / 2 - jj * T) * ncdf(x_c - jj * s)
+        return S
 
-    def inner(self, want_k=False, want_g=False):
-        """``(M, ln L, L_k or None, G or None)`` at the t-nodes ``T`` (chunked over t)."""
+    def inner(self):
+        """``(M, ln L)`` at the t-nodes ``T`` (chunked over t)."""
         be, c = self.be, self.ctx
-        out = {"M": [], "L": [], "k": [], "g": []}
-        Kmat = [self.K_M, self.K_L] + ([self.K_k] if want_k else [])
-        Kmat = np.stack(Kmat, axis=1)
+        out = {"M": [], "L": []}
+        Kmat = np.stack([self.K_M, self.K_L], axis=1)
         exp = np.frompyfunc(c.exp, 1, 1)
         for i0 in range(0, self.T.size, _MP_CHUNK):
             Tc = self.T[i0:i0 + _MP_CHUNK]
             a = Tc[:, None] + self.Wn[None, :]  # sigma x
-            ph = exp(-(a * a) * self.inv2s2)
-            r = ph.dot(Kmat)
+            r = exp(-(a * a) * self.inv2s2).dot(Kmat)
             out["M"].append(r[:, 0])
             out["L"].append(r[:, 1])
-            if want_k:
-                out["k"].append(r[:, 2])
-            if want_g:
-                out["g"].append((ph * a).dot(self.K_1))
         M, L = np.concatenate(out["M"]), np.concatenate(out["L"])
         with c.extradps(10):  # the series and the tails, with guard digits (tilted Gaussian tails)
             T = self.T
             x_c = (T + self.c_w) / self.sigma
             x_r = (T + self.w_hi) / self.sigma
             ncdf = np.frompyfunc(c.ncdf, 1, 1)
-            J = self.J
-            jm = list(range(1, J + 1))
-            SM, _ = self._series(T, jm, [(-1) ** (j + 1) / c.factorial(j) for j in jm], x_c)
+            jm = list(range(1, self.J + 1))
+            SM = self._series(T, jm, [(-1) ** (j + 1) / c.factorial(j) for j in jm], x_c)
             M = M + SM + ncdf(-x_r)
             L = L + ncdf(x_c) - SM
-            Lk = G = None
-            if want_k:
-                Sk, _ = self._series(T, [self.k + i for i in range(J + 1)],
-                                     [(-1) ** i / c.factorial(i) for i in range(J + 1)], x_c)
-                Lk = np.concatenate(out["k"]) + Sk
-            if want_g:
-                _, SG = self._series(T, [1 + i for i in range(J + 1)],
-                                     [(-1) ** i / c.factorial(i) for i in range(J + 1)], x_c)
-                G = np.concatenate(out["g"]) + SG
-        return M, _log_one_minus(be, M, L), Lk, G
+        return M, _log_one_minus(be, M, L)
 
     def above(self, x0):
         """``A(t) = int_{x > x0} phi(x) e^{w - e^w} dx`` (``w = sigma x - t``) at the t-nodes (E5).
@@ -241,29 +219,13 @@ class _IIDmp:
                 T = self.T[low]
                 j = [1 + i for i in range(self.J + 1)]
                 coef = [(-1) ** i / c.factorial(i) for i in range(self.J + 1)]
-                S_c, _ = self._series(T, j, coef, (T + self.c_w) / s)
-                S_0, _ = self._series(T, j, coef, np.array([x0] * T.size, dtype=object))
+                S_c = self._series(T, j, coef, (T + self.c_w) / s)
+                S_0 = self._series(T, j, coef, np.array([x0] * T.size, dtype=object))
                 A[low] = A[low] + S_c - S_0
         return A
 
     def t_integral(self, g):
         return np.sum(self.WT * g)
-
-
-def _moment_mp(be, level, n, sigma, k):
-    grid = _IIDmp(be, n, sigma, level, k)
-    M, lnL, Lk, _ = grid.inner(want_k=True)
-    return be.num(n) / be.ctx.gamma(k) * grid.t_integral(Lk * be.exp((n - 1) * lnL))
-
-
-def _log_partition_mp(be, level, n, sigma, grid=None, lnL=None):
-    """``E ln Z = t_zero - gamma + int_{t_zero}^{t_end} (1 - L^n) dt``: below ``t_zero``
-    ``L^n`` is dropped and ``int_{-oo}^{t0} e^{-u} dt - int_{t0}^{oo} (1 - e^{-u}) dt = t0 - gamma``
-    (``u = e^{-t}``: ``E_1(u_0) - Ein(u_0) = -ln u_0 - gamma``)."""
-    if grid is None:
-        grid = _IIDmp(be, n, sigma, level, 1.0)
-        lnL = grid.inner()[1]
-    return be.num(grid.t_zero) - be.ctx.euler + grid.t_integral(-be.expm1(n * lnL))
 
 
 #: the smallest E5 value the mpmath route returns: its cuts (t-range, w-range, series) are
@@ -273,12 +235,6 @@ _MP_E5_FLOOR = 1e-6
 
 def _mass_above_mp(be, level, n, sigma, x0):
     """E5 on the mpmath grid: ``n int A(t) L^{n-1} dt`` (``A <= L_1 <= M``: :func:`_t_end` covers it)."""
-    grid = _IIDmp(be, n, sigma, level, 1.0)
+    grid = _IIDmp(be, n, sigma, level)
     lnL = grid.inner()[1]
     return be.num(n) * grid.t_integral(grid.above(x0) * be.exp((n - 1) * lnL))
-
-
-def _entropy_mp(be, level, n, sigma):
-    grid = _IIDmp(be, n, sigma, level, 1.0)
-    M, lnL, _, G = grid.inner(want_g=True)
-    return _log_partition_mp(be, level, n, sigma, grid, lnL) - n * grid.t_integral(G * be.exp((n - 1) * lnL))

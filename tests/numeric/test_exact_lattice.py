@@ -1,8 +1,9 @@
 """The lattice route of E1-E3 (numeric/exact/_lattice.py) above 13 digits.
 
 References are independent of the code under test: one-dimensional mpmath quadrature of the
-n = 2 closed forms, the Gauss-Legendre route of ``._mp`` (slow), the float64 route
-(a different rule, tanh-sinh grids, at 12 digits) and a naive convolution for the integer products.
+n = 2 closed forms, arb integrals inside mpmath tanh-sinh (:func:`_ipr_reference`,
+:func:`_max_weight_n3_reference`, slow), the float64 route (a different rule, tanh-sinh grids,
+at 12 digits) and a naive convolution for the integer products.
 """
 
 import pickle
@@ -15,6 +16,81 @@ import attnsparse as asp
 from attnsparse.numeric import exact as X
 from attnsparse.numeric.exact import _lattice as La
 from attnsparse.numeric.precision import Confirmed, PrecisionError
+
+
+def _arb_mid(r, dps):
+    return mp.mpf(r.mid().str(dps + 10, radius=False))
+
+
+def _ipr_reference(n, sigma, dps):
+    """``(E sum p^2, error estimate)``: ``n int e^{-2t} L_2(e^{-t}) L(e^{-t})^{n-1} dt`` with
+    ``M = 1 - L = int phi (1 - e^{-u e^{sigma x}})`` and ``L_2 = int phi e^{2 sigma x - u e^{sigma x}}``
+    by arb's ``acb.integral`` (radii checked) and the t-integral by mpmath tanh-sinh on unit pieces:
+    no rule shared with the lattice route. About 40 s at (1024, 3.7233, 22 digits)."""
+    flint = pytest.importorskip("flint")
+    from flint import acb, arb
+
+    old = flint.ctx.dps
+    flint.ctx.dps = dps + 12
+    try:
+        s = arb(mp.nstr(mp.mpf(sigma), 30))
+        hi, norm = float(2 * sigma) + 14, (2 * arb.pi()).sqrt()
+
+        def inner(u, k):
+            def f(z, analytic):
+                e = (s * z).exp()
+                if k == 0:
+                    return -(-(z * z) / 2).exp() * (-(u * e)).expm1()
+                return (-(z * z) / 2 + k * s * z - u * e).exp()
+            r = acb.integral(f, -14, hi).real / norm
+            # M enters as (n - 1) ln(1 - M): an absolute error of M moves the result by n times it
+            scale = arb(1) / n if k == 0 else abs(r.mid())
+            assert r.rad() < arb(10) ** -(dps + 6) * scale
+            return r
+
+        def g(t):
+            tt = arb(mp.nstr(t, dps + 15))
+            u = acb((-tt).exp())
+            M, L2 = inner(u, 0), inner(u, 2)
+            return _arb_mid(n * (-2 * tt).exp() * L2 * ((n - 1) * (-M).log1p()).exp(), dps)
+
+        with mp.workdps(dps + 5):
+            pts = [mp.mpf(v) for v in range(-6, int(2 * sigma * sigma + 2.5 * dps + 15))]
+            return mp.quad(g, pts, error=True)
+    finally:
+        flint.ctx.dps = old
+
+
+def _max_weight_n3_reference(sigma, dps):
+    """``(E p_(1), error estimate)`` at n = 3. With ``U = X1 - (X2 + X3)/2 ~ N(0, 3/2)`` and
+    ``V = X2 - X3 ~ N(0, 2)`` independent, key 1 is the largest iff ``U > |V|/2``, and then
+    ``p_1 = 1/(1 + e^{-sigma(U - V/2)} + e^{-sigma(U + V/2)})``; so
+    ``E p_(1) = 6 int_0^oo phi_V(v) int_{v/2}^oo phi_U(u) p_1 du dv``: u by arb, v by mpmath."""
+    flint = pytest.importorskip("flint")
+    from flint import acb, arb
+
+    old = flint.ctx.dps
+    flint.ctx.dps = dps + 12
+    try:
+        s = arb(mp.nstr(mp.mpf(sigma), 30))
+        width = 4 * (dps + 15) ** 0.5  # phi_U, phi_V < e^{-(dps + 15)} beyond
+
+        def g(v):
+            vv = arb(mp.nstr(v, dps + 15))
+            a = vv / 2
+
+            def f(z, analytic):
+                return (-(z * z) / 3).exp() / (1 + (-s * (z - a)).exp() + (-s * (z + a)).exp())
+            r = acb.integral(f, a, a + width).real / (3 * arb.pi()).sqrt()
+            r = r * (-(vv * vv) / 4).exp() / (4 * arb.pi()).sqrt()
+            assert r.rad() < arb(10) ** -(dps + 8)
+            return _arb_mid(r, dps)
+
+        with mp.workdps(dps + 5):
+            v, err = mp.quad(g, [mp.mpf(x) for x in range(0, int(width) + 2)], error=True)
+            return 6 * v, 6 * err
+    finally:
+        flint.ctx.dps = old
 
 
 def _naive_product(a, b):
@@ -129,17 +205,14 @@ def test_confirmed_says_how_its_digits_were_obtained():
         Confirmed(1, 3, how="guessed")
 
 
-@pytest.mark.slow  # the old mpmath route (composite Gauss-Legendre and closed-form series): ~2-4 minutes
+@pytest.mark.slow  # ~1-2 minutes: the claim at 20 digits and the arb/mpmath reference (~40 s)
 def test_exact_ipr_claim_is_right_to_19_digits_against_an_independent_rule():
-    # issue 12, done-means: evaluate(dps=20) of phases.exact_ipr at (1024, 3.7233). The reference is
-    # the Gauss-Legendre route of ._mp (different rule, series tails, no lattice), confirmed to 22 digits.
+    # issue 12, done-means: evaluate(dps=20) of phases.exact_ipr at (1024, 3.7233), against
+    # arb inner integrals and an mpmath outer integral (no lattice, no shared rule) at 22 digits.
     # (Nested plain mpmath.quad at 24 digits did not finish in 45 minutes on the development machine.)
-    from attnsparse.numeric.exact import _mp
-    from attnsparse.numeric.quadrature import confirm_levels
-
     v = asp.get("phases.exact_ipr").evaluate(dps=20, n=1024, sigma=3.7233)
-    ref = confirm_levels(lambda be, lev: _mp._moment_mp(be, lev, 1024, 3.7233, 2), X._Backend("mp", 27),
-                         X._Backend("mp", 37), range(2, 9), 22, "reference")
+    ref, err = _ipr_reference(1024, 3.7233, 22)
+    assert err < mp.mpf(10) ** -24
     assert v.digits == 20 and abs(v - ref) <= mp.mpf(10) ** -19 * ref
 
 
@@ -162,14 +235,26 @@ def test_topk_lattice_agrees_with_float_route(dps, n, sigma, k):
 
 
 @pytest.mark.slow  # ~50 s (n = 2 keeps ~340 extra bits for L itself)
-def test_max_weight_at_n_two_matches_one_dimensional_quadrature():
-    # n = 2: p_(1) = logistic(|D|), D = sigma (X1 - X2) ~ N(0, 2 sigma^2)
+def test_max_weight_at_n_two_matches_one_dimensional_quadrature(monkeypatch):
+    # n = 2: p_(1) = logistic(|D|), D = sigma (X1 - X2) ~ N(0, 2 sigma^2); the lattice route
+    # (the certified n = 2 route of ._certified is switched off here; test_exact_certified covers it)
+    from attnsparse.numeric.exact import _certified
+
+    monkeypatch.setattr(_certified, "_flint", None)
     s = 1.7
     with mp.workdps(35):
         sd = mp.mpf(s) * mp.sqrt(2)
         ref = 2 * mp.quad(lambda z: mp.npdf(z) / (1 + mp.exp(-sd * z)), [0, 3, mp.inf])
     v = X.eval_max_weight(22, 2, s)
-    assert v.digits == 22 and abs(v - ref) <= mp.mpf(10) ** -22 * ref
+    assert v.digits == 22 and v.how == "confirmed" and abs(v - ref) <= mp.mpf(10) ** -22 * ref
+
+
+@pytest.mark.slow  # ~15 s for the lattice at 30 digits, ~5 s for the reference
+def test_max_weight_thirty_digits_at_n_three_against_an_independent_integral():
+    v = X.eval_max_weight(30, 3, 1.7)
+    ref, err = _max_weight_n3_reference(1.7, 32)
+    assert err < mp.mpf(10) ** -33
+    assert v.digits == 30 and abs(v - ref) <= mp.mpf(10) ** -30 * ref, (v, ref)
 
 
 def test_topk_pair_sums_without_flint_agree(monkeypatch):
