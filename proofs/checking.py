@@ -214,7 +214,8 @@ def _pilot(claim, params, alpha, rtol, pilot_rows, seed):
 def design_claim(claim, params, alpha=None, rtol=None, deviation=None, pilot=4000, seed=0):
     """A :class:`~attnsparse.numeric.design.Design` for ``claim`` at ``params`` (its first check
     point when empty). ``rtol`` (default the claim's) sets the band, ``deviation`` (relative to
-    the theory, default ``rtol``, ``2 rtol`` for ``approx``, 0.1 when ``rtol`` is 0) the deviation to refute. Two-model claims are designed on
+    the theory, default ``rtol``, ``2 rtol`` for ``approx``, 0.1 when ``rtol`` is 0) the deviation
+    to refute. Two-model claims are designed on
     their paired differences (the theory is the right-hand side's pilot estimate), quantiles
     with the order-statistic intervals the check uses."""
     from ..numeric import design
