@@ -44,7 +44,7 @@ import numpy as np
 
 from .confseq import C_TRUNC
 
-__all__ = ["Design", "WidthLaw", "design_rows", "resolution_width", "pilot", "Pilot"]
+__all__ = ["Design", "WidthLaw", "design_rows", "resolution_width", "Pilot"]
 
 #: rows summed exactly in the betting law; beyond, the sums are integrals
 _EXACT = 1024
@@ -228,7 +228,8 @@ def _refute_need(rel, tol, deviation):
 
 @dataclass(frozen=True)
 class Pilot:
-    """Pilot rows of a check, read by the engine's own construction (:func:`pilot`)."""
+    """Pilot rows of a check, read by the engine's own construction
+    (:func:`attnsparse.numeric.check.pilot_look`: its sides, method, confidence set and law)."""
 
     method: str
     law: WidthLaw  # calibrated on the pilot
@@ -237,22 +238,6 @@ class Pilot:
     tol: float
     rel: str
     rows: int
-
-
-def pilot(spec, rows=4000, seed=0):
-    """A :class:`Pilot` of ``rows`` seeded rows of the check ``spec`` (a CheckSpec).
-
-    The sides, the method, the confidence set and the width law come from the check engine
-    itself (:func:`attnsparse.numeric.check.pilot_look`), so the design follows the method the
-    check will use: betting, lipschitz, order statistics (quantiles) or asymptotic, on one
-    side or on the paired differences of two models.
-    """
-    from .check import pilot_look  # the engine imports this module for the law
-
-    if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 100:
-        raise ValueError(f"pilot must be an integer >= 100 rows, got {rows!r}")
-    method, law, est, theory, tol = pilot_look(spec, int(rows), seed)
-    return Pilot(method, law, est, theory, tol, spec.rel, int(rows))
 
 
 def design_rows(p, deviation):

@@ -202,13 +202,17 @@ def _pilot(claim, params, alpha, rtol, pilot_rows, seed):
     from dataclasses import replace as _replace
 
     from ..numeric import design
+    from ..numeric.check import pilot_look
 
+    if isinstance(pilot_rows, bool) or not isinstance(pilot_rows, numbers.Integral) or pilot_rows < 100:
+        raise ValueError(f"pilot must be an integer >= 100 rows, got {pilot_rows!r}")
     if not params and claim.points:
         params = dict(claim.points[0])
     spec = check_spec(claim, params, seed, "quick", alpha)
     if rtol is not None:
         spec = _replace(spec, rtol=rtol)
-    return design.pilot(spec, pilot_rows, seed)
+    method, law, est, theory, tol = pilot_look(spec, int(pilot_rows), seed)
+    return design.Pilot(method, law, est, theory, tol, spec.rel, int(pilot_rows))
 
 
 def design_claim(claim, params, alpha=None, rtol=None, deviation=None, pilot=4000, seed=0):
