@@ -1,6 +1,6 @@
 """Benchmark of the check engine: false-alarm rates, rows to refute, wall time of a quick suite.
 
-    python -m bench.check            # 1000 repetitions per case (slow: tens of minutes)
+    python -m bench.check            # 1000 repetitions per case (about an hour on 2 loaded cores)
     python -m bench.check --reps 50  # a quick run
     python -m bench.check --no-suite # skip the `attnsparse check --quick` timing
 
@@ -8,10 +8,16 @@ Prints, in one run:
 
 * the false-alarm rate at alpha = 0.05 of true claims (refuted / repetitions) for a
   bounded heavy-tailed mean, a tiny mean, a tight bound, a Lipschitz statistic, a two-model
-  claim and a quantile, with the method the engine used;
-* the rows needed to refute a 10%-off mutant at alpha = 1e-3 by the engine (betting or
-  lipschitz) and by the old t route (Student t at alpha / L over the same look schedule),
-  same seeds;
+  claim and a quantile, with the method the engine used and the exact (Clopper-Pearson)
+  95% upper confidence bound on the rate. Each repetition runs the engine with a fixed row
+  cap, ``FALSE_ALARM_EFFORT`` (4 000 rows doubling to at most 64 000, 5 looks, a time budget
+  that never binds): smaller than the quick effort's cap, so that 1000 repetitions fit in
+  the time; the guarantee tested (the level holds at every look) is the same. One more case,
+  a mean of 2^-20, runs the betting sequence itself on numpy data of known mean (a row of
+  the engine for that mean would need 2^20 logits);
+* the rows needed to refute a mutant 10% above and one 10% below the truth at alpha = 1e-3,
+  by the engine (betting or lipschitz) and by the old t route (Student t at alpha / L over
+  the same look schedule), same seeds, as a ratio of medians;
 * the wall time of ``attnsparse check --quick``.
 """
 
@@ -36,7 +42,12 @@ from attnsparse.numeric import check as engine
 n, sigma, d = sp.symbols("n sigma d", positive=True)
 IID = asp.IIDLogits(n=n, sigma=sigma)
 
-EFFORT = {"initial": 4000, "max_samples": 256_000, "max_seconds": 60.0}
+#: false-alarm repetitions: a fixed row cap (looks at 4 000 .. 64 000 rows); the time budget never binds
+FALSE_ALARM_EFFORT = {"initial": 4000, "max_samples": 64_000, "max_seconds": 1e6}
+#: rows to refute: room for the betting route to refute a tiny mean from below
+REFUTE_EFFORT = {"initial": 4000, "max_samples": 2_048_000, "max_seconds": 1e6}
+#: the mean of the tiny-mean case run on numpy data
+TINY = 2.0**-20
 
 
 def _mean_max(n_keys):
@@ -51,9 +62,9 @@ def _cases():
     return [
         ("bounded heavy-tailed mean: E p_0 = 1/n (n=256, sigma=1.5)",
          asp.Claim("b.heavy", model=IID, lhs=asp.E(asp.stat.weight(0)), rel="==", rhs=1 / n), dict(n=256, sigma=1.5)),
-        ("tiny mean: E p_0 = 1/n (n=2^12, sigma=0.5, rtol 5%)",
+        ("tiny mean: E p_0 = 1/n (n=2^10, sigma=0.5, rtol 5%)",
          asp.Claim("b.tiny", model=IID, lhs=asp.E(asp.stat.weight(0)), rel="==", rhs=1 / n, rtol=0.05),
-         dict(n=2**12, sigma=0.5)),
+         dict(n=2**10, sigma=0.5)),
         ("tight bound: P(argmax = 0) <= 1/n (n=8, an equality)",
          asp.Claim("b.tight", model=IID, lhs=asp.P(asp.stat.argmax == 0), rel="<=", rhs=1 / n), dict(n=8, sigma=1.0)),
         ("Lipschitz statistic: E max_logit = exact (n=64, sigma=1)",
@@ -68,23 +79,46 @@ def _cases():
     ]
 
 
+def binomial_upper(k, reps, level=0.95):
+    """The exact (Clopper-Pearson) one-sided upper confidence bound on a rate seen k times in reps."""
+    return 1.0 if k >= reps else float(st.beta.ppf(level, k + 1, reps - k))
+
+
 def false_alarms(reps):
-    print(f"False-alarm rate at alpha = 0.05, {reps} repetitions (target <= 0.05 for non-asymptotic methods)")
+    print(f"False-alarm rate at alpha = 0.05, {reps} repetitions (target <= 0.05 for non-asymptotic methods);"
+          f" upper: exact binomial 95% upper confidence bound on the rate", flush=True)
     for name, claim, point in _cases():
         t0 = time.perf_counter()
-        k, method = 0, "?"
+        k, methods = 0, set()
         for i in range(reps):
-            r = claim.check(seed=1000 + i, alpha=0.05, effort=EFFORT, **point)
+            r = claim.check(seed=1000 + i, alpha=0.05, effort=FALSE_ALARM_EFFORT, **point)
             k += r.verdict == "refuted"
-            method = r.method
-        print(f"  {name:75s} {method:17s} {k:4d}/{reps} = {k / reps:.3f}   ({time.perf_counter() - t0:.0f} s)")
+            methods.add(r.method)
+        _row(name, "/".join(sorted(methods)), k, reps, t0)
+    t0 = time.perf_counter()
+    k = sum(_tiny_false_alarm(np.random.default_rng(3000 + i), 0.05) for i in range(reps))
+    _row("tiny mean 2^-20: 2^-20 (3.05/0.05) Beta(0.05, 3) in [0, 1], 64 000 rows", "betting (numpy)", k, reps, t0)
+
+
+def _row(name, method, k, reps, t0):
+    print(f"  {name:75s} {method:17s} {k:4d}/{reps} = {k / reps:.3f}  upper {binomial_upper(k, reps):.3f}"
+          f"   ({time.perf_counter() - t0:.0f} s)", flush=True)
+
+
+def _tiny_false_alarm(rng, alpha):
+    """Whether the betting sequence ever rejects the true mean 2^-20 within 64 000 heavy-tailed rows
+    (the p-value is the running minimum over all rows, so one call covers every stopping time)."""
+    from attnsparse.numeric.confseq import betting_cs
+
+    x = TINY * (3.05 / 0.05) * rng.beta(0.05, 3.0, FALSE_ALARM_EFFORT["max_samples"])
+    return betting_cs(x, 0.0, 1.0, alpha).pvalue(TINY) <= alpha
 
 
 def _t_route_rows(claim, point, seed, alpha):
     """Rows the old t route (Student t at alpha/L per look) needs to refute, same streams."""
     from attnsparse.proofs.checking import check_spec
-    spec = check_spec(claim, point, seed=seed, effort=EFFORT, alpha=alpha)
-    e = engine._effort(EFFORT)
+    spec = check_spec(claim, point, seed=seed, effort=REFUTE_EFFORT, alpha=alpha)
+    e = engine._effort(REFUTE_EFFORT)
     side = engine._Side(spec.lhs, spec.model, spec.values, seed, 0)
     L = engine._looks(e["initial"], e["max_samples"])
     theory = float(spec.theory)
@@ -100,18 +134,21 @@ def _t_route_rows(claim, point, seed, alpha):
 
 
 def rows_to_refute(reps):
-    print("Rows to refute a 10%-off mutant at alpha = 1e-3 (median over seeds; target <= 4x the t route)")
+    print(f"Rows to refute a 10%-off mutant at alpha = 1e-3 (median over {reps} seeds, cap "
+          f"{REFUTE_EFFORT['max_samples']} rows; target <= 4x the t route)", flush=True)
     cases = _cases()
     for name, claim, point in cases[:2] + cases[3:4]:
-        mutant = asp.Claim(claim.id + ".m", model=claim.model, lhs=claim.lhs, rel=claim.rel, rhs=1.1 * claim.rhs,
-                           rtol=claim.rtol)
-        ours, old = [], []
-        for i in range(reps):
-            r = mutant.check(seed=2000 + i, alpha=1e-3, effort=EFFORT, **point)
-            ours.append(r.samples if r.verdict == "refuted" else math.inf)
-            old.append(_t_route_rows(mutant, point, 2000 + i, 1e-3))
-        print(f"  {name:60s} {r.method} {np.median(ours):>9.0f}   t route {np.median(old):>9.0f}   "
-              f"ratio {np.median(ours) / np.median(old):.1f}")
+        for factor in (1.1, 0.9):
+            mutant = asp.Claim(claim.id + ".m", model=claim.model, lhs=claim.lhs, rel=claim.rel,
+                               rhs=factor * claim.rhs, rtol=claim.rtol)
+            ours, old = [], []
+            for i in range(reps):
+                r = mutant.check(seed=2000 + i, alpha=1e-3, effort=REFUTE_EFFORT, **point)
+                ours.append(r.samples if r.verdict == "refuted" else math.inf)
+                old.append(_t_route_rows(mutant, point, 2000 + i, 1e-3))
+            a, b = np.median(ours), np.median(old)
+            print(f"  {name:60s} x{factor:<4g} {r.method:9s} {a:>9.0f}   t route {b:>9.0f}   ratio {a / b:.1f}",
+                  flush=True)
 
 
 def suite_time():
@@ -129,10 +166,12 @@ def main(argv=None):
     ap.add_argument("--refute-reps", type=int, default=20, help="seeds for the rows-to-refute comparison")
     ap.add_argument("--no-suite", action="store_true", help="skip timing `attnsparse check --quick`")
     a = ap.parse_args(argv)
+    t0 = time.perf_counter()
     false_alarms(a.reps)
     rows_to_refute(a.refute_reps)
     if not a.no_suite:
         suite_time()
+    print(f"total {time.perf_counter() - t0:.0f} s", flush=True)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ import numpy as np
 
 from . import config
 from .confseq import ClippedCS, betting_cs
+from .design import WidthLaw
 from .simulate import _symbol_keys, simulate_stats
 from .statistics import P, Functional, quantile
 from .streams import CHECK_WARM_UP, check_batch, check_seed
@@ -259,8 +260,11 @@ class _Side:
         simulate_stats(self.model, [self.f.stat], rows, self.seed, self.values, batch=CHECK_WARM_UP)
 
     def extend(self, look, size):
-        raw = simulate_stats(self.model, [self.f.stat], size, self.seed, self.values,
-                             batch=check_batch(look, self.stream))[:, 0]
+        self.x = np.concatenate([self.x, self.draw(size, check_batch(look, self.stream), look)])
+
+    def draw(self, size, batch, look=0):
+        """``size`` validated values of the functional from random-stream batch ``batch``."""
+        raw = simulate_stats(self.model, [self.f.stat], size, self.seed, self.values, batch=batch)[:, 0]
         bad = ~np.isfinite(raw)
         if bad.any():
             what = "NaN" if np.isnan(raw).any() else "inf"
@@ -274,7 +278,7 @@ class _Side:
             if v.min() < lo - slack or v.max() > hi + slack:
                 raise ValueError(f"the statistic {self.f.stat!r} returned {float(v.min()):.6g} .. "
                                  f"{float(v.max()):.6g}, outside its declared range [{lo:g}, {hi:g}]")
-        self.x = np.concatenate([self.x, v])
+        return v
 
 
 def _band(theory, tol):
@@ -358,27 +362,22 @@ def _decide_two_sample_betting(left, right, rel, rtol, atol, alpha, method):
     difference; Lipschitz statistics (``method == "lipschitz"``) clip the difference, which
     is ``hypot(L_L, L_R)``-Lipschitz in the joint Gaussian input, around 0: the mean of
     the difference under ``==``, a centre fixed before the data."""
-    d = left.x - right.x
     er = float(np.mean(right.x))
     tol = max(rtol * abs(er), atol)
-    if method == "lipschitz":
-        lip = math.hypot(left.lipschitz, right.lipschitz)
-        cs = ClippedCS(d, 0.0, lip, config.LIPSCHITZ_Z + atol / lip, alpha)
-    else:
-        (l0, l1), (r0, r1) = left.range, right.range
-        cs = betting_cs(d, l0 - r1, l1 - r0, alpha)
+    cs = _anytime_cs((left, right), method, 0.0, atol, alpha)
     decision, p, ci, level = _decide_betting(cs, 0.0, "==" if rel == "==" else "approx", tol, alpha)
-    return decision, p, ci, level, tol
+    return decision, p, ci, level, tol, cs
 
 
-def _rows_to_decide(est, ci, theory, rel, tol, rows):
+def _rows_to_decide(est, ci, theory, rel, tol, rows, law=None):
     """About how many rows would decide a check whose interval at ``rows`` rows is ``ci``, or None.
 
     The interval must shrink to the distance ``need`` between the estimate and the nearer
     decision edge (the band's edge to confirm, the theory value or the band's far edge to
-    refute). Its half-width falls like ``1/sqrt(rows)`` when the spread of the values limits it
-    and like ``1/rows`` when their range does; the slower law is assumed, so the figure errs
-    high. It assumes the estimate stays where it is.
+    refute). How it shrinks is the check's width law (:class:`.design.WidthLaw`, the one
+    model of rows-to-decide, which design uses too), calibrated to the interval at ``rows``;
+    without one, ``1/sqrt(rows)``. It assumes the estimate stays where it is; at least the
+    next look (``2 rows``).
     """
     d = est - theory
     if rel == "<=":
@@ -390,7 +389,9 @@ def _rows_to_decide(est, ci, theory, rel, tol, rows):
         need = max(tol - abs(d), abs(d)) if rel == "==" else abs(tol - abs(d))
     if not (math.isfinite(w) and w > 0 and need > 0):
         return None
-    return max(2.0 * rows, rows * (w / need) ** 2)
+    if law is None:
+        return max(2.0 * rows, rows * (w / need) ** 2)
+    return max(2.0 * rows, law.calibrated(w, rows).rows_for(need))
 
 
 def _about(x):
@@ -403,10 +404,10 @@ def _about(x):
             return f"{v:.{max(0, 1 - int(math.floor(math.log10(max(v, 1.0)))))}f}{unit}"
 
 
-def _what_would_decide(est, ci, theory, rel, tol, rows, seconds_per_row, e):
+def _what_would_decide(est, ci, theory, rel, tol, rows, seconds_per_row, e, law=None):
     """The tail of an inconclusive reason: the rows that would decide the check, and how to run them."""
-    need = _rows_to_decide(est, ci, theory, rel, tol, rows)
-    if need is None:
+    need = _rows_to_decide(est, ci, theory, rel, tol, rows, law)
+    if need is None or not math.isfinite(need):
         return ("; the estimate sits on the edge of the tolerance band, so more rows may not decide it"
                 if math.isfinite(ci[0]) or math.isfinite(ci[1]) else "")
     full = config.EFFORT["full"]
@@ -436,30 +437,108 @@ def _method(spec, sides):
     return "asymptotic"
 
 
-def _one_sample_cs(side, method, theory, tol, alpha):
-    """The confidence sequence of a one-sample betting or Lipschitz check. The clip window
-    is ``theory +- z L`` with ``z = LIPSCHITZ_Z + tol / L``: fixed before the data, wide
-    enough that the clipping bias at the band's edges is at most ``B(LIPSCHITZ_Z L)``."""
+def _anytime_cs(sides, method, theory, tol, alpha):
+    """The confidence sequence of a betting or Lipschitz check: on the rows of one side, or on
+    the paired differences ``x_L - x_R`` of two (centre 0; ``tol`` is then ``atol``, fixed before
+    the data). A Lipschitz clip window is ``centre +- z L`` with ``z = LIPSCHITZ_Z + tol / L``:
+    wide enough that the clipping bias at the band's edges is at most ``B(LIPSCHITZ_Z L)``; the
+    difference of two sides is ``hypot(L_L, L_R)``-Lipschitz in the joint Gaussian input."""
+    if len(sides) == 1:
+        x, lip, rng = sides[0].x, sides[0].lipschitz, sides[0].range
+    else:
+        left, right = sides
+        x = left.x - right.x
+        lip = math.hypot(left.lipschitz or 0, right.lipschitz or 0)
+        rng = (left.range[0] - right.range[1], left.range[1] - right.range[0]) if method == "betting" else None
     if method == "lipschitz":
-        lip = side.lipschitz
-        return ClippedCS(side.x, theory, lip, config.LIPSCHITZ_Z + tol / lip, alpha)
-    return betting_cs(side.x, side.range[0], side.range[1], alpha)
+        return ClippedCS(x, theory, lip, config.LIPSCHITZ_Z + tol / lip, alpha)
+    return betting_cs(x, rng[0], rng[1], alpha)
+
+
+def _width_law(sides, method, cs, rel, alpha, looks):
+    """The :class:`.design.WidthLaw` of a check (uncalibrated): the betting law on the values and
+    range the confidence sequence ``cs`` runs on (the clip window for Lipschitz), else ``1/sqrt``."""
+    side = {"<=": "upper", ">=": "lower"}.get(rel, "two")
+    if cs is not None:
+        b = (cs.inner if isinstance(cs, ClippedCS) else cs).b
+        return WidthLaw("betting", float(np.var(b.y)) * b.span ** 2, alpha, (b.lo, b.hi),
+                        float(b.from_unit(np.mean(b.y))), side)
+    x = sides[0].x - sides[1].x if len(sides) == 2 else sides[0].x
+    return WidthLaw("asymptotic", float(np.var(x, ddof=1)), alpha, side=side, looks=looks)
+
+
+def _look(spec, method, sides, theory, tol, alpha, a_look):
+    """One look at the rows of ``sides``: ``(verdict or None, p, ci, level, est, se, theory, tol, z, cs)``
+    (``theory`` is the right-hand side's estimate for two models; ``cs`` None unless anytime)."""
+    anytime, cs = method in ("betting", "lipschitz"), None
+    if len(sides) == 2:
+        left, right = sides
+        if anytime:
+            verdict, p, ci, level, tol, cs = _decide_two_sample_betting(left, right, spec.rel, spec.rtol, spec.atol,
+                                                                        alpha, method)
+            el, er = spec.lhs.estimate(left.x, 0.5), spec.rhs.estimate(right.x, 0.5)
+        else:
+            verdict, p, ci, level, el, er, tol = _decide_two_sample(left, right, spec.rel, spec.rtol, spec.atol,
+                                                                    a_look)
+        est, se, theory = el.value, el.stderr, er.value
+        ci = (er.value + ci[0], er.value + ci[1])
+        z = (el.value - er.value) / math.hypot(el.stderr, er.stderr) if el.stderr or er.stderr else 0.0
+    else:
+        if anytime:
+            cs = _anytime_cs(sides, method, theory, tol, alpha)
+            verdict, p, ci, level = _decide_betting(cs, theory, spec.rel, tol, alpha)
+        else:
+            verdict, p, ci, level = _decide_one_sample(spec.lhs, sides[0].x, theory, spec.rel, tol, a_look)
+        est_o = spec.lhs.estimate(sides[0].x, 0.5)
+        est, se = est_o.value, est_o.stderr
+        z = (est - theory) / se if se > 0 else (0.0 if est == theory else math.copysign(math.inf, est - theory))
+    return verdict, p, ci, level, est, se, theory, tol, z, cs
+
+
+def _sides(spec, seed):
+    left = _Side(spec.lhs, spec.model, spec.values, seed, stream=0)
+    return (left,) if spec.rhs is None else (left, _Side(spec.rhs, spec.model, spec.values, seed, stream=1))
+
+
+def _target(spec):
+    """(theory, tol) of a one-sample check; (nan, nan) for two models (set at each look)."""
+    if spec.rhs is not None:
+        return math.nan, math.nan
+    theory = float(spec.theory)
+    return theory, max(spec.rtol * abs(theory), spec.atol)
+
+
+#: the random-stream batch of design pilots (apart from the check looks, which use 2 l + s)
+PILOT_BATCH = 2**20
+
+
+def pilot_look(spec, rows, seed=0):
+    """The engine's look at ``rows`` pilot rows of ``spec`` (random-stream batch ``PILOT_BATCH + s``
+    for side ``s``, apart from the check's looks): ``(method, law, estimate, theory, tol)`` with
+    the check's own sides, method and confidence set, and its width law calibrated to the
+    half-width the check would report at ``rows`` rows (:mod:`.design`)."""
+    seed, e, alpha = check_settings(seed, spec.effort, spec.alpha)
+    sides = _sides(spec, seed)
+    for s, side in enumerate(sides):
+        side.x = side.draw(rows, PILOT_BATCH + s)
+    method = _method(spec, sides)
+    looks = _looks(e["initial"], e["max_samples"])
+    a_look = alpha if method in ("betting", "lipschitz") else alpha / looks
+    theory, tol = _target(spec)
+    _, _, ci, _, est, _, theory, tol, _, cs = _look(spec, method, sides, theory, tol, alpha, a_look)
+    law = _width_law(sides, method, cs, spec.rel, alpha, looks)
+    hw = ci[1] - est if spec.rel == "<=" else est - ci[0] if spec.rel == ">=" else max(est - ci[0], ci[1] - est)
+    return method, law.calibrated(hw, rows), est, theory, tol
 
 
 def run_check(spec: CheckSpec) -> CheckResult:
     """Run the check described by ``spec``. See the module docstring."""
     seed, e, alpha = check_settings(spec.seed, spec.effort, spec.alpha)
-    values, rel, rtol = spec.values, spec.rel, spec.rtol
-    two_sample = spec.rhs is not None
+    rel = spec.rel
     t0 = time.perf_counter()
-    if two_sample:
-        theory, tol = math.nan, math.nan
-        right = _Side(spec.rhs, spec.model, values, seed, stream=1)
-    else:
-        theory = float(spec.theory)
-        tol = max(rtol * abs(theory), spec.atol)
-    left = _Side(spec.lhs, spec.model, values, seed, stream=0)
-    sides = (left, right) if two_sample else (left,)
+    theory, tol = _target(spec)
+    sides = _sides(spec, seed)
+    left = sides[0]
     # refuse up front what cannot fit: the probe rows at the fastest plausible speed
     floor = sum(_draws_per_row(s.bound) for s in sides) * config.SECONDS_PER_DRAW_FLOOR
     if floor * config.PROBE_ROWS > e["max_seconds"]:
@@ -493,25 +572,7 @@ def run_check(spec: CheckSpec) -> CheckResult:
         t_batch = time.perf_counter()
         for side in sides:
             side.extend(look, size)
-        if two_sample:
-            if anytime:
-                verdict, p, ci, level, tol = _decide_two_sample_betting(left, right, rel, rtol, spec.atol, alpha,
-                                                                        method)
-                el, er = spec.lhs.estimate(left.x, 0.5), spec.rhs.estimate(right.x, 0.5)
-            else:
-                verdict, p, ci, level, el, er, tol = _decide_two_sample(left, right, rel, rtol, spec.atol, a_look)
-            est, se, theory = el.value, el.stderr, er.value
-            ci = (er.value + ci[0], er.value + ci[1])
-            z = (el.value - er.value) / math.hypot(el.stderr, er.stderr) if el.stderr or er.stderr else 0.0
-        else:
-            if anytime:
-                cs = _one_sample_cs(left, method, theory, tol, alpha)
-                verdict, p, ci, level = _decide_betting(cs, theory, rel, tol, alpha)
-            else:
-                verdict, p, ci, level = _decide_one_sample(spec.lhs, left.x, theory, rel, tol, a_look)
-            est_o = spec.lhs.estimate(left.x, 0.5)
-            est, se = est_o.value, est_o.stderr
-            z = (est - theory) / se if se > 0 else (0.0 if est == theory else math.copysign(math.inf, est - theory))
+        verdict, p, ci, level, est, se, theory, tol, z, cs = _look(spec, method, sides, theory, tol, alpha, a_look)
         p_min = min(p_min, p)
         look += 1
         if verdict is not None:
@@ -529,7 +590,8 @@ def run_check(spec: CheckSpec) -> CheckResult:
             break
         size = total  # the next batch doubles the total
     if verdict == "inconclusive":
-        reason += _what_would_decide(est, ci, theory, rel, tol, len(left.x), batch_time / size, e)
+        law = _width_law(sides, method, cs, rel, alpha, n_looks)
+        reason += _what_would_decide(est, ci, theory, rel, tol, len(left.x), batch_time / size, e, law)
     if verdict == "consistent":
         reason = "interval within tolerance" if rel in ("==", "approx") else "bound holds"
     elif verdict == "refuted":

@@ -150,8 +150,15 @@ class Bets:
 
 
 def _root(f, a, b):
-    """Root of a monotone ``f`` on ``[a, b]`` with ``f(a)``, ``f(b)`` of opposite signs."""
-    return brentq(f, a, b, xtol=1e-300, rtol=_RTOL, maxiter=400)
+    """Root of a monotone ``f`` on ``[a, b]`` with ``f(a)``, ``f(b)`` of opposite signs.
+
+    The absolute tolerance 1e-40 (in the unit scale) is far below any mean a check resolves
+    (2^-20 to a relative 1e-12 needs 1e-18) but bounded away from 0: when the first rows are
+    all 0 their bets are unbounded (a running variance of 0), ``log K+`` grows like
+    ``log(1 / u)`` only below ``u ~ 1e-150``, and a root there is 0 for every purpose; an
+    absolute tolerance of 1e-300 made brentq exhaust its iterations on it
+    (tests/numeric/test_confseq_roots.py)."""
+    return brentq(f, a, b, xtol=1e-40, rtol=_RTOL, maxiter=400)
 
 
 class BettingCS:
@@ -179,14 +186,16 @@ class BettingCS:
         return self.b.from_unit(self._upper_u(math.log(1 / (alpha or self.alpha))))
 
     def interval(self, alpha=None):
-        """Two-sided ``(lo, hi)`` at level ``1 - alpha``, from the hedged capital."""
+        """Two-sided ``(lo, hi)`` at level ``1 - alpha``, from the hedged capital: ``K+`` (which
+        decreases in ``m``) is below ``2/alpha`` exactly above ``lo`` and ``K-`` (increasing)
+        exactly below ``hi``, so each end is the root of one capital on all of ``[0, 1]``."""
         a = alpha or self.alpha
         thr = math.log(2 / a)
-        mid = self._balance_u()
-        if max(self.b.log_capital(mid, "+"), self.b.log_capital(mid, "-")) >= thr:
-            m = self.b.from_unit(mid)  # an empty set (probability <= alpha): report the point
+        lo, hi = self._lower_u(thr), self._upper_u(thr)
+        if lo > hi:  # an empty set (probability <= alpha): report the balance point
+            m = self.b.from_unit(self._balance_u())
             return m, m
-        return self.b.from_unit(self._lower_u(thr, mid)), self.b.from_unit(self._upper_u(thr, mid))
+        return self.b.from_unit(lo), self.b.from_unit(hi)
 
     def _balance_u(self):
         """The ``u`` where ``K+ = K-`` (the minimiser of the hedged capital)."""
@@ -198,29 +207,29 @@ class BettingCS:
             return 1.0
         return _root(g, 0.0, 1.0)
 
-    def _lower_u(self, thr, start=None):
+    def _lower_u(self, thr):
+        """``inf {u : log K+(u) < thr}`` (0 when ``K+(0)`` is already below)."""
         b = self.b
-        hi = self._balance_u() if start is None else start
 
         def f(u):
             return b.log_capital(u, "+") - thr
         if f(0.0) < 0:  # K+(0) below the threshold: the bound is 0
             return 0.0
-        if f(hi) >= 0:
-            return hi
-        return _root(f, 0.0, hi)
+        if f(1.0) >= 0:
+            return 1.0
+        return _root(f, 0.0, 1.0)
 
-    def _upper_u(self, thr, start=None):
+    def _upper_u(self, thr):
+        """``sup {u : log K-(u) < thr}`` (1 when ``K-(1)`` is already below)."""
         b = self.b
-        lo = self._balance_u() if start is None else start
 
         def f(u):
             return b.log_capital(u, "-") - thr
         if f(1.0) < 0:
             return 1.0
-        if f(lo) >= 0:
-            return lo
-        return _root(f, lo, 1.0)
+        if f(0.0) >= 0:
+            return 0.0
+        return _root(f, 0.0, 1.0)
 
     # --- anytime-valid p-values
     def pvalue(self, m0, alternative="two-sided"):

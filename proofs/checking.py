@@ -196,33 +196,44 @@ def replay_effort(effort, rows):
     return {"initial": e["initial"], "max_samples": int(rows), "max_seconds": REPLAY_SECONDS}
 
 
-def _design_setup(claim, params, alpha, pilot_rows, seed):
-    from ..numeric import design
+def _pilot(claim, params, alpha, rtol, pilot_rows, seed):
+    """The design pilot of ``claim`` at ``params`` (its first check point when empty), with the
+    band ``rtol`` (default the claim's): the check engine's own sides, method and interval."""
+    from dataclasses import replace as _replace
 
+    from ..numeric import design
+    from ..numeric.check import pilot_look
+
+    if isinstance(pilot_rows, bool) or not isinstance(pilot_rows, numbers.Integral) or pilot_rows < 100:
+        raise ValueError(f"pilot must be an integer >= 100 rows, got {pilot_rows!r}")
     if not params and claim.points:
         params = dict(claim.points[0])
     spec = check_spec(claim, params, seed, "quick", alpha)
-    _, e, alpha = check_settings(seed, "quick", alpha)
-    x, rng, method = design.pilot(spec, pilot_rows, seed)
-    looks = len(schedule(e))
-    return spec, float(spec.theory), x, rng, method, alpha, looks
+    if rtol is not None:
+        spec = _replace(spec, rtol=rtol)
+    method, law, est, theory, tol = pilot_look(spec, int(pilot_rows), seed)
+    return design.Pilot(method, law, est, theory, tol, spec.rel, int(pilot_rows))
 
 
 def design_claim(claim, params, alpha=None, rtol=None, deviation=None, pilot=4000, seed=0):
     """A :class:`~attnsparse.numeric.design.Design` for ``claim`` at ``params`` (its first check
     point when empty). ``rtol`` (default the claim's) sets the band, ``deviation`` (relative to
-    the theory, default ``rtol``) the deviation to refute."""
+    the theory, default ``rtol``, ``2 rtol`` for ``approx``, 0.1 when ``rtol`` is 0) the deviation
+    to refute. Two-model claims are designed on
+    their paired differences (the theory is the right-hand side's pilot estimate), quantiles
+    with the order-statistic intervals the check uses."""
     from ..numeric import design
 
     rtol = claim.tolerance_rtol if rtol is None else rtol
     if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not 0 <= rtol < math.inf:
         raise ValueError(f"rtol must be a finite number >= 0, got {rtol!r}")
-    deviation = (rtol if rtol > 0 else DEFAULT_DEVIATION) if deviation is None else deviation
+    if deviation is None:  # an ``approx`` band must be excluded: by default, a deviation of twice its width
+        deviation = (rtol if rtol > 0 else DEFAULT_DEVIATION) * (2 if claim.rel == "approx" else 1)
     if isinstance(deviation, bool) or not isinstance(deviation, numbers.Real) or not 0 < deviation < math.inf:
         raise ValueError(f"deviation must be a finite number > 0 (relative to the theory), got {deviation!r}")
-    spec, theory, x, rng, method, alpha, looks = _design_setup(claim, params, alpha, pilot, seed)
-    tol = max(rtol * abs(theory), spec.atol)
-    return design.design_rows(x, rng, theory, spec.rel, tol, deviation * abs(theory), alpha, method, looks)
+    p = _pilot(claim, params, alpha, rtol, pilot, seed)
+    scale = abs(p.theory) if p.theory else 1.0
+    return design.design_rows(p, deviation * scale)
 
 
 def resolution_claim(claim, params, rows, alpha=None, pilot=4000, seed=0):
@@ -231,6 +242,6 @@ def resolution_claim(claim, params, rows, alpha=None, pilot=4000, seed=0):
 
     if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 1:
         raise ValueError(f"rows must be an integer >= 1, got {rows!r}")
-    spec, theory, x, rng, method, alpha, looks = _design_setup(claim, params, alpha, pilot, seed)
-    w = design.resolution_width(int(rows), x, rng, alpha, method, looks)
-    return w / abs(theory) if theory else w
+    p = _pilot(claim, params, alpha, None, pilot, seed)
+    w = design.resolution_width(p, int(rows))
+    return w / abs(p.theory) if p.theory else w
