@@ -28,7 +28,7 @@ from .numeric.streams import reproduce_batch
 from .numeric.trend import equal_budget_fixed_k
 
 SETTINGS = {
-    "quick": {"log2n": (8, 10, 12, 14), "rows": 200, "phase_n": (2**10, 2**14, 2**18), "phase_points": 7,
+    "quick": {"log2n": (8, 10, 12, 14, 16), "rows": 200, "phase_n": (2**10, 2**14, 2**18), "phase_points": 7,
               "phase_rows": 200, "curve_points": 24},
     "full": {"log2n": (8, 10, 12, 14, 16, 18), "rows": 2000, "phase_n": (2**10, 2**14, 2**18), "phase_points": 13,
              "phase_rows": 1000, "curve_points": 48},
