@@ -28,11 +28,65 @@ from .numeric.streams import reproduce_batch
 from .numeric.trend import equal_budget_fixed_k
 
 SETTINGS = {
-    "quick": {"log2n": (8, 10, 12, 14), "rows": 200, "phase_n": (2**10, 2**14, 2**18), "phase_points": 7,
-              "phase_rows": 200},
+    "quick": {"log2n": (8, 10, 12, 14, 16), "rows": 200, "phase_n": (2**10, 2**14, 2**18), "phase_points": 7,
+              "phase_rows": 200, "curve_points": 24},
     "full": {"log2n": (8, 10, 12, 14, 16, 18), "rows": 2000, "phase_n": (2**10, 2**14, 2**18), "phase_points": 13,
-             "phase_rows": 1000},
+             "phase_rows": 1000, "curve_points": 48},
 }
+#: the critical window of sigma / beta_c, sampled by extra simulation points and a denser exact curve
+CRITICAL_WINDOW = (0.8, 1.3)
+WINDOW_POINTS = (0.8, 0.9, 1.0, 1.1, 1.2, 1.3)
+
+
+def phase_ratios(points):
+    """Simulated sigma/beta_c: ``points`` evenly on [0.2, 2] plus :data:`WINDOW_POINTS`."""
+    return sorted({round(float(r), 4) for r in np.linspace(0.2, 2.0, points)} | set(WINDOW_POINTS))
+
+
+def curve_ratios(points):
+    """Dense sigma/beta_c grid of the exact curves: ``points`` on [0.15, 2.05] and as many in the window."""
+    lo, hi = CRITICAL_WINDOW
+    return sorted({round(float(r), 5) for r in np.linspace(0.15, 2.05, points)}
+                  | {round(float(r), 5) for r in np.linspace(lo, hi, points // 2 + 1)})
+
+
+def exact_k_eps_curve(n, sigmas, eps):
+    """Exact ``E k_eps / n`` at each sigma via ``attnsparse.numeric.exact.eval_k_eps`` (6 digits).
+
+    Returns None when that evaluator does not exist (it is being written); a point the
+    evaluator refuses is NaN.
+    """
+    from .numeric import exact
+
+    if not hasattr(exact, "eval_k_eps"):
+        return None
+    out = []
+    for s in sigmas:
+        try:
+            out.append(float(exact.eval_k_eps(6, n, float(s), eps)) / n)
+        except Exception as err:  # noqa: BLE001 -- a gap in the curve, said on the terminal
+            print(f"exact k_eps not confirmed at n={n}, sigma={s:.3g}: {err}")
+            out.append(math.nan)
+    return out
+
+
+def run_curves(cfg, exact_ipr, eps=0.1):
+    """Dense exact curves of panel (b): E1 IPR and (when available) E k_eps / n, per n."""
+    out = {}
+    for n in cfg["phase_n"]:
+        bc = math.sqrt(2 * math.log(n))
+        r = curve_ratios(cfg["curve_points"])
+        ipr = []
+        for x in r:
+            try:
+                ipr.append(float(exact_ipr(n, x * bc)))
+            except Exception as err:  # noqa: BLE001 -- a gap in the curve
+                print(f"exact IPR not confirmed at n={n}, sigma={x * bc:.3g}: {err}")
+                ipr.append(None)
+        ke = exact_k_eps_curve(n, [x * bc for x in r], eps)
+        out[str(n)] = {"ratio": r, "ipr_exact": ipr,
+                       "keps_exact": None if ke is None else [v if math.isfinite(v) else None for v in ke]}
+    return out
 LABEL = "our reproduction (attnsparse), not the paper's figure"
 
 
@@ -41,6 +95,11 @@ def _k_rules(n):
     rules["k = ceil(ln n)"] = math.ceil(math.log(n))
     rules["k = 16 (fixed)"] = 16
     return rules
+
+
+_RULE_TEX = {"k = n^0.3": r"$k = \lceil n^{0.3} \rceil$", "k = n^0.5": r"$k = \lceil n^{0.5} \rceil$",
+             "k = n^0.7": r"$k = \lceil n^{0.7} \rceil$", "k = ceil(ln n)": r"$k = \lceil \ln n \rceil$",
+             "k = 16 (fixed)": r"$k = 16$ (fixed)"}
 
 
 def tilting_tail(n, sigma, k):
@@ -88,7 +147,7 @@ def run_phase(cfg, seed, progress, exact_ipr):
     for n in cfg["phase_n"]:
         bc = math.sqrt(2 * math.log(n))
         rows = []
-        for r in np.linspace(0.2, 2.0, cfg["phase_points"]):
+        for r in phase_ratios(cfg["phase_points"]):
             sigma = float(r * bc)
             x = simulate_stats(IIDLogits(n=n, sigma=sigma), [stat.ipr, stat.k_eps(eps)], cfg["phase_rows"], seed, {},
                                batch=reproduce_batch("phase", r))
@@ -143,42 +202,62 @@ def plot_all(data, folder):
         for i, (name, pts) in enumerate(rules.items()):
             n = [p["n"] for p in pts]
             ax.errorbar(n, [p["mean"] for p in pts], yerr=[2 * p["stderr"] for p in pts], fmt="o-", color=f"C{i}",
-                        label=f"{name} (simulated)", ms=4)
+                        label=f"{_RULE_TEX[name]} (simulated)", ms=4)
             if float(gamma) < 1:  # the tilting approximation is a high-temperature result
                 ax.plot(n, [p["tilting"] for p in pts], "--", color=f"C{i}", alpha=0.7)
             ax.plot(n, [p["exact"] if p["exact"] is not None else np.nan for p in pts], "x", color=f"C{i}", ms=9)
         ax.set_xscale("log", base=2)
-        ax.set_title(f"gamma = {gamma} (sigma^2 = 2 gamma ln n)"
+        ax.set_title(rf"$\gamma = {gamma}$ ($\sigma^2 = 2\gamma \ln n$)"
                      + ("" if float(gamma) < 1 else "\ncondensed phase: tilting not valid, not drawn"), fontsize=10)
         ax.set_yscale("log")
         ax.set_xlabel("n")
-    axes[0].set_ylabel("tail mass tau(k)")
-    axes[0].legend(fontsize=7, title=f"x: exact (E4, k <= {EXACT_TOPK_MAX}); dashed: tilting approximation",
+    axes[0].set_ylabel(r"tail mass $\tau(k)$")
+    axes[0].legend(fontsize=7, title=rf"x: exact ($E_4$, $k \leq {EXACT_TOPK_MAX}$); dashed: tilting approximation",
                    title_fontsize=7)
     fig.suptitle("(a) discarded mass against n - " + LABEL, fontsize=9)
     fig.tight_layout()
     _save(fig, folder, "a_tail_mass")
     plt.close(fig)
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    kmin, kmax = 1.0, 0.0
     for i, (n, rows) in enumerate(data["phase"].items()):
+        c, n_i = f"C{i}", int(n)
+        lab = rf"$n = 2^{{{int(math.log2(n_i))}}}$"
         r = [x["ratio"] for x in rows]
-        axes[0].errorbar(r, [x["ipr_sim"] for x in rows], yerr=[2 * x["ipr_se"] for x in rows], fmt="o", color=f"C{i}",
-                         label=f"n = {n} simulated", ms=4)
-        axes[0].plot(r, [x["ipr_exact"] if x["ipr_exact"] is not None else np.nan for x in rows], "-", color=f"C{i}",
-                     label=f"n = {n} exact (E1)")
-        axes[0].plot(r, [min(x["ipr_high_t"], 1) for x in rows], ":", color=f"C{i}")
-        axes[0].plot(r, [x["ipr_pd"] if x["ipr_pd"] is not None else np.nan for x in rows], "--", color=f"C{i}")
-        axes[1].plot(r, [x["keps_sim"] for x in rows], "o", color=f"C{i}", label=f"n = {n} simulated", ms=4)
-        axes[1].plot(r, [x["keps_tilting"] for x in rows], ":", color=f"C{i}")
+        axes[0].errorbar(r, [x["ipr_sim"] for x in rows], yerr=[2 * x["ipr_se"] for x in rows], fmt="o", color=c,
+                         label=lab + " simulated", ms=4)
+        cur = data["phase_curves"][n]
+        rd = np.asarray(cur["ratio"])
+        axes[0].plot(rd, [v if v is not None else np.nan for v in cur["ipr_exact"]], "-", color=c,
+                     label=lab + r" exact ($E_1$)")
+        bc = math.sqrt(2 * math.log(n_i))
+        high_t = np.exp((rd * bc) ** 2) / n_i
+        axes[0].plot(rd[high_t < 1], high_t[high_t < 1], ":", color=c)  # meaningful only below 1
+        b_n = bc - (math.log(math.log(n_i)) + math.log(4 * math.pi)) / (2 * bc)
+        pd = 1 - b_n / (rd * bc)
+        axes[0].plot(rd[pd > 0], pd[pd > 0], "--", color=c)
+        ks = [x["keps_sim"] for x in rows]
+        kmin, kmax = min(kmin, min(ks)), max(kmax, max(ks))
+        axes[1].plot(r, ks, "o", color=c, label=lab + " simulated", ms=4)
+        tilt = norm.sf(rd * bc + norm.ppf(0.1))
+        ok = tilt * n_i >= 1  # the tilting rule fails once k_eps = O(1)
+        axes[1].plot(rd[ok], tilt[ok], ":", color=c)
+        if cur.get("keps_exact"):
+            axes[1].plot(rd, [v if v is not None else np.nan for v in cur["keps_exact"]], "-", color=c,
+                         label=lab + r" exact $\mathrm{E}\,k_\varepsilon/n$")
     axes[0].set_yscale("log")
-    axes[0].set_ylabel("E sum p^2 (IPR)")
-    axes[0].legend(fontsize=7, title="dotted: e^{sigma^2}/n; dashed: PD 1 - m_eff", title_fontsize=7)
+    axes[0].set_ylabel(r"$\mathrm{E}\sum_j p_j^2$ (IPR)")
+    axes[0].legend(fontsize=7, title=r"dotted: $e^{\sigma^2}/n$ (where $< 1$); dashed: PD $1 - m_{\mathrm{eff}}$",
+                   title_fontsize=7)
     axes[1].set_yscale("log")
-    axes[1].set_ylabel("E k_eps / n (eps = 0.1)")
-    axes[1].legend(fontsize=7, title="dotted: tilting rule (fails once k_eps = O(1))", title_fontsize=7)
+    axes[1].set_ylim(kmin / 3, min(1.5, kmax * 3))  # limits from the data, not the theory line
+    axes[1].set_ylabel(r"$\mathrm{E}\,k_\varepsilon / n$ ($\varepsilon = 0.1$)")
+    axes[1].legend(fontsize=7, title=r"dotted: tilting rule, drawn where $k_\varepsilon \geq 1$",
+                   title_fontsize=7)
     for ax in axes:
-        ax.set_xlabel("sigma / beta_c")
+        ax.set_xlabel(r"$\sigma / \beta_c$")
+        ax.axvspan(*CRITICAL_WINDOW, color="grey", alpha=0.12, lw=0)
         ax.axvline(1.0, color="grey", lw=0.5)
     fig.suptitle("(b) phase diagram - " + LABEL, fontsize=9)
     fig.tight_layout()
@@ -190,16 +269,16 @@ def plot_all(data, folder):
     n = [int(k) for k in ad["by_n"]]
     mean_cost = float(np.mean([v["k_adaptive"] for v in ad["by_n"].values()]))
     ax.plot(n, [v["tau_adaptive"] for v in ad["by_n"].values()], "o-",
-            label=f"adaptive k = ceil(n^{ad['C']}) (simulated); mean tau {ad['mean_tau_adaptive']:.3f}")
+            label=rf"adaptive $k = \lceil n^{{{ad['C']}}} \rceil$ (simulated); mean $\tau$ {ad['mean_tau_adaptive']:.3f}")
     ax.plot(n, [v["tau_fixed"] for v in ad["by_n"].values()], "s-",
-            label=f"fixed min({ad['budget']}, n) keys (simulated); mean tau {ad['mean_tau_fixed']:.3f}")
+            label=rf"fixed $\min({ad['budget']}, n)$ keys (simulated); mean $\tau$ {ad['mean_tau_fixed']:.3f}")
     ax.text(0.03, 0.3, f"equal mean cost: {mean_cost:.1f} keys per row\nover n = "
-            + ", ".join(f"2^{int(math.log2(x))}" for x in n) + " (equally weighted)", transform=ax.transAxes,
+            + ", ".join(f"$2^{{{int(math.log2(x))}}}$" for x in n) + " (equally weighted)", transform=ax.transAxes,
             fontsize=7)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("context length n")
-    ax.set_ylabel("tail mass tau(k)")
-    ax.set_title(f"(c) adaptive vs fixed window, gamma = {ad['gamma']} - {LABEL}", fontsize=8)
+    ax.set_ylabel(r"tail mass $\tau(k)$")
+    ax.set_title(rf"(c) adaptive vs fixed window, $\gamma = {ad['gamma']}$ - {LABEL}", fontsize=8)
     ax.legend(fontsize=8)
     fig.tight_layout()
     _save(fig, folder, "c_adaptive_window")
@@ -271,14 +350,15 @@ def reproduce(folder, mode="quick", seed=0, progress_bar=True, force=False):
     if mode not in SETTINGS:
         raise ValueError(f"mode must be one of {sorted(SETTINGS)}, got {mode!r}")
     cfg = SETTINGS[mode]
-    total = 2 * len(cfg["log2n"]) + len(cfg["phase_n"]) * cfg["phase_points"] + len(cfg["log2n"])
+    total = 2 * len(cfg["log2n"]) + len(cfg["phase_n"]) * len(phase_ratios(cfg["phase_points"])) + len(cfg["log2n"])
     with prepare_folder(folder, force=force):
         with tqdm(total=total, desc="reproduce", disable=None if progress_bar else True) as bar:
             step = lambda: bar.update(1)  # noqa: E731
             data = {"mode": mode, "seed": seed, "label": LABEL,
                     "tail_mass": run_tail_mass(cfg, seed, step),
                     "phase": run_phase(cfg, seed, step, lambda n, s: eval_ipr(6, n, s)),
-                    "adaptive": run_adaptive(cfg, seed, step)}
+                    "adaptive": run_adaptive(cfg, seed, step),
+                    "phase_curves": run_curves(cfg, lambda n, s: eval_ipr(6, n, s))}
         stage = staging_folder(folder)
         plot_all(data, stage)
         write_unit(folder, {"report.json": strict_json(data, indent=2) + "\n",

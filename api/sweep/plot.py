@@ -88,6 +88,19 @@ def _x_param(spec, x):
     return "n" if "n" in spec.grid else next(iter(spec.grid))
 
 
+#: markers and line styles combined with the colour cycle, so that no two series share a style
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "*")
+LINESTYLES = ("-", "--", "-.", ":")
+
+
+def series_style(i, colours):
+    """(colour, marker, linestyle) of series ``i``: distinct for the first
+    ``len(colours) * len(MARKERS) * len(LINESTYLES)`` series."""
+    c = colours[i % len(colours)]
+    j = i // len(colours)
+    return c, MARKERS[(i + j) % len(MARKERS)], LINESTYLES[j % len(LINESTYLES)]
+
+
 def _geometric(values):
     v = np.asarray(sorted(values), dtype=float)
     return len(v) > 2 and np.all(v > 0) and v[-1] / v[0] >= 16
@@ -134,7 +147,7 @@ def plot_sweep(result, out_prefix, x=None):
     fixed = ", ".join(f"{k}={v[0]}" for k, v in spec.grid.items() if k != xname and len(v) == 1)
     fig.suptitle(f"sweep {spec.name}: {spec.samples} rows per point, {100 * spec.level:g}% CI"
                  + (f"\n{fixed}" if fixed else "")
-                 + ("\ndashed: tilting prediction (THEORY 5)" if with_ratio else ""), fontsize=9)
+                 + ("\ndashed: tilting prediction (docs/theory.md, section 5)" if with_ratio else ""), fontsize=9)
     fig.tight_layout()
     paths = [save_figure(fig, f"{out_prefix}.{ext}") for ext in ("png", "pdf")]
     plt.close(fig)
@@ -151,15 +164,15 @@ def _panel(ax, rax, cols, xname, label, theory, others, series, colours):
         xs = xs_all[mask][order]
         est = cols[label][mask][order]
         lo, hi = cols[f"{label}.ci_low"][mask][order], cols[f"{label}.ci_high"][mask][order]
-        colour = colours[s % len(colours)]
+        colour, marker, ls = series_style(s, colours)
         name = ", ".join(f"{k}={v}" for k, v in zip(others, combo)) or label
-        ax.errorbar(xs, est, yerr=[est - lo, hi - est], fmt="o-", ms=3.5, lw=1.2, capsize=2.5,
+        ax.errorbar(xs, est, yerr=[est - lo, hi - est], marker=marker, ls=ls, ms=3.5, lw=1.2, capsize=2.5,
                     color=colour, label=name)
         if theory is not None:
             th = theory[mask][order]
-            ax.plot(xs, th, "--", lw=1.4, color=colour, alpha=0.8)
-            rax.errorbar(xs, est / th, yerr=[(est - lo) / th, (hi - est) / th], fmt="o-", ms=3, lw=1,
-                         capsize=2, color=colour)
+            ax.plot(xs, th, "--", lw=1.4, color=colour, alpha=0.8)  # theory: dashed, no marker
+            rax.errorbar(xs, est / th, yerr=[(est - lo) / th, (hi - est) / th], marker=marker, ls=ls, ms=3,
+                         lw=1, capsize=2, color=colour)
     if _geometric(xs_all):
         ax.set_xscale("log", base=2)
     est = cols[label]

@@ -28,6 +28,11 @@ def test_quick_report_is_complete_and_consistent(tmp_path):
                     exact += 1
                     assert abs(p["mean"] - p["exact"]) < 5 * p["stderr"], p
     assert exact >= 25
+    # panel (b): simulated points inside the critical window, and a dense exact E1 curve for every n
+    for n, rows in data["phase"].items():
+        assert len([x for x in rows if 0.8 <= x["ratio"] <= 1.3]) >= 6
+        cur = data["phase_curves"][n]
+        assert len(cur["ratio"]) >= 30 and sum(v is not None for v in cur["ipr_exact"]) >= 30
     ad = data["adaptive"]
     # equal average budget: the fixed window keeps at least as many keys on average, and at most
     # one key per context more
