@@ -369,15 +369,14 @@ def _decide_two_sample_betting(left, right, rel, rtol, atol, alpha, method):
     return decision, p, ci, level, tol, cs
 
 
-def _rows_to_decide(est, ci, theory, rel, tol, rows, law=None):
+def _rows_to_decide(est, ci, theory, rel, tol, rows, law):
     """About how many rows would decide a check whose interval at ``rows`` rows is ``ci``, or None.
 
     The interval must shrink to the distance ``need`` between the estimate and the nearer
     decision edge (the band's edge to confirm, the theory value or the band's far edge to
     refute). How it shrinks is the check's width law (:class:`.design.WidthLaw`, the one
-    model of rows-to-decide, which design uses too), calibrated to the interval at ``rows``;
-    without one, ``1/sqrt(rows)``. It assumes the estimate stays where it is; at least the
-    next look (``2 rows``).
+    model of rows-to-decide, which design uses too), calibrated to the interval at ``rows``.
+    It assumes the estimate stays where it is; at least the next look (``2 rows``).
     """
     d = est - theory
     if rel == "<=":
@@ -389,8 +388,6 @@ def _rows_to_decide(est, ci, theory, rel, tol, rows, law=None):
         need = max(tol - abs(d), abs(d)) if rel == "==" else abs(tol - abs(d))
     if not (math.isfinite(w) and w > 0 and need > 0):
         return None
-    if law is None:
-        return max(2.0 * rows, rows * (w / need) ** 2)
     return max(2.0 * rows, law.calibrated(w, rows).rows_for(need))
 
 
@@ -404,7 +401,7 @@ def _about(x):
             return f"{v:.{max(0, 1 - int(math.floor(math.log10(max(v, 1.0)))))}f}{unit}"
 
 
-def _what_would_decide(est, ci, theory, rel, tol, rows, seconds_per_row, e, law=None):
+def _what_would_decide(est, ci, theory, rel, tol, rows, seconds_per_row, e, law):
     """The tail of an inconclusive reason: the rows that would decide the check, and how to run them."""
     need = _rows_to_decide(est, ci, theory, rel, tol, rows, law)
     if need is None or not math.isfinite(need):
