@@ -50,43 +50,43 @@ def curve_ratios(points):
                   | {round(float(r), 5) for r in np.linspace(lo, hi, points // 2 + 1)})
 
 
-def exact_k_eps_curve(n, sigmas, eps):
-    """Exact ``E k_eps / n`` at each sigma via ``attnsparse.numeric.exact.eval_k_eps`` (6 digits).
+def ipr_high_temperature(n, sigma):
+    """High-temperature IPR ``e^{sigma^2} / n`` (meaningful only below 1)."""
+    return np.exp(np.square(sigma)) / n
 
-    Returns None when that evaluator does not exist (it is being written); a point the
-    evaluator refuses is NaN.
-    """
-    from .numeric import exact
 
-    if not hasattr(exact, "eval_k_eps"):
+def ipr_frozen(n, sigma):
+    """Frozen-phase (PD) IPR ``1 - m_eff``, ``m_eff = b_n / sigma``; NaN where ``m_eff >= 1``."""
+    bc = math.sqrt(2 * math.log(n))
+    b_n = bc - (math.log(math.log(n)) + math.log(4 * math.pi)) / (2 * bc)
+    pd = 1 - b_n / np.asarray(sigma, dtype=float)
+    return np.where(pd > 0, pd, np.nan)
+
+
+def keps_tilting(sigma, eps):
+    """Tilting rule ``E k_eps / n ~ Phibar(sigma + Phi^{-1}(eps))`` (fails once ``k_eps = O(1)``)."""
+    return norm.sf(np.asarray(sigma, dtype=float) + norm.ppf(eps))
+
+
+def _exact_or_none(exact_ipr, n, sigma):
+    """The exact IPR at ``(n, sigma)``, or None (a gap, said on the terminal) when it is not confirmed."""
+    try:
+        return float(exact_ipr(n, sigma))
+    except Exception as err:  # noqa: BLE001 -- recorded in the report as a gap
+        print(f"exact IPR not confirmed at n={n}, sigma={sigma:.3g}: {err}")
         return None
-    out = []
-    for s in sigmas:
-        try:
-            out.append(float(exact.eval_k_eps(6, n, float(s), eps)) / n)
-        except Exception as err:  # noqa: BLE001 -- a gap in the curve, said on the terminal
-            print(f"exact k_eps not confirmed at n={n}, sigma={s:.3g}: {err}")
-            out.append(math.nan)
-    return out
 
 
-def run_curves(cfg, exact_ipr, eps=0.1):
-    """Dense exact curves of panel (b): E1 IPR and (when available) E k_eps / n, per n."""
+def run_curves(cfg, exact_ipr):
+    """Dense exact E1 IPR curves of panel (b), per n."""
     out = {}
     for n in cfg["phase_n"]:
         bc = math.sqrt(2 * math.log(n))
         r = curve_ratios(cfg["curve_points"])
-        ipr = []
-        for x in r:
-            try:
-                ipr.append(float(exact_ipr(n, x * bc)))
-            except Exception as err:  # noqa: BLE001 -- a gap in the curve
-                print(f"exact IPR not confirmed at n={n}, sigma={x * bc:.3g}: {err}")
-                ipr.append(None)
-        ke = exact_k_eps_curve(n, [x * bc for x in r], eps)
-        out[str(n)] = {"ratio": r, "ipr_exact": ipr,
-                       "keps_exact": None if ke is None else [v if math.isfinite(v) else None for v in ke]}
+        out[str(n)] = {"ratio": r, "ipr_exact": [_exact_or_none(exact_ipr, n, x * bc) for x in r]}
     return out
+
+
 LABEL = "our reproduction (attnsparse), not the paper's figure"
 
 
@@ -151,18 +151,13 @@ def run_phase(cfg, seed, progress, exact_ipr):
             sigma = float(r * bc)
             x = simulate_stats(IIDLogits(n=n, sigma=sigma), [stat.ipr, stat.k_eps(eps)], cfg["phase_rows"], seed, {},
                                batch=reproduce_batch("phase", r))
-            b_n = bc - (math.log(math.log(n)) + math.log(4 * math.pi)) / (2 * bc)
-            m_eff = b_n / sigma
-            try:
-                ex = float(exact_ipr(n, sigma))
-            except Exception as err:  # noqa: BLE001 -- recorded in the report
-                ex = None
-                print(f"exact IPR not confirmed at n={n}, sigma={sigma:.3g}: {err}")
+            ex = _exact_or_none(exact_ipr, n, sigma)
+            pd = float(ipr_frozen(n, sigma))
             rows.append({"ratio": float(r), "sigma": sigma, "ipr_sim": float(x[:, 0].mean()),
                          "ipr_se": float(x[:, 0].std(ddof=1) / math.sqrt(len(x))), "ipr_exact": ex,
-                         "ipr_high_t": math.exp(sigma**2) / n, "ipr_pd": (1 - m_eff) if m_eff < 1 else None,
-                         "keps_sim": float(x[:, 1].mean() / n),
-                         "keps_tilting": float(norm.sf(sigma + norm.ppf(eps)))})
+                         "ipr_high_t": float(ipr_high_temperature(n, sigma)),
+                         "ipr_pd": pd if math.isfinite(pd) else None, "keps_sim": float(x[:, 1].mean() / n),
+                         "keps_tilting": float(keps_tilting(sigma, eps))})
             progress()
         out[str(n)] = rows
     return out
@@ -231,21 +226,16 @@ def plot_all(data, folder):
         rd = np.asarray(cur["ratio"])
         axes[0].plot(rd, [v if v is not None else np.nan for v in cur["ipr_exact"]], "-", color=c,
                      label=lab + r" exact ($E_1$)")
-        bc = math.sqrt(2 * math.log(n_i))
-        high_t = np.exp((rd * bc) ** 2) / n_i
+        sd = rd * math.sqrt(2 * math.log(n_i))
+        high_t = ipr_high_temperature(n_i, sd)
         axes[0].plot(rd[high_t < 1], high_t[high_t < 1], ":", color=c)  # meaningful only below 1
-        b_n = bc - (math.log(math.log(n_i)) + math.log(4 * math.pi)) / (2 * bc)
-        pd = 1 - b_n / (rd * bc)
-        axes[0].plot(rd[pd > 0], pd[pd > 0], "--", color=c)
+        axes[0].plot(rd, ipr_frozen(n_i, sd), "--", color=c)
         ks = [x["keps_sim"] for x in rows]
         kmin, kmax = min(kmin, min(ks)), max(kmax, max(ks))
         axes[1].plot(r, ks, "o", color=c, label=lab + " simulated", ms=4)
-        tilt = norm.sf(rd * bc + norm.ppf(0.1))
+        tilt = keps_tilting(sd, 0.1)
         ok = tilt * n_i >= 1  # the tilting rule fails once k_eps = O(1)
         axes[1].plot(rd[ok], tilt[ok], ":", color=c)
-        if cur.get("keps_exact"):
-            axes[1].plot(rd, [v if v is not None else np.nan for v in cur["keps_exact"]], "-", color=c,
-                         label=lab + r" exact $\mathrm{E}\,k_\varepsilon/n$")
     axes[0].set_yscale("log")
     axes[0].set_ylabel(r"$\mathrm{E}\sum_j p_j^2$ (IPR)")
     axes[0].legend(fontsize=7, title=r"dotted: $e^{\sigma^2}/n$ (where $< 1$); dashed: PD $1 - m_{\mathrm{eff}}$",
@@ -269,7 +259,8 @@ def plot_all(data, folder):
     n = [int(k) for k in ad["by_n"]]
     mean_cost = float(np.mean([v["k_adaptive"] for v in ad["by_n"].values()]))
     ax.plot(n, [v["tau_adaptive"] for v in ad["by_n"].values()], "o-",
-            label=rf"adaptive $k = \lceil n^{{{ad['C']}}} \rceil$ (simulated); mean $\tau$ {ad['mean_tau_adaptive']:.3f}")
+            label=rf"adaptive $k = \lceil n^{{{ad['C']}}} \rceil$ (simulated); "
+            rf"mean $\tau$ {ad['mean_tau_adaptive']:.3f}")
     ax.plot(n, [v["tau_fixed"] for v in ad["by_n"].values()], "s-",
             label=rf"fixed $\min({ad['budget']}, n)$ keys (simulated); mean $\tau$ {ad['mean_tau_fixed']:.3f}")
     ax.text(0.03, 0.3, f"equal mean cost: {mean_cost:.1f} keys per row\nover n = "
