@@ -37,8 +37,7 @@ def available():
 def ball_n2(dps, what, sigma, k=2):
     """``(mid, rad)`` as mpmath numbers: a rigorous enclosure ``[mid - rad, mid + rad]`` of the
     ``n = 2`` value of ``what`` (``"moment"`` of integer order ``k`` or ``"max_weight"``)."""
-    from flint import acb, arb
-
+    acb, arb = _flint.acb, _flint.arb
     old = _flint.ctx.prec
     _flint.ctx.prec = int(3.33 * dps) + 40
     try:
@@ -55,16 +54,17 @@ def ball_n2(dps, what, sigma, k=2):
         body = acb.integral(f, 0, Z).real * 2 / (2 * arb.pi()).sqrt()
         tail = (arb(Z) / arb(2).sqrt()).erfc()  # 2 int_Z^oo phi, an upper bound of the dropped part
         total = body + arb(tail / 2, tail / 2)  # the dropped part lies in [0, tail]
-        man, exp = total.mid().man_exp()
-        rman, rexp = total.rad().mid().man_exp()
-        man, rman = int(man), int(rman)
-        with mp.workprec(max(man.bit_length(), 1) + 10):  # exact: mpf() rounds to the working precision
-            mid = mp.mpf((man, int(exp)))
-        with mp.workprec(max(rman.bit_length(), 1) + 10):
-            rad = mp.mpf((rman, int(rexp)))
-        return mid, rad
+        return _exact_mpf(total.mid()), _exact_mpf(total.rad().mid())
     finally:
         _flint.ctx.prec = old
+
+
+def _exact_mpf(x):
+    """The arb midpoint ``x`` as an mpf, exactly (``mpf()`` rounds to the working precision)."""
+    man, exp = x.man_exp()
+    man = int(man)
+    with mp.workprec(max(man.bit_length(), 1) + 10):
+        return mp.mpf((man, int(exp)))
 
 
 def certified_n2(dps, what, sigma, k=2):

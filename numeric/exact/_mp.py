@@ -98,7 +98,7 @@ class _IIDmp:
 
     def __init__(self, be, n, sigma, level):
         c = self.ctx = be.ctx
-        self.be, self.n, self.k = be, n, 1.0
+        self.be, self.n = be, n
         s = float(sigma)
         self.sigma = c.mpf(sigma)
         m, shifted = _mp_rule(level)
@@ -108,8 +108,8 @@ class _IIDmp:
         D = be.dps + math.log10(n) + 5
         Dn = D * math.log(10)
         y = Dn + 10
-        for _ in range(4):  # e^{w_hi} - max(k, 1) w_hi >= Dn + 10: e^{kw - e^w} < e^{-Dn} beyond w_hi
-            y = Dn + 10 + max(self.k, 1.0) * math.log(y)
+        for _ in range(4):  # e^{w_hi} - w_hi >= Dn + 10: e^{w - e^w} < e^{-Dn} beyond w_hi
+            y = Dn + 10 + math.log(y)
         w_hi = math.log(y)
         width = _MP_PIECE * min(1.0, s)  # phi((t + w)/sigma) varies on the scale sigma in w
         self.c_w = c_w = -3.0 - frac * width
@@ -136,7 +136,7 @@ class _IIDmp:
         self.J = J
         # t-grid
         t_zero, *switch = _switch_points(n, s, be.dps)
-        t_end = max(_t_end(n, s, be.dps, self.k), t_zero + 1)
+        t_end = max(_t_end(n, s, be.dps, 1.0), t_zero + 1)
         ln_n = math.log(n)
         inner = {ln_n + s * s / 2, s * math.sqrt(2 * ln_n)} | set(switch)
         tpts = [t_zero] + sorted(v for v in inner if t_zero < v < t_end) + [t_end]
