@@ -4,7 +4,7 @@ The reference (written here) takes a different outer variable and rule: with ``y
 (a Gamma(d/2) variable) and ``v = ln y`` the mixture is ``int e^{a v - e^v} / Gamma(a) g(tau(v)) dv``,
 ``a = d/2``, ``tau = sigma sqrt(2 e^v / d)``, integrated by composite Gauss-Legendre on unit pieces in
 ``v`` (the integrand is analytic for ``|Im v| < pi/2``: ``g`` is analytic in ``tau^2`` for
-``Re tau^2 > 0``, so the error per piece is about ``6.4^{-2m}``). The IID values come from the
+``Re tau^2 > 0``; 24 points per piece give 30 digits on the closed-form mixture of the first test). The IID values come from the
 public, separately tested E1 evaluator ``eval_ipr`` at the digits each node's weight needs. The
 route under test uses the normal score ``z`` of the chi-square variable, a trapezoidal rule, an mp
 chi-square quantile and its own node evaluators (lattice or direct trapezoid sums).
@@ -22,13 +22,25 @@ from attnsparse.numeric.exact import _mixture_mp as MM
 from attnsparse.numeric.quadrature import PrecisionError, gauss_legendre_mp
 
 
-def _reference_ipr(dps, n, d, sigma):
-    """The bilinear IPR by Gauss-Legendre in ``v = ln(chi2_d / 2)`` (see the module docstring)."""
+def _ipr_node(n):
+    """``g(tau)`` to ``need`` digits by the public E1 evaluators (the lattice at the exact mpf tau above 13)."""
+    def g(c, tau, need):
+        if need <= 13:
+            return c.mpf(float(X.eval_ipr(max(need, 6), n, float(tau))))
+        return X._confirmed(lambda be, lev: X._moment(be, lev, n, tau if be.kind == "mp" else float(tau), 2),
+                            min(need, 60), "reference node")
+    return g
+
+
+def _reference_ipr(dps, n, d, sigma, g=None, V=None):
+    """The bilinear IPR (or the mixture of ``g(ctx, tau, digits)``, ``0 <= g <= 1``, of size about ``V``) by
+    Gauss-Legendre in ``v = ln(chi2_d / 2)`` (see the module docstring)."""
     c = mp.mp.clone()
     c.dps = dps + 10
     a = c.mpf(d) / 2
     lga = c.loggamma(a)
-    V = float(X.eval_bilinear(8, "ipr", n, d, sigma))  # the scale for the node digits only
+    g = _ipr_node(n) if g is None else g
+    V = float(X.eval_bilinear(8, "ipr", n, d, sigma)) if V is None else V  # the scale for the node digits only
     total = c.zero
     v_lo = -((dps + 4) * math.log(10) + 2 * math.log(n)) / float(a) - 1  # e^{a v} below 10^-(dps+4) / n^2
     v_hi = math.log((dps + 4) * math.log(10) + 60)  # e^{-e^v} below 10^-(dps+4) e^{-60}
@@ -40,20 +52,37 @@ def _reference_ipr(dps, n, d, sigma):
         rel = wmax / V
         if rel < 10.0 ** -(dps + 3):
             continue
-        m = 16 if rel > 1e-8 else 9
+        m = 24 if rel > 1e-8 else 16  # measured on the closed-form mixture: (16, 9) erred by 4e-23
         gx, gw = gauss_legendre_mp(m, dps + 10)
         for x, w in zip(gx, gw):
             v = c.mpf(lo) + (c.mpf(x) + 1) / 2
             wt = c.exp(a * v - c.exp(v) - lga) / 2 * w
             tau = c.mpf(sigma) * c.sqrt(2 * c.exp(v) / d)
             need = int(math.ceil(dps + 3 + math.log10(max(float(wt) / V, 1e-300))))
-            if need <= 13:
-                g = c.mpf(float(X.eval_ipr(max(need, 6), n, float(tau))))
-            else:  # eval_ipr's confirmed lattice route at the exact (mpf) tau
-                g = X._confirmed(lambda be, lev: X._moment(be, lev, n, tau if be.kind == "mp" else float(tau), 2),
-                                 min(need, 60), "reference node")
-            total += wt * g
+            total += wt * g(c, tau, need)
     return total
+
+
+def test_reference_and_route_integrate_a_closed_form_mixture():  # ~1 s
+    # g(tau) = e^{-tau^2}: E e^{-sigma^2 chi2_d / d} = (1 + 2 sigma^2/d)^{-d/2}; both outer rules (the
+    # reference's Gauss-Legendre in ln(chi2/2), the route's trapezoid in z) must give 30 digits
+    d, s = 8, 1.5
+    with mp.workdps(50):
+        exact = (1 + 2 * mp.mpf(s) ** 2 / d) ** (-mp.mpf(d) / 2)
+    ref = _reference_ipr(30, 128, d, s, g=lambda c, tau, need: c.exp(-tau * tau), V=float(exact))
+    assert abs(ref - exact) <= 1e-31 * exact
+    from attnsparse.numeric.exact._backend import _Backend
+
+    orig = MM.node_value
+    try:
+        MM.node_value = lambda ctx, what, n, tau, digits, shifted: ctx.exp(-tau * tau)
+        fl = dict(MM._IID_FUNCTIONALS)
+        MM._IID_FUNCTIONALS["ipr"] = lambda be, lev, n, t: math.exp(-t * t)
+        v = MM.bilinear_mp(_Backend("mp", 35), 5, "ipr", 128, d, s, {})
+    finally:
+        MM.node_value = orig
+        MM._IID_FUNCTIONALS.update(fl)
+    assert abs(v - exact) <= 1e-31 * exact
 
 
 def test_direct_node_route_matches_the_lattice():  # ~2 s
