@@ -4,8 +4,9 @@ The reference (written here) takes a different outer variable and rule: with ``y
 (a Gamma(d/2) variable) and ``v = ln y`` the mixture is ``int e^{a v - e^v} / Gamma(a) g(tau(v)) dv``,
 ``a = d/2``, ``tau = sigma sqrt(2 e^v / d)``, integrated by composite Gauss-Legendre on unit pieces in
 ``v`` (the integrand is analytic for ``|Im v| < pi/2``: ``g`` is analytic in ``tau^2`` for
-``Re tau^2 > 0``; 24 points per piece give 30 digits on the closed-form mixture of the first test). The IID values come from the
-public, separately tested E1 evaluator ``eval_ipr`` at the digits each node's weight needs. The
+``Re tau^2 > 0``; 24 points per piece give 30 digits on the closed-form mixture of the first test).
+The IID values come from the public, separately tested E1 evaluator ``eval_ipr`` at the digits each
+node's weight needs. The
 route under test uses the normal score ``z`` of the chi-square variable, a trapezoidal rule, an mp
 chi-square quantile and its own node evaluators (lattice or direct trapezoid sums).
 """
