@@ -101,6 +101,56 @@ def series_style(i, colours):
     return c, MARKERS[(i + j) % len(MARKERS)], LINESTYLES[j % len(LINESTYLES)]
 
 
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "kappa", "lambda",
+          "mu", "nu", "xi", "rho", "sigma", "tau", "phi", "chi", "psi", "omega"}
+
+
+def param_tex(name):
+    """A grid parameter's name in mathtext: ``gamma`` -> ``\\gamma``, ``sigma_q`` -> ``\\sigma_{q}``,
+    one letter in italics, a longer name upright (``\\mathrm{rows}``)."""
+    head, _, sub = str(name).partition("_")
+
+    def one(word):
+        if word in _GREEK:
+            return "\\" + word
+        return word if len(word) == 1 else r"\mathrm{" + word + "}"
+    return one(head) + (r"_{" + one(sub.replace("_", ",")) + "}" if sub else "")
+
+
+def _value_tex(v):
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def quantity_title(spec, label, text):
+    """The title of a quantity's panel in mathtext: the functional's LaTeX (a target) or the claim's
+    left-hand side (a claim id); the raw text only when neither is available or mathtext rejects it."""
+    tex = None
+    target = next((t for t in spec.targets if t.label == label), None)
+    try:
+        if target is not None:
+            tex = target.functional.latex()
+        else:
+            import attnsparse
+
+            tex = attnsparse.get(label).lhs.latex()
+    except Exception:  # noqa: BLE001 -- a title falls back to the spec text
+        tex = None
+    if tex is not None and mathtext_ok(f"${tex}$"):
+        return f"${tex}$"
+    return text
+
+
+def mathtext_ok(text):
+    """Whether matplotlib's mathtext parses ``text``."""
+    from matplotlib.mathtext import MathTextParser
+
+    try:
+        MathTextParser("path").parse(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _geometric(values):
     v = np.asarray(sorted(values), dtype=float)
     return len(v) > 2 and np.all(v > 0) and v[-1] / v[0] >= 16
@@ -139,13 +189,14 @@ def plot_sweep(result, out_prefix, x=None):
         ax = axes[2 * r if with_ratio else r, c]
         rax = axes[2 * r + 1, c] if with_ratio else None
         _panel(ax, rax, cols, xname, label, theory, others, series, colours)
-        ax.set_title(text, fontsize=10)
+        ax.set_title(quantity_title(spec, label, text), fontsize=10)
     for j in range(len(quantities), nrows // (2 if with_ratio else 1) * ncols):
         r, c = divmod(j, ncols)
         for ax in ([axes[2 * r, c], axes[2 * r + 1, c]] if with_ratio else [axes[r, c]]):
             ax.set_visible(False)
-    fixed = ", ".join(f"{k}={v[0]}" for k, v in spec.grid.items() if k != xname and len(v) == 1)
-    fig.suptitle(f"sweep {spec.name}: {spec.samples} rows per point, {100 * spec.level:g}% CI"
+    fixed = ", ".join(f"${param_tex(k)} = {_value_tex(v[0])}$" for k, v in spec.grid.items()
+                      if k != xname and len(v) == 1)
+    fig.suptitle(f"sweep {spec.name.replace('_', ' ')}: {spec.samples} rows per point, {100 * spec.level:g}% CI"
                  + (f"\n{fixed}" if fixed else "")
                  + ("\ndashed: tilting prediction (docs/theory.md, section 5)" if with_ratio else ""), fontsize=9)
     fig.tight_layout()
@@ -165,7 +216,7 @@ def _panel(ax, rax, cols, xname, label, theory, others, series, colours):
         est = cols[label][mask][order]
         lo, hi = cols[f"{label}.ci_low"][mask][order], cols[f"{label}.ci_high"][mask][order]
         colour, marker, ls = series_style(s, colours)
-        name = ", ".join(f"{k}={v}" for k, v in zip(others, combo)) or label
+        name = ", ".join(f"${param_tex(k)} = {_value_tex(v)}$" for k, v in zip(others, combo)) or "estimate"
         ax.errorbar(xs, est, yerr=[est - lo, hi - est], marker=marker, ls=ls, ms=3.5, lw=1.2, capsize=2.5,
                     color=colour, label=name)
         if theory is not None:
@@ -187,9 +238,9 @@ def _panel(ax, rax, cols, xname, label, theory, others, series, colours):
                 rax.set_xscale("log", base=2)
             rax.set_ylabel("estimate / theory", fontsize=8)
             rax.grid(True, alpha=0.3)
-            rax.set_xlabel(xname)
+            rax.set_xlabel(f"${param_tex(xname)}$")
         else:
             rax.set_visible(False)
-            ax.set_xlabel(xname)
+            ax.set_xlabel(f"${param_tex(xname)}$")
     else:
-        ax.set_xlabel(xname)
+        ax.set_xlabel(f"${param_tex(xname)}$")

@@ -31,10 +31,10 @@ route by ``dps`` (the modules below are private):
   closed-form series and tails outside the switch, chunks of t-nodes (minutes at 30 digits).
   E4 (top-k mass, max weight) has a lattice route of its own up to ``E4_DPS`` digits: the
   Laplace integral over the keys below ``x`` at every pair of lattice nodes, by cumulative
-  Gauss-Legendre sums over the lattice gaps. E8 and E7 have no route above the float one:
-  above ``FAST_DPS`` (E7: 12) they raise :class:`~attnsparse.numeric.quadrature.PrecisionError`
-  at once, naming the largest dps the route delivers (E8 mixes the IID value over ``tau`` down
-  to ``tau -> 0``, where the lattice step shrinks with ``tau``).
+  Gauss-Legendre sums over the lattice gaps. E8 (IPR, ``ln Z``, entropy) has the mp mixture route
+  (:mod:`._mixture_mp`) up to ``E8_DPS`` (30) digits; E8's max weight and E7 have no route above
+  the float one: above ``FAST_DPS`` (E7: 12) they raise
+  :class:`~attnsparse.numeric.quadrature.PrecisionError` at once, naming the largest dps.
 
 Arithmetic at one working precision is :class:`._backend._Backend`; the rules, node caches and
 confirmation live in :mod:`attnsparse.numeric.quadrature`.
@@ -74,6 +74,7 @@ from ._lattice import (_entropy_lattice, _ipr_second_moment_lattice, _log_partit
                        _topk_lattice)
 from ._laplace import E7_DPS
 from ._mp import _MP_E5_FLOOR, _IIDmp, _mass_above_mp  # noqa: F401 -- _IIDmp: tests build the E5 grid
+from ._mixture_mp import E8_DPS, MP_FUNCTIONALS as _E8_MP, bilinear_mp as _bilinear_mp
 
 __all__ = ["eval_moment", "eval_ipr", "eval_ipr_second_moment", "eval_log_partition", "eval_entropy", "eval_topk_mass",
            "eval_max_weight", "eval_mass_above", "eval_bilinear", "eval_count_above",
@@ -309,26 +310,38 @@ def eval_bilinear(dps, what, n, d, sigma):
     .. math:: \mathbb{E}_{\text{bilinear}}\, g = \int_0^\infty \mathbb{E}_{\text{iid}, \tau(r)}\, g
               \; f_{\chi^2_d}(r)\,dr, \qquad \tau(r) = \sigma\sqrt{r/d}.
 
-    Quadrature: the trapezoidal rule in the normal score ``z`` of the chi-square variable, the
-    IID functional at each node by the float route (see :func:`_bilinear`).
+    Quadrature: the trapezoidal rule in the normal score ``z`` of the chi-square variable. Up to
+    ``dps = 13`` the IID functional at each node comes from the float route (see :func:`_bilinear`);
+    above, for ``what`` in ``ipr``, ``log_partition``, ``entropy`` and up to ``E8_DPS`` (30), from the
+    mp mixture route (:mod:`._mixture_mp`): an mpmath chi-square quantile and, at each node, the
+    IID value to the digits that node's weight needs (lattice, or trapezoid sums in ``t`` and ``x``
+    for ``tau < 0.3``), confirmed at two precisions like the other routes.
 
     Parameters
     ----------
     dps : int
-        Confirmed significant digits, 5..13 (no mpmath route: larger values raise ``PrecisionError``).
+        Confirmed significant digits, 5..30 (``max_weight``: 5..13); larger values raise
+        ``PrecisionError`` naming the largest.
     what : {"ipr", "log_partition", "entropy", "max_weight"}
     d : int
         Head dimension, 2..4096.
     """
+    if what in _E8_MP:
+        _route_limit(dps, E8_DPS, "eval_bilinear", "the mp chi-square mixture route")
     n, s = _check_args(n, sigma, dps)
     if what not in _IID_FUNCTIONALS:
         raise ValueError(f"what must be one of {sorted(_IID_FUNCTIONALS)}, got {what!r}")
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 2 <= d <= 4096:
         raise ValueError(f"d must be an integer in [2, 4096], got {d!r}")
-    _float_route_only(dps, "eval_bilinear")
+    label = f"bilinear E {what} (n={n}, d={d}, sigma={s:g})"
+    if what not in _E8_MP:
+        _route_limit(dps, FAST_DPS, f"eval_bilinear({what!r})",
+                     "float64; the mp mixture route covers ipr, log_partition and entropy")
     cache = {}
-    return _confirmed(lambda be, lev: _bilinear(be, lev, what, n, int(d), s, dps, cache), dps,
-                      f"bilinear E {what} (n={n}, d={d}, sigma={s:g})")
+    if dps <= FAST_DPS:
+        return _confirmed(lambda be, lev: _bilinear(be, lev, what, n, int(d), s, dps, cache), dps, label)
+    return _confirmed(lambda be, lev: _bilinear_mp(be, lev, what, n, int(d), s, cache), dps, label,
+                      mp_levels=range(2, 8))
 
 
 def eval_prob_weight_above(dps, n, sigma, eps):
