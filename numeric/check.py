@@ -48,6 +48,10 @@ Design (docs/statistics.md gives the full account):
 * A suite of checks is corrected with Holm's step-down method over the reported
   p-values; a refutation that does not survive the correction is reported as
   inconclusive, with that reason.
+
+Modules: this one runs the look loop and builds the :class:`CheckResult`; :mod:`.looks`
+chooses the method and decides each look; :mod:`.reasons` writes the rows-to-decide tail
+of an inconclusive reason.
 """
 
 from __future__ import annotations
@@ -60,8 +64,8 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from . import config
-from .confseq import ClippedCS, betting_cs
-from .design import WidthLaw
+from .looks import look_at, method_of, width_law
+from .reasons import what_would_decide
 from .simulate import _symbol_keys, simulate_stats
 from .statistics import P, Functional, quantile
 from .streams import CHECK_WARM_UP, check_batch, check_seed
@@ -281,215 +285,12 @@ class _Side:
         return v
 
 
-def _band(theory, tol):
-    return theory - tol, theory + tol
-
-
-def _decide_betting(cs, theory, rel, tol, alpha):
-    """(decision, p, ci, level) for one look of a betting check: ``cs`` is the confidence
-    sequence of the rows (:class:`.confseq.BettingCS` or :class:`.confseq.ClippedCS`)."""
-    if rel == "==":
-        p = cs.pvalue(theory, "two-sided")
-        ci = cs.interval()
-        lo_b, hi_b = _band(theory, tol)
-        ok = ci[0] >= lo_b and ci[1] <= hi_b
-    elif rel == "approx":
-        lo_b, hi_b = _band(theory, tol)
-        # the band holds the mean: K+ at its top and K- at its bottom are both supermartingales
-        p = min(1.0, 2 * min(cs.pvalue(hi_b, "greater"), cs.pvalue(lo_b, "less")))
-        ci = cs.interval()
-        ok = ci[0] >= lo_b and ci[1] <= hi_b
-    elif rel == "<=":
-        p = cs.pvalue(theory, "greater")
-        ci = (-math.inf, cs.upper())
-        ok = ci[1] <= theory + tol
-    else:
-        p = cs.pvalue(theory, "less")
-        ci = (cs.lower(), math.inf)
-        ok = ci[0] >= theory - tol
-    return ("refuted" if p <= alpha else "consistent" if ok else None), p, ci, 1 - alpha
-
-
-def _decide_one_sample(f, x, theory, rel, tol, a_look):
-    """(decision, p, ci, level) for one look of a one-sample check (asymptotic or quantile)."""
-    level = 1 - a_look
-    if rel == "==":
-        p = f.pvalue(x, theory, "two-sided")
-        ci = f.interval(x, level)
-        ok = ci[0] >= theory - tol and ci[1] <= theory + tol
-    elif rel == "approx":
-        lo_b, hi_b = theory - tol, theory + tol
-        est = f.estimate(x, 0.5).value
-        if est > hi_b:
-            p = min(1.0, 2 * f.pvalue(x, hi_b, "greater"))
-        elif est < lo_b:
-            p = min(1.0, 2 * f.pvalue(x, lo_b, "less"))
-        else:
-            p = 1.0
-        ci = f.interval(x, level)
-        ok = ci[0] >= lo_b and ci[1] <= hi_b
-    elif rel == "<=":
-        p = f.pvalue(x, theory, "greater")
-        ci = f.interval(x, level, side="upper")
-        ok = ci[1] <= theory + tol
-    else:  # ">="
-        p = f.pvalue(x, theory, "less")
-        ci = f.interval(x, level, side="lower")
-        ok = ci[0] >= theory - tol
-    return ("refuted" if p <= a_look else "consistent" if ok else None), p, ci, level
-
-
-def _decide_two_sample(left, right, rel, rtol, atol, a_look):
-    """Difference of two means (E or P functionals), normal approximation."""
-    from scipy.stats import norm
-
-    el, er = left.f.estimate(left.x, 0.5), right.f.estimate(right.x, 0.5)
-    diff, se = el.value - er.value, math.hypot(el.stderr, er.stderr)
-    tol = max(rtol * abs(er.value), atol)
-    q = norm.ppf(1 - a_look / 2)
-    ci = (diff - q * se, diff + q * se)  # for lhs - rhs; reported shifted by the rhs estimate
-    if rel == "==":
-        p = float(2 * norm.sf(abs(diff) / se)) if se > 0 else float(diff == 0)
-    else:
-        p = float(min(1.0, 2 * norm.sf((abs(diff) - tol) / se))) if abs(diff) > tol else 1.0
-    ok = ci[0] >= -tol and ci[1] <= tol
-    return ("refuted" if p <= a_look else "consistent" if ok else None), p, ci, 1 - a_look, el, er, tol
-
-
-def _decide_two_sample_betting(left, right, rel, rtol, atol, alpha, method):
-    """Paired differences (rows of the two sides are independent draws, so the pairs are
-    i.i.d.): the betting sequence on ``x_L - x_R``. Bounded means use the range of the
-    difference; Lipschitz statistics (``method == "lipschitz"``) clip the difference, which
-    is ``hypot(L_L, L_R)``-Lipschitz in the joint Gaussian input, around 0: the mean of
-    the difference under ``==``, a centre fixed before the data."""
-    er = float(np.mean(right.x))
-    tol = max(rtol * abs(er), atol)
-    cs = _anytime_cs((left, right), method, 0.0, atol, alpha)
-    decision, p, ci, level = _decide_betting(cs, 0.0, "==" if rel == "==" else "approx", tol, alpha)
-    return decision, p, ci, level, tol, cs
-
-
-def _rows_to_decide(est, ci, theory, rel, tol, rows, law):
-    """About how many rows would decide a check whose interval at ``rows`` rows is ``ci``, or None.
-
-    The interval must shrink to the distance ``need`` between the estimate and the nearer
-    decision edge (the band's edge to confirm, the theory value or the band's far edge to
-    refute). How it shrinks is the check's width law (:class:`.design.WidthLaw`, the one
-    model of rows-to-decide, which design uses too), calibrated to the interval at ``rows``.
-    It assumes the estimate stays where it is; at least the next look (``2 rows``).
-    """
-    d = est - theory
-    if rel == "<=":
-        w, need = ci[1] - est, max(tol - d, d)
-    elif rel == ">=":
-        w, need = est - ci[0], max(tol + d, -d)
-    else:
-        w = max(est - ci[0], ci[1] - est)
-        need = max(tol - abs(d), abs(d)) if rel == "==" else abs(tol - abs(d))
-    if not (math.isfinite(w) and w > 0 and need > 0):
-        return None
-    return max(2.0 * rows, law.calibrated(w, rows).rows_for(need))
-
-
-def _about(x):
-    """``x`` to two or three significant digits with a k / M / G suffix: 1.1 M, 350 k, 12, 0.004."""
-    if x < 1:
-        return f"{x:.2g}"
-    for scale, unit in ((1e9, " G"), (1e6, " M"), (1e3, " k"), (1.0, "")):
-        if x >= scale or scale == 1.0:
-            v = x / scale
-            return f"{v:.{max(0, 1 - int(math.floor(math.log10(max(v, 1.0)))))}f}{unit}"
-
-
-def _what_would_decide(est, ci, theory, rel, tol, rows, seconds_per_row, e, law):
-    """The tail of an inconclusive reason: the rows that would decide the check, and how to run them."""
-    need = _rows_to_decide(est, ci, theory, rel, tol, rows, law)
-    if need is None or not math.isfinite(need):
-        return ("; the estimate sits on the edge of the tolerance band, so more rows may not decide it"
-                if math.isfinite(ci[0]) or math.isfinite(ci[1]) else "")
-    full = config.EFFORT["full"]
-    secs = need * seconds_per_row
-    out = f"; needs about {_about(need)} rows (about {_about(secs)} s at the measured speed)"
-    if need <= full["max_samples"] and secs <= full["max_seconds"] and (
-            e["max_samples"] < full["max_samples"] or e["max_seconds"] < full["max_seconds"]):
-        return out + ": run with effort='full'"
-    return out + ": raise effort['max_samples'] and effort['max_seconds'] beyond that"
-
-
 def check_settings(seed=0, effort="quick", alpha=None):
     """Validate the settings of a check: ``(seed, budget dict, alpha)``, alpha defaulted."""
     alpha = config.ALPHA if alpha is None else alpha
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < float(alpha) < 1:
         raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
     return check_seed(seed), _effort(effort), float(alpha)
-
-
-def _method(spec, sides):
-    if isinstance(spec.lhs, quantile):
-        return "order statistics"
-    if all(s.range is not None for s in sides):
-        return "betting"
-    if all((s.lipschitz or 0) > 0 for s in sides):
-        return "lipschitz"
-    return "asymptotic"
-
-
-def _anytime_cs(sides, method, theory, tol, alpha):
-    """The confidence sequence of a betting or Lipschitz check: on the rows of one side, or on
-    the paired differences ``x_L - x_R`` of two (centre 0; ``tol`` is then ``atol``, fixed before
-    the data). A Lipschitz clip window is ``centre +- z L`` with ``z = LIPSCHITZ_Z + tol / L``:
-    wide enough that the clipping bias at the band's edges is at most ``B(LIPSCHITZ_Z L)``; the
-    difference of two sides is ``hypot(L_L, L_R)``-Lipschitz in the joint Gaussian input."""
-    if len(sides) == 1:
-        x, lip, rng = sides[0].x, sides[0].lipschitz, sides[0].range
-    else:
-        left, right = sides
-        x = left.x - right.x
-        lip = math.hypot(left.lipschitz or 0, right.lipschitz or 0)
-        rng = (left.range[0] - right.range[1], left.range[1] - right.range[0]) if method == "betting" else None
-    if method == "lipschitz":
-        return ClippedCS(x, theory, lip, config.LIPSCHITZ_Z + tol / lip, alpha)
-    return betting_cs(x, rng[0], rng[1], alpha)
-
-
-def _width_law(sides, method, cs, rel, alpha, looks):
-    """The :class:`.design.WidthLaw` of a check (uncalibrated): the betting law on the values and
-    range the confidence sequence ``cs`` runs on (the clip window for Lipschitz), else ``1/sqrt``."""
-    side = {"<=": "upper", ">=": "lower"}.get(rel, "two")
-    if cs is not None:
-        b = (cs.inner if isinstance(cs, ClippedCS) else cs).b
-        return WidthLaw("betting", float(np.var(b.y)) * b.span ** 2, alpha, (b.lo, b.hi),
-                        float(b.from_unit(np.mean(b.y))), side)
-    x = sides[0].x - sides[1].x if len(sides) == 2 else sides[0].x
-    return WidthLaw("asymptotic", float(np.var(x, ddof=1)), alpha, side=side, looks=looks)
-
-
-def _look(spec, method, sides, theory, tol, alpha, a_look):
-    """One look at the rows of ``sides``: ``(verdict or None, p, ci, level, est, se, theory, tol, z, cs)``
-    (``theory`` is the right-hand side's estimate for two models; ``cs`` None unless anytime)."""
-    anytime, cs = method in ("betting", "lipschitz"), None
-    if len(sides) == 2:
-        left, right = sides
-        if anytime:
-            verdict, p, ci, level, tol, cs = _decide_two_sample_betting(left, right, spec.rel, spec.rtol, spec.atol,
-                                                                        alpha, method)
-            el, er = spec.lhs.estimate(left.x, 0.5), spec.rhs.estimate(right.x, 0.5)
-        else:
-            verdict, p, ci, level, el, er, tol = _decide_two_sample(left, right, spec.rel, spec.rtol, spec.atol,
-                                                                    a_look)
-        est, se, theory = el.value, el.stderr, er.value
-        ci = (er.value + ci[0], er.value + ci[1])
-        z = (el.value - er.value) / math.hypot(el.stderr, er.stderr) if el.stderr or er.stderr else 0.0
-    else:
-        if anytime:
-            cs = _anytime_cs(sides, method, theory, tol, alpha)
-            verdict, p, ci, level = _decide_betting(cs, theory, spec.rel, tol, alpha)
-        else:
-            verdict, p, ci, level = _decide_one_sample(spec.lhs, sides[0].x, theory, spec.rel, tol, a_look)
-        est_o = spec.lhs.estimate(sides[0].x, 0.5)
-        est, se = est_o.value, est_o.stderr
-        z = (est - theory) / se if se > 0 else (0.0 if est == theory else math.copysign(math.inf, est - theory))
-    return verdict, p, ci, level, est, se, theory, tol, z, cs
 
 
 def _sides(spec, seed):
@@ -518,12 +319,12 @@ def pilot_look(spec, rows, seed=0):
     sides = _sides(spec, seed)
     for s, side in enumerate(sides):
         side.x = side.draw(rows, PILOT_BATCH + s)
-    method = _method(spec, sides)
+    method = method_of(spec, sides)
     looks = _looks(e["initial"], e["max_samples"])
     a_look = alpha if method in ("betting", "lipschitz") else alpha / looks
     theory, tol = _target(spec)
-    _, _, ci, _, est, _, theory, tol, _, cs = _look(spec, method, sides, theory, tol, alpha, a_look)
-    law = _width_law(sides, method, cs, spec.rel, alpha, looks)
+    _, _, ci, _, est, _, theory, tol, _, cs = look_at(spec, method, sides, theory, tol, alpha, a_look)
+    law = width_law(sides, method, cs, spec.rel, alpha, looks)
     hw = ci[1] - est if spec.rel == "<=" else est - ci[0] if spec.rel == ">=" else max(est - ci[0], ci[1] - est)
     return method, law.calibrated(hw, rows), est, theory, tol
 
@@ -542,7 +343,7 @@ def run_check(spec: CheckSpec) -> CheckResult:
         raise ValueError(f"one row of this model takes at least {floor:.3g} s ({_draws_per_row(left.bound):.3g} "
                          f"Gaussian draws), so the {config.PROBE_ROWS} probe rows alone exceed the time budget "
                          f"max_seconds={e['max_seconds']:g}; raise effort['max_seconds'] or use a smaller model")
-    method = _method(spec, sides)
+    method = method_of(spec, sides)
     # warm-up (compiles the kernels on first use), then a timed probe; both count against
     # the budget
     for side in sides:
@@ -569,7 +370,7 @@ def run_check(spec: CheckSpec) -> CheckResult:
         t_batch = time.perf_counter()
         for side in sides:
             side.extend(look, size)
-        verdict, p, ci, level, est, se, theory, tol, z, cs = _look(spec, method, sides, theory, tol, alpha, a_look)
+        verdict, p, ci, level, est, se, theory, tol, z, cs = look_at(spec, method, sides, theory, tol, alpha, a_look)
         p_min = min(p_min, p)
         look += 1
         if verdict is not None:
@@ -587,8 +388,8 @@ def run_check(spec: CheckSpec) -> CheckResult:
             break
         size = total  # the next batch doubles the total
     if verdict == "inconclusive":
-        law = _width_law(sides, method, cs, rel, alpha, n_looks)
-        reason += _what_would_decide(est, ci, theory, rel, tol, len(left.x), batch_time / size, e, law)
+        law = width_law(sides, method, cs, rel, alpha, n_looks)
+        reason += what_would_decide(est, ci, theory, rel, tol, len(left.x), batch_time / size, e, law)
     if verdict == "consistent":
         reason = "interval within tolerance" if rel in ("==", "approx") else "bound holds"
     elif verdict == "refuted":

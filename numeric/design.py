@@ -3,7 +3,7 @@
 One width law, :class:`WidthLaw`, models the half-width of a check's confidence set after
 ``t`` rows. It is the one place where rows-to-decide are estimated: :func:`design_rows` and
 :func:`resolution_width` use it on pilot rows, and the check engine uses it for the "needs
-about N rows" of an inconclusive reason (:func:`attnsparse.numeric.check._rows_to_decide`).
+about N rows" of an inconclusive reason (:func:`attnsparse.numeric.reasons.rows_to_decide`).
 
 * ``betting`` (the betting sequence of :mod:`.confseq`, and the ``lipschitz`` route, which
   runs it on clipped values in the clip window): in the unit scale ``y = (x - lo) / R`` of the
