@@ -145,6 +145,10 @@ def check_derivation(derivation, seed=0, points=None, dps=None, seconds=None):
     out = DerivationCheck(derivation.title, seed=seed, points=points, dps=dps)
     for k in range(1, len(derivation.steps)):
         out.steps.append(ctx.check_step(k))
+    for lem in derivation.lemmas:  # each lemma's steps, under its title
+        for s in lem.check(seed=seed, points=points, dps=dps, seconds=seconds).steps:
+            s.why = f"lemma {lem.title}: {s.why}"
+            out.steps.append(s)
     return out
 
 

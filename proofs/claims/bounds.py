@@ -163,7 +163,7 @@ def derivation_count_tail():
     D.step(sp.Symbol(r"\mathbb{E} N_\epsilon") / m, r"Markov ($N_\varepsilon \ge 0$)", rel="<=")
     D.step(S.n * B.functional_symbol(one.first) / m,
            r"$\mathbb{E} N_\varepsilon = n\, \mathbb{P}(p_1 > \varepsilon)$ (exchangeable keys)")
-    return B.extend(D, one, S.n / m)
+    return D.extend(one, S.n / m)
 
 
 register(Claim.from_derivation(
@@ -181,7 +181,7 @@ def derivation_tail_mass_floor():
     D.step(P(stat.tail_mass(S.k) <= 1 - S.k * S.eps), "definition")
     D.step(B.functional_symbol(U.first), r"$\tau(k) = 1 - T(k) \ge 1 - k \max_j p_j$ (each of the top $k$ weights "
            r"is at most $\max_j p_j$)", rel="<=")
-    return B.extend(D, U)
+    return D.extend(U)
 
 
 register(Claim.from_derivation(
@@ -203,7 +203,7 @@ def derivation_log_partition_upper():
            r"Jensen: $\mathbb{E} \ln Z \le \ln \mathbb{E} Z = \ln n + \sigma^2/2$, as "
            r"$\mathbb{E} e^{s_j} = e^{\sigma^2/2}$", rel="<=")
     # log Z as a function of g = s/sigma has gradient sigma p, of norm sigma |p|_2 <= sigma |p|_1 = sigma
-    return B.extend(D, B.gaussian_concentration(S.sigma, x))
+    return D.extend(B.gaussian_concentration(S.sigma, x))
 
 
 register(Claim.from_derivation(
