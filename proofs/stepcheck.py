@@ -324,12 +324,23 @@ def _value(expr, point, dps):
     """``expr`` at ``point`` to about ``dps`` digits, or None where it is not a finite real.
 
     Integrals are computed by :func:`~attnsparse.numeric.quadrature.quad_split`, which
-    refuses a result whose error estimate is too large for ``dps`` digits.
+    refuses a result whose error estimate is too large for ``dps`` digits. Without one,
+    ``evalf(subs=point)`` evaluates the tree at the (exact rational) point directly, hundreds
+    of times faster than ``subs`` then ``N`` on a large expression (a softmax row's entropy
+    gradient: 3 ms against 0.9 s); it falls back to ``subs`` when a symbol is left over.
     """
     try:
-        e = expr.subs(point)
-        e = e.replace(lambda n: isinstance(n, sp.Integral), lambda n: _quad(n, dps))
-        v = sp.N(e, dps + 5)
+        v = None
+        if not expr.has(sp.Integral):
+            # Max/Min first, on numbers: evalf would rebuild them from exact arguments (slow)
+            e = expr.replace(lambda n: isinstance(n, (sp.Max, sp.Min)),
+                             lambda n: type(n)(*[a.evalf(dps + 5, subs=point) for a in n.args]))
+            v = e.evalf(dps + 5, subs=point)
+            v = None if v.free_symbols else v
+        if v is None:
+            e = expr.subs(point)
+            e = e.replace(lambda n: isinstance(n, sp.Integral), lambda n: _quad(n, dps))
+            v = sp.N(e, dps + 5)
         if v.free_symbols or v.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
             return None
         z = complex(v)
