@@ -15,7 +15,8 @@ from . import symbols as S
 from .guards import bounded, closed_form
 
 __all__ = ["derive_gaussian_mgf", "derive_chi2_mgf", "gaussian_pdf", "lipschitz_log_partition", "lipschitz_log_weight",
-           "lipschitz_max_logit", "lipschitz_top_gap", "lipschitz_entropy", "LIPSCHITZ_DIM"]
+           "lipschitz_max_logit", "lipschitz_top_gap", "lipschitz_entropy", "LIPSCHITZ_DIM", "MeanLogPartition",
+           "MeanEntropy"]
 
 
 def gaussian_pdf(z, mean=0, sd=1):
@@ -127,7 +128,7 @@ def lipschitz_entropy():
     H = sp.Symbol("H", nonnegative=True)
     mu = sum(pi * si for pi, si in zip(p, s))
     means = means + [(ui, si - mu) for ui, si in zip(u, s)] + [(H, sp.log(Z) - mu)]
-    L2 = S.sigma**2 * sp.Max(sp.log(dim)**2, 4 * sp.exp(-2))
+    L2 = S.sigma**2 * sp.Max(sp.log(S.n)**2, 4 * sp.exp(-2))  # n := dim in the check (a stated meaning)
     return lipschitz(sp.log(Z) - sum(sp.exp(si) / Z * si for si in s), X, [
         (S.sigma**2 * sum(pi**2 * ui**2 for pi, ui in zip(p, u)), r"$\partial H/\partial s_i = -p_i u_i$, "
          r"$u_i = s_i - \sum_j p_j s_j$", "="),
@@ -137,5 +138,53 @@ def lipschitz_entropy():
          r"$\ln Z = H + \mu$)", "="),
         (S.sigma**2 * sp.Max(H**2, 4 * sp.exp(-2)), r"$u^2 e^{u - H} \le H^2$ for $0 \le u \le H$ and "
          r"$\le 4 e^{-2}$ for $u < 0$ ($u_i \le H$ as $p_i \le 1$)", "<="),
-        (L2, r"$H \le \ln n$", "<=")],
-        title=rf"$H(p)$ is $\sigma \max(\ln n, 2/e)$-Lipschitz in $X$ (written for $n = {dim}$)", meanings=means)
+        (L2, r"$H \le \ln n$", "<="),
+        (S.sigma**2 * sp.Max(sp.log(S.n), 2 * sp.exp(-1))**2, r"$\ln n \ge 0$", "=")],
+        title=rf"$H(p)$ is $\sigma \max(\ln n, 2/e)$-Lipschitz in $X$ (written for $n = {dim}$)",
+        meanings=means + [(S.n, sp.Integer(dim))])
+
+
+# ---------------------------------------------------------------------- exact means as numbers
+class _ExactMean(sp.Function):
+    """``E f`` of an IID ``N(0, sigma^2)`` row of ``n`` logits as a SymPy number: ``evalf``
+    calls the confirmed exact evaluator of :mod:`attnsparse.numeric.exact` (13 digits, the
+    float route), so an event threshold such as ``E ln Z + x`` binds to a number at check time.
+    Unevaluated (and a placeholder for step checks: no closed form) while ``n`` or ``sigma`` is a symbol.
+    """
+
+    nargs = 2
+    placeholder = True
+    head = ""
+
+    def _eval_evalf(self, prec):
+        n, sigma = self.args
+        if not (n.is_number and sigma.is_number):
+            return None
+        if n != int(n) or int(n) < 2:
+            raise ValueError(f"{type(self).__name__}: n must be an integer >= 2, got {n}")
+        return sp.Float(str(_exact_mean(self.evaluator, int(n), float(sigma))), 13)
+
+    def _latex(self, printer, exp=None):
+        out = self.head
+        return out if exp is None else r"\left(%s\right)^{%s}" % (out, exp)
+
+
+@lru_cache(maxsize=256)
+def _exact_mean(name, n, sigma):
+    from ..numeric import exact
+
+    return getattr(exact, name)(13, n, sigma)
+
+
+class MeanLogPartition(_ExactMean):
+    r"""``E ln Z(n, sigma)`` (exact evaluator ``eval_log_partition``)."""
+
+    evaluator = "eval_log_partition"
+    head = r"\mathbb{E} \ln Z"
+
+
+class MeanEntropy(_ExactMean):
+    r"""``E H(p)(n, sigma)`` (exact evaluator ``eval_entropy``)."""
+
+    evaluator = "eval_entropy"
+    head = r"\mathbb{E} H(p)"
