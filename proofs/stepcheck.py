@@ -60,7 +60,8 @@ class StepCheck:
     values: tuple | None = None
 
     def text(self):
-        out = f"step {self.number} ({self.number - 1}) {self.rel} ({self.number}) [{plain_text(self.why)}]: {self.status}"
+        out = (f"step {self.number} ({self.number - 1}) {self.rel} ({self.number}) [{plain_text(self.why)}]: "
+               f"{self.status}")
         out += f" by {self.method}" if self.method else ""
         if self.counterexample is not None:
             point = ", ".join(f"{k} = {v}" for k, v in self.counterexample.items())
@@ -392,7 +393,8 @@ def _show_number(v):
 
 
 def _box_text(box):
-    return "{" + ", ".join(f"{s.name} in [{lo}, {hi}]" for s, (lo, hi) in sorted(box.items(), key=lambda i: i[0].name)) + "}"
+    items = sorted(box.items(), key=lambda i: i[0].name)
+    return "{" + ", ".join(f"{s.name} in [{lo}, {hi}]" for s, (lo, hi) in items) + "}"
 
 
 # ---------------------------------------------------------------------- interval arithmetic
