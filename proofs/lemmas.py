@@ -16,7 +16,7 @@ from .guards import bounded, closed_form
 
 __all__ = ["derive_gaussian_mgf", "derive_chi2_mgf", "gaussian_pdf", "lipschitz_log_partition", "lipschitz_log_weight",
            "lipschitz_max_logit", "lipschitz_top_gap", "lipschitz_entropy", "LIPSCHITZ_DIM", "MeanLogPartition",
-           "MeanEntropy"]
+           "MeanEntropy", "derive_truncated_exp_moment"]
 
 
 def gaussian_pdf(z, mean=0, sd=1):
@@ -42,6 +42,15 @@ def derive_chi2_mgf():
     with bounded(what="chi-square MGF"):
         out = moment_generating_function(ChiSquared("C", S.d))(S.lam)
     return closed_form(out, "chi-square MGF")
+
+
+@lru_cache(maxsize=None)
+def derive_truncated_exp_moment(z):
+    """``E[e^{sigma X} 1{X <= z}]`` for ``X ~ N(0,1)``: SymPy integrates against the density (an erf form)."""
+    u = sp.Symbol("u", real=True)
+    with bounded(what="truncated Gaussian exponential moment"):
+        out = sp.integrate(sp.exp(S.sigma * u) * gaussian_pdf(u), (u, -sp.oo, z))
+    return closed_form(out, "truncated Gaussian exponential moment")
 
 
 # ---------------------------------------------------------------------- Lipschitz constants
