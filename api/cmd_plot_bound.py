@@ -32,7 +32,8 @@ def add_parser(subparsers):
         description="Plots a <= / >= claim's right-hand side, the exact value of its left-hand side where the "
                     "derivation states one, and simulation estimates with 95% intervals, on a log scale.")
     s.add_argument("id", metavar="ID", help="a bound claim (rel <= or >=), e.g. bounds.max_logit_chernoff")
-    s.add_argument("--x", metavar="PARAM", help=f"parameter on the x axis (default the first of {', '.join(AXIS_ORDER)})")
+    s.add_argument("--x", metavar="PARAM",
+                   help=f"parameter on the x axis (default the first of {', '.join(AXIS_ORDER)})")
     s.add_argument("--range", nargs=2, type=float, metavar=("LO", "HI"), help="range of the x parameter "
                    "(default around the check point)")
     s.add_argument("--points", type=int, default=7, help="simulated points (2..40, default 7)")
