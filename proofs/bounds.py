@@ -25,8 +25,8 @@ from .guards import NotDerived, bounded
 from .printing import HousePrinter
 from .values import as_sympy
 
-__all__ = ["chernoff", "union", "invert", "extend", "functional_symbol", "mills_upper", "mills_lower", "markov",
-           "chebyshev", "cantelli", "bernstein", "laurent_massart", "gaussian_concentration", "SOURCES"]
+__all__ = ["chernoff", "union", "invert", "functional_symbol", "mills_upper", "mills_lower", "markov",
+           "chebyshev", "cantelli", "bernstein", "laurent_massart", "gaussian_concentration", "lipschitz", "SOURCES"]
 
 #: where each named inequality is stated
 SOURCES = {
@@ -36,6 +36,8 @@ SOURCES = {
     "Chebyshev": "Chebyshev's inequality; Boucheron, Lugosi, Massart (2013), sec. 2.1",
     "Cantelli": "Cantelli's inequality (one-sided Chebyshev); Boucheron, Lugosi, Massart (2013), ex. 2.1",
     "TIS": "Tsirelson-Ibragimov-Sudakov 1976; Boucheron, Lugosi, Massart (2013), Thm 5.6",
+    "Lipschitz": "a function with gradient norm at most L almost everywhere (continuous, piecewise smooth) is "
+                 "L-Lipschitz: the mean value theorem along the segment",
     "Bernstein": "Bernstein's inequality; Boucheron, Lugosi, Massart (2013), Cor. 2.11",
     "Laurent-Massart": "Laurent and Massart 2000, Lemma 1 (Hanson-Wright for Gaussian quadratic forms, "
                        "explicit constants)",
@@ -79,6 +81,14 @@ def _simplify(expr, assumptions=()):
             return out
     except NotDerived:
         return expr
+
+
+def _algebra(D, expr, why="algebra"):
+    """Append ``= expr`` unless it repeats the last expression (a chain never ends on a repeated step)."""
+    if D.steps and not isinstance(D.result, Functional) and expr == D.result:
+        return D
+    D.step(expr, why)
+    return D
 
 
 def _start(title, lhs, assumptions, exact):
@@ -144,7 +154,7 @@ def chernoff(mgf, t, x, assumptions=(), *, domain=(0, sp.oo), event=None, exact=
     raw = at_star if cond is sp.true else sp.Piecewise((at_star, cond), (edge, True))
     D.step(raw, f"Chernoff: Markov on $e^{{t {_tex(Y)}}}$, optimal $t = {_tex(star)}$ ({SOURCES['Chernoff']})",
            rel="<=")
-    D.step(_simplify(raw, assumptions), "algebra")
+    _algebra(D, _simplify(raw, assumptions))
     D.optimum = star
     return D
 
@@ -167,14 +177,12 @@ def union(bound, count, *, event=None, exact=None, single=None):
     if count.is_positive is False:
         raise ValueError(f"count must be positive, got {count}")
     if isinstance(bound, Derivation):
-        first, steps, assumptions = bound.first, bound.steps[1:], bound.assumptions
-        meanings, fmeanings = bound.meanings, bound.functional_meanings
+        first, steps, assumptions, fmeanings = bound.first, bound.steps[1:], bound.assumptions, bound.functional_meanings
     else:
-        first, steps, assumptions, meanings, fmeanings = None, [], [], {}, {}
+        first, steps, assumptions, fmeanings = None, [], [], {}
         bound = as_sympy(bound, "bound")
     D = _start("union bound", _lhs(event, Prob(sp.Symbol("max_j Y_j", real=True) >= sp.Symbol("x"))),
                assumptions, exact)
-    D.meanings.update(meanings)
     one = single if single is not None else (first if isinstance(first, sp.Basic) else None)
     if one is None and isinstance(first, Functional) and id(first) in fmeanings:
         one = fmeanings[id(first)][1]
@@ -183,14 +191,17 @@ def union(bound, count, *, event=None, exact=None, single=None):
     if one is None:
         D.step(count * (bound if not steps else steps[-1].expr),
                f"union bound over ${_tex(count)}$ events, each bounded as stated ({SOURCES['union']})", rel="<=")
+        if steps:
+            D.meanings.update(bound.meanings)
+            for lem in bound.lemmas:
+                D.lemma(lem)
         return D
     D.step(count * as_sympy(one, "single"), f"union bound over ${_tex(count)}$ events ({SOURCES['union']})",
            rel="<=")
     if not steps:
         D.step(count * bound, "the single-event bound", rel="<=")
-    for s in steps:
-        D.step(count * s.expr, s.why, rel=s.rel)
-    return D
+        return D
+    return D.extend(bound, count)
 
 
 def functional_symbol(f):
@@ -198,24 +209,6 @@ def functional_symbol(f):
     if not isinstance(f, Functional):
         raise TypeError(f"functional_symbol needs a functional P(...) or E(...), got {f!r}")
     return sp.Symbol(sp.latex(f))
-
-
-def extend(D, other, factor=1):
-    """Append the steps of ``other`` after its ``expr_0``, each times ``factor`` (positive), to ``D``.
-
-    ``D``'s last expression must be ``factor`` times ``other``'s ``expr_0``; ``other``'s
-    meanings and assumptions come along. Returns ``D``.
-    """
-    if not isinstance(other, Derivation):
-        raise TypeError(f"extend: other must be a Derivation, got {type(other).__name__}")
-    factor = as_sympy(factor, "factor")
-    if factor.is_positive is False:
-        raise ValueError(f"extend: factor must be positive, got {factor}")
-    D.meanings.update(other.meanings)
-    D.assume(*[a for a in other.assumptions if a not in D.assumptions])
-    for s in other.steps[1:]:
-        D.step(factor * s.expr, s.why, rel=s.rel)
-    return D
 
 
 def invert(bound, delta, x, *, event=None, exact=None):
@@ -246,9 +239,7 @@ def invert(bound, delta, x, *, event=None, exact=None):
     event_tex = _tex(lhs).replace(r"\left[", "[").replace(r"\right]", "]")
     D = _start(f"${event_tex}$ at the $(1 - {_tex(delta)})$ threshold", lhs, assumptions, exact)
     if isinstance(bound, Derivation):
-        D.meanings.update({k.subs(x, xd): v.subs(x, xd) for k, v in bound.meanings.items()})
-        for s in bound.steps[1:]:
-            D.step(s.expr.subs(x, xd), s.why, rel=s.rel)
+        D.extend(bound, subs={x: xd})
     else:
         D.step(B.subs(x, xd), f"the bound at ${_tex(x)} = {x_delta}$", rel="<=")
     D.step(delta, f"${x_delta} = {_tex(xd)}$ solves ${_tex(B)} = {_tex(delta)}$")
@@ -288,7 +279,7 @@ def markov(mean, x, *, event=None, exact=None, assumptions=()):
     r"""``P(Y >= x) <= E Y / x`` for ``Y >= 0``, ``x > 0`` (Markov)."""
     mean, x = as_sympy(mean, "mean"), as_sympy(x, "x")
     D = _moment_bound("Markov", sp.Symbol("Y", nonnegative=True), mean / x, x, event, exact, assumptions)
-    D.step(_simplify(mean / x), "algebra")
+    _algebra(D, _simplify(mean / x))
     return D
 
 
@@ -306,14 +297,58 @@ def cantelli(variance, x, *, event=None, exact=None, assumptions=()):
                          assumptions)
 
 
-def gaussian_concentration(L, x, *, event=None, exact=None, assumptions=()):
+def gaussian_concentration(L, x, *, event=None, exact=None, assumptions=(), f=None):
     r"""``P(f(X) - E f(X) >= x) <= e^{-x^2/(2 L^2)}`` for ``L``-Lipschitz ``f`` of a standard
-    Gaussian vector (Tsirelson-Ibragimov-Sudakov)."""
+    Gaussian vector (Tsirelson-Ibragimov-Sudakov).
+
+    ``L`` is an expression, or a :func:`lipschitz` derivation: its constant is used and its
+    steps are attached as a lemma (checked with this chain). ``f`` (a string of LaTeX) names
+    the function in the title.
+    """
+    lemma = L if isinstance(L, Derivation) else None
+    if lemma is not None:
+        if getattr(lemma, "constant", None) is None:
+            raise ValueError("gaussian_concentration: L is a Derivation without a Lipschitz constant; build it "
+                             "with lipschitz(...)")
+        L = lemma.constant
     L, x = as_sympy(L, "L"), as_sympy(x, "x")
-    D = _start("Gaussian concentration", _lhs(event, Prob(sp.Symbol("f(X) - E f(X)", real=True) >= x)),
-               [x > 0] + list(assumptions), exact)
-    D.step(sp.exp(-x**2 / (2 * L**2)), f"a ${_tex(L)}$-Lipschitz function of a standard Gaussian vector "
-           f"({SOURCES['TIS']})", rel="<=")
+    name = f if f is not None else "f(X)"
+    D = _start(f"Gaussian concentration of ${name}$",
+               _lhs(event, Prob(sp.Symbol(f"{name} - E {name}", real=True) >= x)), [x > 0] + list(assumptions), exact)
+    how = f"lemma: {lemma.title}" if lemma is not None else "as stated"
+    D.step(sp.exp(-x**2 / (2 * L**2)), f"a ${_tex(L)}$-Lipschitz function of a standard Gaussian vector ({how}; "
+           f"{SOURCES['TIS']})", rel="<=")
+    if lemma is not None:
+        D.lemma(lemma)
+    return D
+
+
+def lipschitz(f, X, steps, *, title, meanings=(), assumptions=()):
+    r"""The Lipschitz constant of ``f`` in the Gaussian vector ``X`` (Euclidean norm), derived from its gradient.
+
+    The chain starts at ``|grad f|^2 = sum_i (df/dX_i)^2`` as SymPy differentiates ``f``
+    (``Max``/``Min`` give ``Heaviside`` factors: the gradient almost everywhere), continues with
+    ``steps``, a sequence of ``(expr, why, rel)`` each checked at random points of ``X``, and
+    ends at a bound ``L^2`` free of ``X``. ``.constant`` is ``L = sqrt(L^2)``; a function whose
+    gradient norm is at most ``L`` almost everywhere is ``L``-Lipschitz (:data:`SOURCES`
+    ``"Lipschitz"``). ``meanings`` are ``(placeholder, expression)`` pairs such as ``p_1`` and
+    its softmax expression in ``X``.
+    """
+    X = [_symbol(v, "X") for v in X]
+    f = as_sympy(f, "f")
+    if not set(X) & f.free_symbols:
+        raise ValueError(f"lipschitz: f = {f} does not depend on X = {X}")
+    D = Derivation(title, assumptions=list(assumptions))
+    for k, v in meanings:
+        D.define(k, v)
+    D.step(sum(sp.diff(f, v)**2 for v in X), r"$|\nabla f|^2$, SymPy's derivatives in $X$")
+    for expr, why, rel in steps:
+        D.step(expr, why, rel=rel)
+    if set(X) & D.result.free_symbols:
+        raise ValueError(f"lipschitz: the last step {D.result} still depends on X: it is not a constant")
+    if D.relation not in ("=", "<=", "<"):
+        raise ValueError(f"lipschitz: the chain must bound |grad f|^2 from above, its relation is {D.relation!r}")
+    D.constant = sp.sqrt(D.result)
     return D
 
 

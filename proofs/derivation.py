@@ -86,6 +86,7 @@ class Derivation:
     boxes: list = field(default_factory=list)
     meanings: dict = field(default_factory=dict)
     functional_meanings: dict = field(default_factory=dict)
+    lemmas: list = field(default_factory=list)
 
     def __post_init__(self):
         if not isinstance(self.title, str) or not self.title:
@@ -114,6 +115,41 @@ class Derivation:
                             hint="build it with sympy symbols, e.g. D.step(sympy.log(n) + sigma**2 / 2, 'algebra')")
         self.steps.append(Step(expr, why, rel))
         return expr
+
+    def extend(self, other, factor=1, subs=None, note=""):
+        """Append the steps of ``other`` after its ``expr_0``, each times ``factor`` (positive),
+        with ``subs`` ({symbol: expression}) substituted and ``note`` appended to each
+        justification; returns ``self``.
+
+        The one way a chain copies another's steps: ``other``'s meanings (substituted),
+        functional meanings, lemmas and assumptions come along. ``self``'s last expression
+        should be ``factor`` times ``other``'s ``expr_0`` (under ``subs``); the step check
+        then covers the joint.
+        """
+        if not isinstance(other, Derivation):
+            raise TypeError(f"extend: other must be a Derivation, got {type(other).__name__}")
+        factor = as_sympy(factor, "factor")
+        if factor.is_positive is False:
+            raise ValueError(f"extend: factor must be positive, got {factor}")
+        subs = dict(subs or {})
+        sub = (lambda e: e.subs(subs)) if subs else (lambda e: e)
+        self.meanings.update({sub(k): sub(v) for k, v in other.meanings.items()})
+        self.functional_meanings.update(other.functional_meanings)
+        for lem in other.lemmas:
+            self.lemma(lem)
+        self.assume(*[a for a in (sub(a) for a in other.assumptions) if a not in self.assumptions])
+        for s in other.steps[1:]:
+            self.step(factor * sub(s.expr), s.why + note, rel=s.rel)
+        return self
+
+    def lemma(self, other):
+        """Attach ``other``, a derivation a step relies on (a Lipschitz constant, say): its steps
+        are checked with this chain's and reported after them. Returns ``self``."""
+        if not isinstance(other, Derivation):
+            raise TypeError(f"lemma: other must be a Derivation, got {type(other).__name__}")
+        if not any(other is lem for lem in self.lemmas):
+            self.lemmas.append(other)
+        return self
 
     def assume(self, *conditions):
         """Add relational assumptions on the symbols; returns ``self``."""
@@ -221,7 +257,7 @@ class Derivation:
                  if isinstance(s.expr, Functional) and id(s.expr) in self.functional_meanings else s
                  for s in self.steps]
         return Derivation(self.title, steps=steps, assumptions=list(self.assumptions), domains=dict(self.domains),
-                          boxes=list(self.boxes), meanings=dict(self.meanings))
+                          boxes=list(self.boxes), meanings=dict(self.meanings), lemmas=list(self.lemmas))
 
     # ------------------------------------------------------------------ printing
     def text(self):
@@ -232,6 +268,8 @@ class Derivation:
             rel = "" if i == 0 else s.rel
             shown = repr(s.expr) if isinstance(s.expr, Functional) else sp.sstr(s.expr)
             lines.append(f"  ({i}) {rel:2s} {shown}    [{plain_text(s.why)}]")
+        for lem in self.lemmas:
+            lines.append("  lemma: " + lem.text().replace("\n", "\n  "))
         return "\n".join(lines)
 
     def latex(self):
