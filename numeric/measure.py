@@ -22,19 +22,16 @@ Arrays have shape ``(n, d)`` or ``(heads, n, d)``. With ``causal=True`` query ``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from . import config
 from .codes import M_ENTROPY, M_FIXED, M_H2O, M_IPR, M_KEYS, M_MAX_WEIGHT, M_SIGMA, M_SINK, M_WINDOW, USER_CODE
+from .measurement import OUTPUT_ERROR_UNIT, Measurement
+from .measurement import summarise as _summarise
 from .statistics import stat
 from .streams import MEASURE_SURROGATE
 
 __all__ = ["attention_stats", "head_summaries", "measure", "Measurement", "validate_array", "OUTPUT_ERROR_UNIT"]
-
-#: what ``output_error(keep=K)`` is: a ratio of Frobenius norms, not a probability (it can exceed 1)
-OUTPUT_ERROR_UNIT = "relative Frobenius error ||A_S V - A V||_F / ||A V||_F (a ratio; it can exceed 1)"
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -218,82 +215,6 @@ def _named(values, s):
     """``values`` keyed by the statistic's own Symbols (names accepted)."""
     by_name = {x.name: x for x in s.free_symbols}
     return {by_name.get(k if isinstance(k, str) else k.name, k): v for k, v in (values or {}).items()}
-
-
-@dataclass
-class Measurement:
-    """Result of :func:`measure`.
-
-    ``rows`` maps a statistic name to its per-row values, shape ``(heads, n_queries)``;
-    ``summary`` maps it to mean and quantiles over all rows; ``theory`` compares the rows
-    with iid Gaussian logits of the same per-row scale; ``scalars`` holds matrix-level
-    figures (output error, column coverage, transfer).
-
-    ``heads`` holds one report per head (:func:`.heads.head_reports`: fitted sigma, regime, sink
-    head, theory at the head's sigma, model choice; each with a ``summary`` under the pooled
-    names); ``units`` says what a scalar measures where its name does not
-    (``output_error(keep=K)`` is a relative Frobenius error, :data:`OUTPUT_ERROR_UNIT`).
-
-    Every value is a finite float except where it is undefined, and then it is ``math.nan``
-    (never ``None``): ``theory["gamma = sigma^2 / (2 ln n) (median)"]`` when the median row
-    has one key (``ln 1 = 0``), and ``scalars["output_error(keep=...)"]`` when ``A V = 0``.
-    Inputs whose logits would overflow are refused by :func:`measure` instead.
-    """
-
-    settings: dict
-    rows: dict
-    summary: dict = field(default_factory=dict)
-    scalars: dict = field(default_factory=dict)
-    theory: dict = field(default_factory=dict)
-    heads: list = field(default_factory=list)
-    units: dict = field(default_factory=dict)
-    sparsity: dict = field(default_factory=dict)
-    cost: dict = field(default_factory=dict)
-
-    def to_dict(self):
-        """JSON-ready dict (per-row arrays left out); ``heads`` has one entry per head."""
-        return {"settings": self.settings, "summary": self.summary, "scalars": self.scalars,
-                "units": self.units, "theory": self.theory, "heads": self.heads, "sparsity": self.sparsity,
-                "cost": self.cost}
-
-    def table(self):
-        """Plain-text report."""
-        lines = [f"{'statistic':28s} {'mean':>11s} {'q10':>11s} {'median':>11s} {'q90':>11s}"]
-        for name, s in self.summary.items():
-            lines.append(f"{name:28s} " + " ".join(f"{s[c]:11.5g}" for c in ("mean", "q10", "q50", "q90")))
-        if self.scalars:
-            lines.append("")
-            lines += [f"{name:28s} {v:11.5g}" + (f"  [{self.units[name]}]" if name in self.units else "")
-                      for name, v in self.scalars.items()]
-        if self.theory:
-            lines.append("")
-            lines.append("distance from the Gaussian theory, pooled over heads (iid logits with each row's "
-                         "fitted sigma, simulated):")
-            for name, v in self.theory.items():
-                lines.append(f"  {name:40s} {v:11.5g}")
-        if self.heads:
-            from .heads import head_tables
-            lines.append("")
-            lines += head_tables(self.heads, self.settings)
-        if self.sparsity:
-            from .blocks import sparsity_table
-            lines.append("")
-            lines += sparsity_table(self.sparsity, self.heads)
-        if self.cost:
-            from .cost import cost_table
-            lines.append("")
-            lines += cost_table(self.cost)
-        return "\n".join(lines)
-
-
-_QUANTILES = {"q10": 0.1, "q50": 0.5, "q90": 0.9}
-
-
-def _summarise(x):
-    x = np.asarray(x, dtype=np.float64).ravel()
-    out = {"mean": float(np.mean(x))}
-    out.update({name: float(np.quantile(x, q)) for name, q in _QUANTILES.items()})
-    return out
 
 
 def _column_set(qs, k, causal, last_q, n_cols):
@@ -497,8 +418,8 @@ def _gaussian_distance(sigmas, n_keys, rows, epss, seed):
     codes = np.array([s.code for s in stats], dtype=np.int64)
     params = np.array([0.0] + list(epss))
     pred = np.empty((sigmas.size, len(stats)))
-    _surrogate_rows(sigmas, n_keys.astype(np.int64), chunk_seeds(seed, MEASURE_SURROGATE, sigmas.size), config.CHUNK_ROWS,
-                    codes, params, pred)
+    seeds = chunk_seeds(seed, MEASURE_SURROGATE, sigmas.size)
+    _surrogate_rows(sigmas, n_keys.astype(np.int64), seeds, config.CHUNK_ROWS, codes, params, pred)
     n_med = float(np.median(n_keys))
     out = {"fitted logit sigma (median)": float(np.median(sigmas)),
            "gamma = sigma^2 / (2 ln n) (median)": float(np.median(sigmas) ** 2 / (2 * math.log(n_med)))
