@@ -31,14 +31,17 @@ constant of a Theta term set to 1 and the unavoidable reads and writes added:
   past the cached query tiles);
 * top-k, selection counted: a scoring pass shaped like the dense one without ``V``
   (``2 n d + X + n k``: read ``Q``, ``K``, write ``k`` indices per query), then the sparse pass
-  ``2 n d + 2 n k d + n k`` (read ``Q`` and the indices, gather ``k`` keys and values per query,
-  write the output). Gathered rows are counted once per query: the worst case, when queries
-  share no kept keys, and the usual one for token-level top-k;
-* top-k, oracle selection: the sparse pass alone, ``2 n d + 2 n k d + n k``.
+  ``2 n d + n k + min(2 n k d, X)`` (read ``Q`` and the indices, write the output, and fetch the
+  kept keys and values the cheaper of two ways: gather ``k`` of each per query, counted once per
+  query -- the worst case, when queries share no kept keys, and the usual one for token-level
+  top-k -- or, when that moves more, stream every key and value past the cached query tiles as
+  the dense kernel does and skip the unkept ones, ``X`` words; the choice is ours);
+* top-k, oracle selection: the sparse pass alone, ``2 n d + n k + min(2 n k d, X)``.
 
 Because a tiled dense kernel reuses every key across a whole query tile while a gathered
-top-k kernel does not, the I/O ratio is ``~ 2 k M / (n d)`` for large ``n`` (``M >= d^2``): top-k
-moves *more* words than dense attention unless ``k < n d / (2 M)``. The FLOP ratio with
+top-k kernel does not, the oracle I/O ratio is ``~ 2 k M / (n d)`` for large ``n`` (``M >= d^2``)
+while gathering is the cheaper way: top-k moves *more* words than dense attention unless
+``k < n d / (2 M)``, and beyond that the ``n k`` index words keep it above dense. The FLOP ratio with
 selection counted tends to ``(2 d + C_SELECT) / (4 d + C_SOFTMAX)`` (about 1/2): forming every
 score to choose the keys caps the speed-up at ``(4 d + C_SOFTMAX) / (2 d + C_SELECT)`` (261/130 at
 ``d = 64``, about 2x), whatever the sparsity.
@@ -109,7 +112,7 @@ def topk_cost(n, d, k, M=CACHE_WORDS, selection="counted"):
     if selection not in ("counted", "oracle"):
         raise ValueError(f"selection must be 'counted' or 'oracle', got {selection!r}")
     flops = 4.0 * n * k * d + C_SOFTMAX * n * k
-    io = 2.0 * n * d + 2.0 * n * k * d + n * k
+    io = 2.0 * n * d + n * k + min(2.0 * n * k * d, _stream(n, d, M))
     if selection == "counted":
         flops += 2.0 * n * n * d + C_SELECT * n * n - 2.0 * n * k * d
         io += 2.0 * n * d + _stream(n, d, M) + n * k
@@ -180,14 +183,14 @@ def cost_table(doc):
     inp = doc["inputs"]
     lines = [f"cost of one head's forward pass, dense against top-k at eps = {inp['eps']:g} (n = {inp['n']}, "
              f"d = {inp['d']}, cache M = {inp['M']} words of {inp['word_bytes']} bytes):",
-             f"{'k from':30s} {'k':>9s} {'variant':22s} {'FLOPs':>11s} {'bytes':>11s} {'FLOP x':>9s} {'I/O x':>9s}"]
+             f"{'k from':30s} {'k':>9s} {'variant':26s} {'FLOPs':>11s} {'bytes':>11s} {'FLOP x':>9s} {'I/O x':>9s}"]
     for src, v in doc["k_eps"].items():
         sv = v["savings"]
-        lines.append(f"{src:30s} {_g(v['k'], 9)} {'dense':22s} {_g(sv['dense']['flops'])} "
-                     f"{_g(sv['dense']['io_bytes'])} {'1':>9s} {'1':>9s}")
+        lines.append(f"{src:30s} {_g(v['k'], 9)} {'dense':26s} {_g(sv['dense']['flops'])} "
+                     f"{_g(sv['dense']['io_bytes'])} {'1':>9s} {'1':>9s}")  # dense: the baseline
         for var in ("topk (counted selection)", "topk (oracle selection)"):
             c = sv[var]
-            lines.append(f"{'':30s} {'':9s} {var[5:-1]:22s} {_g(c['flops'])} {_g(c['io_bytes'])} "
+            lines.append(f"{'':30s} {'':9s} {'top-k, ' + var[6:-1]:26s} {_g(c['flops'])} {_g(c['io_bytes'])} "
                          f"{_g(c['flop_speedup'], 9)} {_g(c['io_speedup'], 9)}")
     lines.append("  FLOP x, I/O x: speed-up of top-k over dense (dense / top-k; below 1 top-k costs more). "
                  "counted: every score formed to choose the keys; oracle: the kept sets given for free.")
