@@ -23,7 +23,7 @@ from .commands import (EXIT_INTERRUPTED, EXIT_OK, EXIT_REFUTED, EXIT_USAGE, Inte
 #: further commands, each a module ``attnsparse.cmd_<name>`` with ``add_parser(subparsers)``
 #: (which adds its sub-parser) and ``run(args) -> exit code``; it raises
 #: :class:`~.commands.UsageError` for usage errors. They are imported here only, by name.
-COMMAND_MODULES = ("measure", "latex", "sweep", "plot", "reproduce", "plot_bound")
+COMMAND_MODULES = ("measure", "latex", "sweep", "plot", "reproduce", "plot_bound", "cost")
 
 
 def _parser():

@@ -47,8 +47,8 @@ def add_parser(subparsers):
                    help="second input: apply the column set chosen on Q, K to it")
     s.add_argument("--seed", type=int, default=0, help="seed of the Gaussian-theory surrogate rows (0)")
     s.add_argument("--head-theory", choices=("exact", "simulated", "none"), default="exact",
-                   help="per-head IID prediction at each head's fitted sigma: exact finite-n integrals at 12 digits "
-                        "(about 1-3 s per head at n = 512), simulated rows, or none (exact)")
+                   help="per-head IID prediction at each head's fitted sigma: exact finite-n integrals at 5 digits "
+                        "(IPR, entropy; cached per sigma), simulated rows, or none (exact)")
     s.add_argument("--no-head-models", action="store_true",
                    help="skip the per-head fit of the iid, sink-offset and scale-mixture models")
     s.add_argument("--onnx", metavar="MODEL",

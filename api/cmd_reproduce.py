@@ -27,4 +27,10 @@ def run(args) -> int:
     print(f"report written to {args.out}/ (report.md, report.json, a_tail_mass, b_phase_diagram, "
           f"c_adaptive_window as PNG and PDF); mean tail mass adaptive {ad['mean_tau_adaptive']:.4f} vs fixed "
           f"{ad['mean_tau_fixed']:.4f}")
+    real = data.get("real_model", {})
+    if "skipped" in real:
+        print(f"section (d), real model: skipped -- {real['skipped']}")
+    elif real:
+        print(f"section (d), real model: regime table of {sum(len(la['heads']) for la in real['layers'])} heads "
+              f"and d_real_model_regimes.png")
     return 0

@@ -282,6 +282,8 @@ def _table(header, rows):
 
 
 def markdown(data, mode):
+    from .real_section import real_markdown
+
     ad = data["adaptive"]
     lines = [f"# attnsparse reproduce ({mode}, seed {data['seed']})", "",
              "Every figure is **our reproduction** of the qualitative claims of arXiv 2404.02690 v2, "
@@ -322,12 +324,18 @@ def markdown(data, mode):
     better = "adaptive" if ad["mean_tau_adaptive"] < ad["mean_tau_fixed"] else "fixed"
     lines += [f"Mean tail mass over n: adaptive {ad['mean_tau_adaptive']:.4f}, fixed {ad['mean_tau_fixed']:.4f}: "
               f"the {better} window discards less on average. The seed paper claims the adaptive window does "
-              "better; where the fixed window wins, this is the documented disagreement `sparsity.adaptive_window`."]
+              "better; where the fixed window wins, this is the documented disagreement `sparsity.adaptive_window`.",
+              ""]
+    if "real_model" in data:
+        lines += real_markdown(data["real_model"], _table)
     return "\n".join(lines) + "\n"
 
 
 def reproduce(folder, mode="quick", seed=0, progress_bar=True, force=False):
     """Simulate, plot and write the report folder; returns the data.
+
+    With the ``real`` extra the report gains section (d), a real model's regime table and
+    heatmap (:mod:`.real_section`); without it ``data["real_model"]`` says why it is skipped.
 
     The folder follows the output-folder policy (:func:`~.files.prepare_folder`): new,
     empty, or an earlier attnsparse folder (its report is replaced), else refused unless
@@ -337,6 +345,7 @@ def reproduce(folder, mode="quick", seed=0, progress_bar=True, force=False):
     from tqdm import tqdm
 
     from .numeric.exact import eval_ipr
+    from .real_section import plot_real, run_real
 
     if mode not in SETTINGS:
         raise ValueError(f"mode must be one of {sorted(SETTINGS)}, got {mode!r}")
@@ -350,8 +359,10 @@ def reproduce(folder, mode="quick", seed=0, progress_bar=True, force=False):
                     "phase": run_phase(cfg, seed, step, lambda n, s: eval_ipr(6, n, s)),
                     "adaptive": run_adaptive(cfg, seed, step),
                     "phase_curves": run_curves(cfg, lambda n, s: eval_ipr(6, n, s))}
+        data["real_model"] = run_real(mode, seed)  # {"skipped": why} without the 'real' extra
         stage = staging_folder(folder)
         plot_all(data, stage)
+        plot_real(data["real_model"], stage)
         write_unit(folder, {"report.json": strict_json(data, indent=2) + "\n",
                             "report.md": markdown(data, mode)}, staged=stage)
     return data

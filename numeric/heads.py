@@ -12,10 +12,11 @@ row logits ``s_ij = scale <q_i, k_j>``:
   so the window is ours (:data:`CRITICAL_WINDOW`);
 * **sink head**: the head's mean sink mass (the first ``sink`` keys) exceeds
   :data:`SINK_HEAD_MASS`;
-* **theory**: the head's mean IPR, entropy and top-k masses against the exact finite-n IID
-  values at the head's sigma (:mod:`.exact`, E1, E3, E4, at :data:`HEAD_DPS` digits); the mean
-  ``k_eps`` against ``exact.eval_k_eps`` when that evaluator exists, else against
-  :data:`HEAD_SAMPLES` simulated IID rows at that sigma (seeded; ``theory_source`` says which).
+* **theory**: the head's mean IPR and entropy against the exact finite-n IID values at the
+  head's sigma (:mod:`.exact`, E1, E3, float route at :data:`HEAD_DPS` digits, cached per
+  sigma); the mean top-k masses and ``k_eps`` against :data:`HEAD_SAMPLES` simulated IID rows
+  at that sigma (seeded; ``exact.eval_k_eps`` for ``k_eps`` when that evaluator exists); each
+  prediction's ``source`` says which.
 
 Three models per head (``models``), each predicting the same statistics by simulation with
 the same seeds (:func:`.simulate.simulate_stats`, :class:`.models.IIDLogits`):
@@ -38,6 +39,7 @@ model with more parameters has to explain the head better by more than that to b
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -49,10 +51,13 @@ __all__ = ["head_reports", "fit_head_logits", "regime", "CRITICAL_WINDOW", "SINK
 CRITICAL_WINDOW = (0.8, 1.3)
 #: a head whose mean sink mass exceeds this is a sink head (the level of issue 14's census)
 SINK_HEAD_MASS = 0.3
-#: digits of the exact per-head theory
-HEAD_DPS = 12
-#: simulated rows per head and model
-HEAD_SAMPLES = 2000
+#: digits of the exact per-head theory: the comparison resolves about 1% (the sampling error of a
+#: head's mean over its rows), so 5 confirmed digits (the float route, ~0.02 s a value at n = 512)
+#: are ample; values are cached per ``(n, sigma to 6 significant digits)``
+HEAD_DPS = 5
+#: simulated rows per head and model: one query set's worth (the measured means average 512
+#: rows of a 512-token head; the prediction's sampling error is then of the same size)
+HEAD_SAMPLES = 512
 #: batch of the per-head simulations: ``HEAD_STREAM + 3 head + model`` (model 0 iid, 1 sink, 2 mixture)
 HEAD_STREAM = 2_000_000
 #: log10 error a richer model must gain over a simpler one to be named best (about 1.2%)
@@ -77,63 +82,72 @@ def regime(ratio):
     return "high temperature" if ratio < lo else ("condensed" if ratio > hi else "critical window")
 
 
+def empty_fit(n_q, sink):
+    """The per-row arrays of a head fit (see :func:`fit_head_logits`), to be filled tile by tile."""
+    return {"n": np.empty(n_q), "var": np.empty(n_q), "var_rest": np.full(n_q, np.nan),
+            "mean_rest": np.full(n_q, np.nan), "offset": np.full((n_q, sink), np.nan)}
+
+
+def tile_moments(S, t0, q0, causal, sink, fit):
+    """Fill rows ``t0 ..`` of ``fit`` with the non-sink moments of the raw score tile ``S``.
+
+    ``S`` holds the logits of query rows ``t0 .. t0 + len(S)``; row ``i`` sees keys
+    ``j <= q0 + i`` under ``causal`` (all keys otherwise). Fills ``mean_rest``, ``var_rest``
+    (population variance of the visible non-sink keys) and ``offset`` (sink logit minus
+    ``mean_rest``); ``n`` and ``var`` come from :func:`.measure.measure`'s tile kernel (or from
+    :func:`fit_head_logits`). This is the one place the sink-model moments are formed: measure
+    calls it on the tiles it already holds, so no logit is computed twice.
+    """
+    rows, n_k = S.shape
+    sink = fit["offset"].shape[1]
+    sl = slice(t0, t0 + rows)
+    if n_k <= sink:
+        return
+    if not causal:
+        rest = S[:, sink:]
+        mr = rest.mean(axis=1)
+        fit["mean_rest"][sl] = mr
+        fit["var_rest"][sl] = np.einsum("ij,ij->i", rest - mr[:, None], rest - mr[:, None]) / rest.shape[1]
+        fit["offset"][sl] = S[:, :sink] - mr[:, None]
+        return
+    cols = np.arange(n_k)
+    vis = cols[None, :] <= (q0 + np.arange(rows))[:, None]
+    rest = vis.copy()
+    rest[:, :sink] = False
+    cr = rest.sum(axis=1)
+    ok = cr > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mr = np.where(rest, S, 0.0).sum(axis=1) / cr
+        vr = np.where(rest, (S - mr[:, None]) ** 2, 0.0).sum(axis=1) / cr
+    fit["mean_rest"][sl] = np.where(ok, mr, np.nan)
+    fit["var_rest"][sl] = np.where(ok, vr, np.nan)
+    fit["offset"][sl] = np.where(vis[:, :sink] & ok[:, None], S[:, :sink] - mr[:, None], np.nan)
+
+
 def fit_head_logits(qs, k, causal, sink, tile=256):
     """Row moments of one head's logits ``qs @ k.T`` (``qs`` already scaled), formed in tiles.
 
     Returns a dict of per-row arrays: ``n`` (visible keys), ``var`` (variance of the visible
     logits), ``var_rest`` and ``mean_rest`` (of the visible non-sink keys, NaN when none), and
     ``offset`` of shape ``(rows, sink)``: the logit of sink key ``j`` minus ``mean_rest`` (NaN
-    where key ``j`` is not visible or no non-sink key is).
+    where key ``j`` is not visible or no non-sink key is). :func:`.measure.measure` builds the
+    same dict from its own tiles (:func:`tile_moments`); this standalone form is for callers
+    without a measurement.
     """
     n_q, n_k = qs.shape[0], k.shape[0]
-    sink = min(sink, n_k)
-    out = {"n": np.empty(n_q), "var": np.empty(n_q), "var_rest": np.full(n_q, np.nan),
-           "mean_rest": np.full(n_q, np.nan), "offset": np.full((n_q, sink), np.nan)}
-    if not causal:
-        # every key visible: the row moments are quadratic forms in q (O(n d^2), no n x n scores):
-        # s_ij - mean_i = q_i . (k_j - kbar), so Var_j s_ij = q_i^T C q_i with C the key covariance
-        out["n"][:] = n_k
-        out["var"][:] = _row_var(qs, k)
-        if n_k > sink:
-            rest = k[sink:]
-            kbar = rest.mean(axis=0)
-            out["mean_rest"][:] = qs @ kbar
-            out["var_rest"][:] = _row_var(qs, rest)
-            out["offset"][:] = qs @ (k[:sink] - kbar).T
-        return out
-    cols = np.arange(n_k)
+    out = empty_fit(n_q, min(sink, n_k))
     kt = np.ascontiguousarray(k.T)
     for t0 in range(0, n_q, tile):
         S = qs[t0:t0 + tile] @ kt
-        sl = slice(t0, t0 + S.shape[0])
-        if causal:
-            vis = cols[None, :] <= (np.arange(t0, t0 + S.shape[0]) + n_k - n_q)[:, None]
-        else:
-            vis = np.ones(S.shape, dtype=bool)
-        cnt = vis.sum(axis=1)
-        Sm = np.where(vis, S, 0.0)
-        mean = Sm.sum(axis=1) / cnt
-        out["n"][t0:t0 + S.shape[0]] = cnt
-        out["var"][t0:t0 + S.shape[0]] = np.where(vis, (S - mean[:, None]) ** 2, 0.0).sum(axis=1) / cnt
-        rest = vis.copy()
-        rest[:, :sink] = False
-        cr = rest.sum(axis=1)
-        ok = cr > 0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mr = np.where(rest, S, 0.0).sum(axis=1) / cr
-            vr = np.where(rest, (S - mr[:, None]) ** 2, 0.0).sum(axis=1) / cr
-        out["mean_rest"][sl] = np.where(ok, mr, np.nan)
-        out["var_rest"][sl] = np.where(ok, vr, np.nan)
-        off = S[:, :sink] - mr[:, None]
-        out["offset"][sl] = np.where(vis[:, :sink] & ok[:, None], off, np.nan)
+        rows = S.shape[0]
+        q0 = t0 + n_k - n_q
+        nv = np.minimum(q0 + np.arange(rows) + 1, n_k) if causal else np.full(rows, n_k)
+        vis = np.arange(n_k)[None, :] < nv[:, None]
+        mean = np.where(vis, S, 0.0).sum(axis=1) / nv
+        out["n"][t0:t0 + rows] = nv
+        out["var"][t0:t0 + rows] = np.where(vis, (S - mean[:, None]) ** 2, 0.0).sum(axis=1) / nv
+        tile_moments(S, t0, q0, causal, sink, out)
     return out
-
-
-def _row_var(qs, keys):
-    """``Var_j <qs_i, k_j>`` over the rows ``k_j`` of ``keys``, for every query ``i``."""
-    kc = keys - keys.mean(axis=0)
-    C = kc.T @ kc / keys.shape[0]
-    return np.maximum(np.einsum("ij,ij->i", qs @ C, qs), 0.0)
 
 
 def _mixture_nu(var, n):
@@ -154,39 +168,52 @@ def _iid_sim(cache, n, sigma, epss, seed, batch, topk):
     return cache["iid"]
 
 
+@functools.lru_cache(maxsize=4096)
+def _exact_value(name, n, sigma):
+    """One exact IID value at :data:`HEAD_DPS` digits (``sigma`` already rounded: the cache key)."""
+    from . import exact
+
+    f = {"ipr": exact.eval_ipr, "entropy": exact.eval_entropy}[name]
+    return float(f(HEAD_DPS, n, sigma))
+
+
 def _exact_iid(n, sigma, topk, epss, seed, batch, cache):
-    """Exact (and, for k_eps without ``eval_k_eps``, simulated) IID predictions at ``sigma``."""
+    """Exact IPR and entropy (float route, :data:`HEAD_DPS` digits, cached per sigma) and the
+    simulated top-k masses and ``k_eps`` (``exact.eval_k_eps`` when it exists) at ``sigma``.
+
+    The top-k masses have exact routes too (E4), but at 0.1-0.4 s a value they would cost more
+    than the whole measurement; the shared simulated iid rows give them to the comparison's
+    resolution, and ``source`` says so.
+    """
     from . import exact
     from .quadrature import PrecisionError
 
     pred, source = {}, {}
     ok = n >= 2 and _SIGMA_RANGE[0] <= sigma <= _SIGMA_RANGE[1]
-
-    def ev(name, f, *a):
+    key = float(f"{sigma:.6g}")
+    for name in ("ipr", "entropy"):
         if not ok:
             pred[name], source[name] = math.nan, "none (sigma or n outside the exact evaluators' range)"
-            return
+            continue
         try:
-            pred[name], source[name] = float(f(HEAD_DPS, n, sigma, *a)), f"exact ({HEAD_DPS} digits)"
+            pred[name] = _exact_value(name, int(n), key)
+            source[name] = f"exact ({HEAD_DPS} digits, sigma to 6 significant digits)"
         except (PrecisionError, ValueError) as e:
             pred[name], source[name] = math.nan, f"none ({str(e).splitlines()[0]})"
-
-    ev("ipr", exact.eval_ipr)
-    ev("entropy", exact.eval_entropy)
+    sim_eps, sim_topk = [], [x for x in topk if x < n]
     for x in topk:
         if x >= n:
             pred[f"topk_mass({x})"], source[f"topk_mass({x})"] = 1.0, "exact (k >= n)"
-        elif x <= 64:
-            ev(f"topk_mass({x})", exact.eval_topk_mass, int(x))
-    sim_eps, sim_topk = [], [x for x in topk if 64 < x < n]
     for e in epss:
         name = f"k_eps({e:g})"
-        if hasattr(exact, "eval_k_eps"):
-            ev(name, exact.eval_k_eps, float(e))
-            if not math.isfinite(pred[name]) and ok:  # the exact route declined: fall back to simulation
-                sim_eps.append(e)
-        else:
-            sim_eps.append(e)
+        if ok and hasattr(exact, "eval_k_eps"):
+            try:
+                pred[name], source[name] = float(exact.eval_k_eps(HEAD_DPS, n, sigma, float(e))), \
+                    f"exact ({HEAD_DPS} digits)"
+                continue
+            except (PrecisionError, ValueError):
+                pass  # the exact route declined: fall back to simulation
+        sim_eps.append(e)
     if (sim_eps or sim_topk) and ok:
         sim = _iid_sim(cache, n, sigma, epss, seed, batch, topk)
         for name in [f"k_eps({e:g})" for e in sim_eps] + [f"topk_mass({x})" for x in sim_topk]:
@@ -226,7 +253,7 @@ def _error(measured, predicted):
 
 
 def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise, theory="exact",
-                 models=True, tile=256):
+                 models=True, tile=256, fits=None):
     """One report per head (a list of dicts, JSON-ready).
 
     Parameters
@@ -241,6 +268,9 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
         Source of the IID predictions at the head's sigma.
     models : bool
         Fit and compare the three models.
+    fits : list of dict, optional
+        One :func:`fit_head_logits` dict per head, already formed (by :func:`.measure.measure`
+        from its tiles); computed here when not given.
     """
     if theory not in ("exact", "simulated", "none"):
         raise ValueError(f"theory must be one of 'exact', 'simulated', 'none', got {theory!r}")
@@ -248,7 +278,7 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
     sink_name = f"sink_mass({sink})"
     reports = []
     for h in range(heads):
-        fit = fit_head_logits(q[h] * scale, k[h], causal, sink, tile)
+        fit = fits[h] if fits is not None else fit_head_logits(q[h] * scale, k[h], causal, sink, tile)
         cache = {}
         n = int(np.median(fit["n"]))
         sigma = math.sqrt(float(np.mean(fit["var"])))

@@ -22,19 +22,16 @@ Arrays have shape ``(n, d)`` or ``(heads, n, d)``. With ``causal=True`` query ``
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from . import config
 from .codes import M_ENTROPY, M_FIXED, M_H2O, M_IPR, M_KEYS, M_MAX_WEIGHT, M_SIGMA, M_SINK, M_WINDOW, USER_CODE
+from .measurement import OUTPUT_ERROR_UNIT, Measurement
+from .measurement import summarise as _summarise
 from .statistics import stat
 from .streams import MEASURE_SURROGATE
 
 __all__ = ["attention_stats", "head_summaries", "measure", "Measurement", "validate_array", "OUTPUT_ERROR_UNIT"]
-
-#: what ``output_error(keep=K)`` is: a ratio of Frobenius norms, not a probability (it can exceed 1)
-OUTPUT_ERROR_UNIT = "relative Frobenius error ||A_S V - A V||_F / ||A V||_F (a ratio; it can exceed 1)"
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -220,71 +217,6 @@ def _named(values, s):
     return {by_name.get(k if isinstance(k, str) else k.name, k): v for k, v in (values or {}).items()}
 
 
-@dataclass
-class Measurement:
-    """Result of :func:`measure`.
-
-    ``rows`` maps a statistic name to its per-row values, shape ``(heads, n_queries)``;
-    ``summary`` maps it to mean and quantiles over all rows; ``theory`` compares the rows
-    with iid Gaussian logits of the same per-row scale; ``scalars`` holds matrix-level
-    figures (output error, column coverage, transfer).
-
-    ``heads`` holds one report per head (:func:`.heads.head_reports`: fitted sigma, regime, sink
-    head, theory at the head's sigma, model choice; each with a ``summary`` under the pooled
-    names); ``units`` says what a scalar measures where its name does not
-    (``output_error(keep=K)`` is a relative Frobenius error, :data:`OUTPUT_ERROR_UNIT`).
-
-    Every value is a finite float except where it is undefined, and then it is ``math.nan``
-    (never ``None``): ``theory["gamma = sigma^2 / (2 ln n) (median)"]`` when the median row
-    has one key (``ln 1 = 0``), and ``scalars["output_error(keep=...)"]`` when ``A V = 0``.
-    Inputs whose logits would overflow are refused by :func:`measure` instead.
-    """
-
-    settings: dict
-    rows: dict
-    summary: dict = field(default_factory=dict)
-    scalars: dict = field(default_factory=dict)
-    theory: dict = field(default_factory=dict)
-    heads: list = field(default_factory=list)
-    units: dict = field(default_factory=dict)
-
-    def to_dict(self):
-        """JSON-ready dict (per-row arrays left out); ``heads`` has one entry per head."""
-        return {"settings": self.settings, "summary": self.summary, "scalars": self.scalars,
-                "units": self.units, "theory": self.theory, "heads": self.heads}
-
-    def table(self):
-        """Plain-text report."""
-        lines = [f"{'statistic':28s} {'mean':>11s} {'q10':>11s} {'median':>11s} {'q90':>11s}"]
-        for name, s in self.summary.items():
-            lines.append(f"{name:28s} " + " ".join(f"{s[c]:11.5g}" for c in ("mean", "q10", "q50", "q90")))
-        if self.scalars:
-            lines.append("")
-            lines += [f"{name:28s} {v:11.5g}" + (f"  [{self.units[name]}]" if name in self.units else "")
-                      for name, v in self.scalars.items()]
-        if self.theory:
-            lines.append("")
-            lines.append("distance from the Gaussian theory, pooled over heads (iid logits with each row's "
-                         "fitted sigma, simulated):")
-            for name, v in self.theory.items():
-                lines.append(f"  {name:40s} {v:11.5g}")
-        if self.heads:
-            from .heads import head_tables
-            lines.append("")
-            lines += head_tables(self.heads, self.settings)
-        return "\n".join(lines)
-
-
-_QUANTILES = {"q10": 0.1, "q50": 0.5, "q90": 0.9}
-
-
-def _summarise(x):
-    x = np.asarray(x, dtype=np.float64).ravel()
-    out = {"mean": float(np.mean(x))}
-    out.update({name: float(np.quantile(x, q)) for name, q in _QUANTILES.items()})
-    return out
-
-
 def _column_set(qs, k, causal, last_q, n_cols):
     """0/1 vector over keys: the ``n_cols`` keys with most attention from the last ``last_q`` queries."""
     n_q, n_k = qs.shape[0], k.shape[0]
@@ -388,29 +320,40 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
     settings = {"heads": heads, "n_queries": n_q, "n_keys": n_k, "d": d, "causal": bool(causal), "scale": sc,
                 "topk": topk, "eps": epss.tolist(), "sink": sink, "window": window, "h2o": h2o,
                 "last_q": last_q, "n_cols": n_cols, "keep": keep if v is not None else None, "seed": seed}
-    n_cols_out = M_FIXED + len(ks) + len(epss) + 1
+    from .blocks import COVERAGE, BlockMass
+    from .heads import empty_fit, tile_moments
+
+    # k_eps at 1 - COVERAGE is the sparsity ratio's column (added when not asked for)
+    epss_k = epss if np.any(np.isclose(epss, 1 - COVERAGE, rtol=0, atol=1e-15)) else np.r_[epss, 1 - COVERAGE]
+    n_cols_out = M_FIXED + len(ks) + len(epss_k) + 1
     per_row = np.empty((heads, n_q, n_cols_out))
-    err_num = err_den = 0.0
+    err = np.zeros((heads, 2))  # per head: ||A_S V - A V||_F^2 and ||A V||_F^2
     transfer_rows = np.empty((heads, n_q, 2))
-    recall = []
+    recall, fits, blocks = [], [], []
     for h in range(heads):
         qs = q[h] * sc
         cols = _column_set(qs, k[h], causal, last_q, n_cols_k)[None]
         ps = np.empty((min(tile, n_q), n_k)) if v is not None else np.empty((0, 0))
+        fits.append(empty_fit(n_q, sink_k))
+        blocks.append(BlockMass(n_q, n_k, q_shift=n_k - n_q, causal=bool(causal)))
         for t0, S in _score_tiles(qs, k[h], tile):
             rows = S.shape[0]
-            _measure_tile(S, t0 + n_k - n_q, bool(causal), sink_k, window_k, h2o, ks, epss, cols,
+            tile_moments(S, t0, t0 + n_k - n_q, bool(causal), sink_k, fits[h])  # before S becomes P
+            _measure_tile(S, t0 + n_k - n_q, bool(causal), sink_k, window_k, h2o, ks, epss_k, cols,
                           keep_k if v is not None else 0, per_row[h, t0:t0 + rows], ps)
-            if v is not None:  # S now holds the weights P of the tile
+            blocks[h].add(S, t0)  # S now holds the weights P of the tile
+            if v is not None:
                 av = S @ v[h]
-                err_num += float(np.sum((ps[:rows] @ v[h] - av) ** 2))
-                err_den += float(np.sum(av * av))
+                err[h] += (float(np.sum((ps[:rows] @ v[h] - av) ** 2)), float(np.sum(av * av)))
+        nv = per_row[h, :, M_KEYS]
+        fits[h]["n"][:] = nv
+        fits[h]["var"][:] = per_row[h, :, M_SIGMA] ** 2 * (nv - 1) / nv  # population variance of the row
         if q2 is not None:
             qs2 = q2[h] * sc
             own = _column_set(qs2, k2[h], causal, last_q, n_cols_k)
             recall.append(float(np.sum(own * cols[0]) / n_cols_k))
             both = np.stack([cols[0], own])
-            scratch = np.empty((n_q, n_cols_out + 1))
+            scratch = np.empty((n_q, M_FIXED + 3))
             for t0, S in _score_tiles(qs2, k2[h], tile):
                 out = scratch[t0:t0 + S.shape[0]]
                 _measure_tile(S, t0 + n_k - n_q, bool(causal), sink_k, window_k, h2o, ks[:0], epss[:0], both, 0,
@@ -422,10 +365,14 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
     names.update({f"k_eps({x:g})": M_FIXED + len(ks) + i for i, x in enumerate(epss)})
     names[f"column_coverage({n_cols})"] = n_cols_out - 1
     rows = {name: per_row[:, :, c] for name, c in names.items()}
+    i_cov = M_FIXED + len(ks) + int(np.flatnonzero(np.isclose(epss_k, 1 - COVERAGE, rtol=0, atol=1e-15))[0])
+    ratio = rows[f"sparsity_ratio({COVERAGE:g})"] = 1.0 - per_row[:, :, i_cov] / per_row[:, :, M_KEYS]
     res = Measurement(settings, rows, {name: _summarise(x) for name, x in rows.items()})
+    err_name = f"output_error(keep={keep})"
     if v is not None:
-        res.scalars[f"output_error(keep={keep})"] = math.sqrt(err_num / err_den) if err_den > 0 else math.nan
-        res.units[f"output_error(keep={keep})"] = OUTPUT_ERROR_UNIT
+        tot = err.sum(axis=0)
+        res.scalars[err_name] = math.sqrt(tot[0] / tot[1]) if tot[1] > 0 else math.nan
+        res.units[err_name] = OUTPUT_ERROR_UNIT
     if q2 is not None:
         rows["transfer_coverage"], rows["own_coverage"] = transfer_rows[:, :, 0], transfer_rows[:, :, 1]
         res.summary["transfer_coverage"] = _summarise(transfer_rows[:, :, 0])
@@ -433,11 +380,16 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
         res.scalars["transfer_column_recall"] = float(np.mean(recall))
     res.theory = _gaussian_distance(per_row[:, :, M_SIGMA].ravel(), per_row[:, :, M_KEYS].ravel(),
                                     rows, epss, seed)
+    from .blocks import sparsity_section
     from .heads import head_reports
     head_rows = {name: x for name, x in rows.items() if name not in ("transfer_coverage", "own_coverage")}
     res.heads = head_reports(q, k, head_rows, scale=sc, causal=bool(causal), sink=sink, topk=topk,
                              epss=epss.tolist(), seed=seed, summarise=_summarise, theory=head_theory,
-                             models=bool(head_models))
+                             models=bool(head_models), fits=fits)
+    res.sparsity = sparsity_section(res.heads, blocks, ratio, rows, epss.tolist(),
+                                    err if v is not None else None, err_name)
+    from .cost import measure_cost_section
+    res.cost = measure_cost_section(res.heads, n_k, d, epss.tolist())
     settings["head_theory"] = head_theory
     return res
 
@@ -466,8 +418,8 @@ def _gaussian_distance(sigmas, n_keys, rows, epss, seed):
     codes = np.array([s.code for s in stats], dtype=np.int64)
     params = np.array([0.0] + list(epss))
     pred = np.empty((sigmas.size, len(stats)))
-    _surrogate_rows(sigmas, n_keys.astype(np.int64), chunk_seeds(seed, MEASURE_SURROGATE, sigmas.size), config.CHUNK_ROWS,
-                    codes, params, pred)
+    seeds = chunk_seeds(seed, MEASURE_SURROGATE, sigmas.size)
+    _surrogate_rows(sigmas, n_keys.astype(np.int64), seeds, config.CHUNK_ROWS, codes, params, pred)
     n_med = float(np.median(n_keys))
     out = {"fitted logit sigma (median)": float(np.median(sigmas)),
            "gamma = sigma^2 / (2 ln n) (median)": float(np.median(sigmas) ** 2 / (2 * math.log(n_med)))

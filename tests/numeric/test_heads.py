@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from attnsparse.numeric import exact
-from attnsparse.numeric.heads import CRITICAL_WINDOW, SINK_HEAD_MASS, fit_head_logits, regime
+from attnsparse.numeric.heads import CRITICAL_WINDOW, HEAD_DPS, SINK_HEAD_MASS, fit_head_logits, regime
 from attnsparse.numeric.measure import attention_stats, head_summaries, measure
 from attnsparse.numeric.statistics import stat
 
@@ -52,6 +52,19 @@ def test_head_fit_matches_dense_numpy(causal):
         assert rep["sink_head"] == (sm.mean() > SINK_HEAD_MASS)
         fit = fit_head_logits(Q[h] / math.sqrt(d), K[h], causal, sink)
         np.testing.assert_allclose(fit["offset"], off, rtol=1e-9, atol=1e-12)
+    # the fits measure forms from its own score tiles (3 rows a tile: several tiles, a ragged last one)
+    mt = measure(Q, K, causal=causal, sink=sink, eps=(0.1,), topk=(1,), head_theory="none", tile_rows=3)
+    for h, rep in enumerate(mt.heads):
+        var, cnt, sm, off = naive_head(Q[h], K[h], causal, 1 / math.sqrt(d), sink)
+        np.testing.assert_allclose(rep["sigma"], math.sqrt(var.mean()), rtol=1e-10)
+        so = rep["models"]["sink offset"]
+        np.testing.assert_allclose(so["offsets"], np.nanmean(off, axis=0), rtol=1e-9, atol=1e-12)
+        rest = []
+        for i in range(n):
+            s = (Q[h, i] @ K[h].T / math.sqrt(d))[:(i + 1 if causal else n)][sink:]
+            if s.size:
+                rest.append(np.var(s))
+        np.testing.assert_allclose(so["sigma"], math.sqrt(np.mean(rest)), rtol=1e-10)
     assert m.heads[2]["sink_head"] and not m.heads[0]["sink_head"]
 
 
@@ -110,9 +123,15 @@ def test_exact_theory_at_the_head_sigma():
     var, cnt, _, _ = naive_head(Q, K, False, 1 / math.sqrt(d), 4)
     sigma = math.sqrt(var.mean())
     th = rep["theory"]
-    assert th["ipr"]["predicted"] == pytest.approx(float(exact.eval_ipr(12, n, sigma)), rel=1e-11)
-    assert th["entropy"]["predicted"] == pytest.approx(float(exact.eval_entropy(12, n, sigma)), rel=1e-11)
-    assert th["topk_mass(1)"]["source"].startswith("exact")
+    # the reference is eval_* at 12 digits at the numpy sigma; measure evaluates at HEAD_DPS = 5 digits
+    # with sigma rounded to 6 significant digits (its cache key): d log IPR / d log sigma is about
+    # 2 sigma^2 = 8 here, so the rounding moves IPR by < 8 * 5e-7 and the digits by < 1e-5 -- 3e-5 in all,
+    # while a sigma wrong by 1% would move IPR by about 8%
+    assert HEAD_DPS == 5
+    assert th["ipr"]["predicted"] == pytest.approx(float(exact.eval_ipr(12, n, sigma)), rel=3e-5)
+    assert th["entropy"]["predicted"] == pytest.approx(float(exact.eval_entropy(12, n, sigma)), rel=3e-5)
+    # top-k masses come from the shared simulated iid rows (the exact E4 route costs more than measure)
+    assert th["topk_mass(1)"]["source"].startswith("simulated")
     for s in ("ipr", "entropy", "topk_mass(1)", "k_eps(0.1)"):
         assert abs(th[s]["log10_ratio"]) < 0.03, (s, th[s])
     assert th["k_eps(0.1)"]["source"].startswith("exact" if hasattr(exact, "eval_k_eps") else "simulated")
@@ -163,7 +182,9 @@ def test_eval_k_eps_is_used_when_present_and_simulation_when_it_declines(monkeyp
     monkeypatch.setattr(exact, "eval_k_eps", fake, raising=False)
     th = measure(Q, K, topk=(1,), eps=(0.1,), head_theory="exact", head_models=False).heads[0]["theory"]
     assert th["k_eps(0.1)"]["predicted"] == 17.0 and th["k_eps(0.1)"]["source"].startswith("exact")
-    assert calls and calls[0][0] == 12 and calls[0][1] == 64 and calls[0][3] == 0.1
+    var, _, _, _ = naive_head(Q, K, False, 1 / math.sqrt(8), 4)
+    assert calls and calls[0][0] == HEAD_DPS and calls[0][1] == 64 and calls[0][3] == 0.1
+    assert calls[0][2] == pytest.approx(math.sqrt(var.mean()), rel=1e-6)
 
     def declines(dps, n, sigma, eps):
         raise PrecisionError("not at 12 digits")

