@@ -132,7 +132,8 @@ def run_tail_mass(cfg, seed, progress):
             sigma = math.sqrt(2 * gamma * math.log(n))
             rules = _k_rules(n)
             stats = [stat.tail_mass(k) for k in rules.values()]
-            x = simulate_stats(IIDLogits(n=n, sigma=sigma), stats, cfg["rows"], seed, {}, batch=reproduce_batch("tail_mass", e))
+            x = simulate_stats(IIDLogits(n=n, sigma=sigma), stats, cfg["rows"], seed, {},
+                               batch=reproduce_batch("tail_mass", e))
             for (name, k), col in zip(rules.items(), x.T):
                 out.setdefault(f"{gamma}", {}).setdefault(name, []).append(
                     {"n": n, "k": k, "mean": float(col.mean()), "stderr": float(col.std(ddof=1) / math.sqrt(len(col))),

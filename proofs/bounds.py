@@ -177,7 +177,8 @@ def union(bound, count, *, event=None, exact=None, single=None):
     if count.is_positive is False:
         raise ValueError(f"count must be positive, got {count}")
     if isinstance(bound, Derivation):
-        first, steps, assumptions, fmeanings = bound.first, bound.steps[1:], bound.assumptions, bound.functional_meanings
+        first, steps, assumptions = bound.first, bound.steps[1:], bound.assumptions
+        fmeanings = bound.functional_meanings
     else:
         first, steps, assumptions, fmeanings = None, [], [], {}
         bound = as_sympy(bound, "bound")

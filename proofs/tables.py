@@ -76,7 +76,8 @@ def simulated_table(claim, points, samples=4000, seed=0):
             lines.append(f"  {_where(p):{w}s} not evaluated: {type(err).__name__}: {err}")
             continue
         ci = f"[{sim.ci[0]:.5g}, {sim.ci[1]:.5g}]"
-        lines.append(f"  {_where(p):{w}s} {a:12.6g} {sim.mean:12.6g} {ci:>25s} {abs(a - sim.mean) / abs(sim.mean):10.2e}")
+        rel = abs(a - sim.mean) / abs(sim.mean)
+        lines.append(f"  {_where(p):{w}s} {a:12.6g} {sim.mean:12.6g} {ci:>25s} {rel:10.2e}")
     return "\n".join(lines)
 
 
@@ -100,12 +101,14 @@ def trend_table(claim, seed=0):
         mean = [x.mean() for x in samples]
         se = [x.std(ddof=1) / math.sqrt(len(x)) for x in samples]
         if claim.law == "less":
-            other = [x.mean() for x in simulate_grid(claim.model, claim.n_symbol, claim.compare, values, ns, grid["rows"], seed, 1)]
+            other = [x.mean() for x in
+                     simulate_grid(claim.model, claim.n_symbol, claim.compare, values, ns, grid["rows"], seed, 1)]
             lines += [f"  at {where}:", f"  {'n':>10s} {'mean':>12s} {'stderr':>10s} {'alternative':>12s}"]
             lines += [f"  {n:10d} {m:12.6g} {e:10.2g} {o:12.6g}" for n, m, e, o in zip(ns, mean, se, other)]
             continue
         predicted = f"; predicted exponent {float(claim.evaluate(15, **p)):.4f}" if claim.law == "exponent" else ""
-        lines += [f"  at {where}{predicted}:", f"  {'n':>10s} {'mean':>12s} {'stderr':>10s} {'exponent to next n':>19s}"]
+        header = f"  {'n':>10s} {'mean':>12s} {'stderr':>10s} {'exponent to next n':>19s}"
+        lines += [f"  at {where}{predicted}:", header]
         for i, (n, m, e) in enumerate(zip(ns, mean, se)):
             ok = i + 1 < len(ns) and m > 0 and mean[i + 1] > 0
             b = f"{math.log(mean[i + 1] / m) / math.log(ns[i + 1] / n):19.4f}" if ok else ""

@@ -5,8 +5,8 @@ The row is reduced in place, in a fixed order of passes:
 1. one compare pass: the max ``m1``, second max ``m2``, argmax, and the logits that
    index statistics (``logit(j)``, ``weight(j)``) need;
 2. one exp pass (a vectorised exp, :func:`_exp_shifted`): ``s_j <- e_j = exp(s_j - m1)`` with
-   ``z = sum e_j`` (``log Z = m1 + log1p(z - 1)``, the max term kept apart), ``sum e_j^2`` (IPR) and ``sum (s_j - m1) e_j``
-   (entropy), all relative to the max, so nothing overflows at any logit scale (PITFALLS 10);
+   ``z = sum e_j`` (``log Z = m1 + log1p(z - 1)``, the max term kept apart), ``sum e_j^2`` (IPR)
+   and ``sum (s_j - m1) e_j`` (entropy), all relative to the max, so nothing overflows at any logit scale (PITFALLS 10);
 3. selection for ``topk_mass``, ``tail_mass`` and ``k_eps`` without sorting: the exp pass
    also files every key in one of ``nb`` buckets of equal width in ``s_j - m1`` (a
    histogram of counts and weight sums, monotone in the weight) and the weights are copied
