@@ -118,6 +118,10 @@ def test_reproduce_figure_labels(tmp_path, monkeypatch):  # ~3 s: the real produ
     tiny = {"log2n": (6, 8), "rows": 20, "phase_n": (2**6, 2**8), "phase_points": 3, "phase_rows": 20,
             "curve_points": 4}
     monkeypatch.setitem(R.SETTINGS, "tiny", tiny)
+    from attnsparse import real_section
+
+    # the real-model heatmap (when the 'real' extra is installed) on a short sequence
+    monkeypatch.setitem(real_section.REAL_SETTINGS, "tiny", {**real_section.REAL_SETTINGS["quick"], "n_tokens": 32})
     monkeypatch.setattr(R, "exact_tail", lambda n, sigma, k: None)
     from attnsparse.numeric import exact as X
 
