@@ -23,6 +23,7 @@ Each step ``expr_{k-1} rel_k expr_k`` gets one :class:`StepCheck` with a status:
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 import mpmath as mp
@@ -40,6 +41,9 @@ from .printing import plain_text, tex_escape, text_latex
 
 __all__ = ["StepCheck", "DerivationCheck", "StepFailed", "check_derivation",
            "CHECK_POINTS", "CHECK_DPS", "SIMPLIFY_SECONDS"]
+
+WHOLE_SECONDS = 0.4  # time budget of each whole-domain branch-and-bound phase of one inequality step
+TRUNCATE = 100  # where an unbounded direction is cut when the compactified domain stays undecided
 
 
 class StepFailed(AssertionError):
@@ -289,7 +293,64 @@ class _Context:
                                  values=None if va is None else (mp.nstr(va, 20), mp.nstr(vb, 20)),
                                  detail="the enclosure of right - left excludes the relation on a sub-box")
             notes.append(f"interval arithmetic on box {_box_text(box)}: {where}")
+        if not self.boxes and gap.free_symbols:
+            return self._whole_domain(base, a, b, rel, method, gap, strict)
         return StepCheck(**base, status="verified", method=method, detail="; ".join(notes))
+
+    def _stated(self, s):
+        """``(lo, hi, narrowed)``: :meth:`Derivation.domain`, else the symbol's assumptions and
+        relational assumptions ``s > c``, ``s < c`` with a real number ``c``."""
+        if s in self.domains:
+            return (*map(sp.sympify, self.domains[s]), True)
+        lo = sp.Integer(1 if s.is_integer and s.is_positive else 0) if s.is_nonnegative else -sp.oo
+        hi = sp.Integer(0) if s.is_nonpositive else sp.oo
+        for c in self.d.assumptions:
+            if isinstance(c, (sp.StrictLessThan, sp.LessThan, sp.StrictGreaterThan, sp.GreaterThan)):
+                small, big = (c.lhs, c.rhs) if isinstance(c, (sp.StrictLessThan, sp.LessThan)) else (c.rhs, c.lhs)
+                hi = sp.Min(hi, big) if small == s and big.is_number and big.is_real else hi
+                lo = sp.Max(lo, small) if big == s and small.is_number and small.is_real else lo
+        return lo, hi, False
+
+    def _whole_domain(self, base, a, b, rel, method, gap, strict):
+        """Branch-and-bound on the stated domain compactified, else on it cut at +-TRUNCATE."""
+        ranges = sorted(((s, *self._stated(s)) for s in gap.free_symbols), key=lambda r: r[0].name)
+        subs, box = {}, {}
+        for s, lo, hi, _ in ranges:
+            t = sp.Dummy(s.name, real=True)
+            subs[s], box[t] = ((t, (lo, hi)) if lo.is_finite and hi.is_finite else (t / (1 - t ** 2), (-1, 1))
+                               if not (lo.is_finite or hi.is_finite) else
+                               ((lo + t / (1 - t)) if lo.is_finite else (hi - t / (1 - t)), (0, 1)))
+        where = "{" + ", ".join(f"{s} in [{lo}, {hi}]" + " (by domain())" * n for s, lo, hi, n in ranges) + "}"
+        cut = {s: (lo if lo.is_finite else min(hi, 0) - TRUNCATE, hi if hi.is_finite else max(lo, 0) + TRUNCATE)
+               for s, lo, hi, _ in ranges}
+        deadline, out = time.monotonic() + WHOLE_SECONDS, "undecided"
+        for phase in ("compact", "cut"):
+            if phase == "compact":
+                verdict, out = _compact_sign(gap.xreplace(subs), box, strict, self.dps, deadline, self.seconds)
+            elif cut != {s: r for s, r in zip(subs, box.values())}:
+                subs, deadline = {s: s for s in cut}, time.monotonic() + WHOLE_SECONDS
+                verdict, out = _interval_sign(gap, cut, strict, self.dps, deadline=deadline)
+            else:
+                continue
+            if verdict == "proved":
+                on = f"the whole domain {where} (compactified)" if phase == "compact" else \
+                    f"{_box_text(cut)} only; beyond it in {where} only random points"
+                return StepCheck(**base, status="verified", method=f"interval branch-and-bound and {method}",
+                                 detail=f"proved on {on} ({out})")
+            if verdict == "false":
+                point = {s: sp.Rational(str(e.xreplace({t: sp.Rational(str(v)) for t, v in out.items()})))
+                         for s, e in subs.items()}
+                point = {s: sp.Integer(round(v)) if s.is_integer else v for s, v in point.items()}
+                va, vb = _value(a, point, self.dps), _value(b, point, self.dps)
+                if None not in (va, vb) and self._satisfies(point) and not _holds(
+                        va, vb, rel, mp.mpf(10) ** (10 - self.dps), self.dps):
+                    return StepCheck(**base, status="failed", method=f"interval branch-and-bound on {where}",
+                                     counterexample={s.name: _show_number(v) for s, v in point.items()},
+                                     values=(mp.nstr(va, 20), mp.nstr(vb, 20)),
+                                     detail="the enclosure of the gap excludes the relation around this point")
+                out = "found an excluded sub-box whose midpoint is no counterexample"
+        return StepCheck(**base, status="verified", method=method,
+                         detail=f"random points only: interval branch-and-bound on {where}: {out}")
 
 
 # ---------------------------------------------------------------------- helpers
@@ -409,11 +470,51 @@ def _iv_namespace(iv):
             "Phi": monotone(iv, mp.ncdf, True), "Phibar": monotone(iv, lambda x: mp.ncdf(-x), False)}
 
 
-def _interval_sign(gap, box, strict, dps):
+def _iv_function(expr, syms, iv):
+    """``expr`` as a function of interval arguments: every number in it enters as an enclosure.
+
+    ``lambdify`` prints a Rational ``1/3`` as a float division; here each non-integer number
+    becomes an extra argument: ``iv.mpf(p) / iv.mpf(q)``, or a Float's exact binary value.
+    """
+    consts = {c: sp.Dummy() for c in expr.atoms(sp.Rational, sp.Float) if not c.is_Integer}
+    f = sp.lambdify(list(syms) + list(consts.values()), expr.xreplace(consts), modules=[_iv_namespace(iv)])
+    vals = [iv.mpf(c.p) / iv.mpf(c.q) if c.is_Rational else iv.mpf(mp.make_mpf(c._mpf_)) for c in consts]
+    return lambda *args: f(*args, *vals)
+
+
+def _outward(lo, hi, prec):
+    """Binary endpoints enclosing the (sympy or float) range ``[lo, hi]``."""
+    lo, hi = sp.Rational(lo), sp.Rational(hi)
+    with mp.workprec(prec):
+        return mp.fdiv(lo.p, lo.q, rounding="f"), mp.fdiv(hi.p, hi.q, rounding="c")
+
+
+def _compact_sign(g, box, strict, dps, deadline, seconds):
+    """The sign of ``g`` on a compactified ``box`` by its numerator over a denominator of
+    proved constant sign (``together``, ``factor``; each odd power of a denominator factor is
+    signed by interval arithmetic: it is nonzero wherever ``g`` is defined)."""
+    try:
+        with bounded(seconds, what="compactifying an inequality step"):
+            num, den = sp.fraction(sp.together(g))
+            num, (coeff, factors) = sp.factor(num), sp.factor_list(den)
+    except (NotDerived, sp.PolynomialError):
+        return "open", "not available (the compactified gap could not be put over one denominator)"
+    sign = 1 if coeff > 0 else -1
+    for fac, k in factors:
+        if k % 2 and fac.free_symbols:
+            side = [sg for sg in (1, -1) if _interval_sign(sg * fac, box, False, dps, 16, deadline)[0] == "proved"]
+            if not side:
+                return "open", f"not proved (the sign of the denominator factor {fac} is undecided)"
+            sign *= side[0]
+    return _interval_sign(sign * num, box, strict, dps, deadline=deadline)
+
+
+def _interval_sign(gap, box, strict, dps, pieces=BOX_PIECES, deadline=None):
     """Decide the sign of ``gap`` on ``box`` by enclosures with bisection.
 
     Returns ``("proved", text)``, ``("false", point)`` (a sub-box where the relation fails
-    everywhere, given by its midpoint), or ``("open", text)``.
+    everywhere, given by its midpoint), or ``("open", text)``. At most ``pieces`` sub-boxes
+    are examined, and none after the ``time.monotonic()`` ``deadline``.
     """
     names = {type(f).__name__ for f in gap.atoms(sp.Function)}
     unsupported = sorted(names - _IV_FUNCTIONS)
@@ -421,9 +522,10 @@ def _interval_sign(gap, box, strict, dps):
         what = ", ".join(unsupported) or "Integral"
         return "open", f"not available ({what} has no interval version here)"
     syms = sorted(box, key=lambda s: s.name)
-    iv = interval_context(int(dps * 3.33) + 10)  # a private context: no global precision is touched
-    f = sp.lambdify(syms, gap, modules=[_iv_namespace(iv)])
-    queue, proved, examined, open_pieces = [[box[s] for s in syms]], 0, 0, 0
+    prec = int(dps * 3.33) + 10
+    iv = interval_context(prec)  # a private context: no global precision is touched
+    f = _iv_function(gap, syms, iv)
+    queue, proved, examined, open_pieces = [[_outward(*box[s], prec) for s in syms]], 0, 0, 0
     while queue:
         piece = queue.pop()
         examined += 1
@@ -438,7 +540,8 @@ def _interval_sign(gap, box, strict, dps):
             continue
         if hi_e < 0 or (hi_e <= 0 and strict):
             return "false", {s: (mp.mpf(lo) + mp.mpf(hi)) / 2 for s, (lo, hi) in zip(syms, piece)}
-        if examined + len(queue) >= BOX_PIECES:
+        late = deadline is not None and time.monotonic() > deadline
+        if late or examined + len(queue) >= pieces:
             open_pieces += 1
             continue
         widths = [float(hi) - float(lo) for lo, hi in piece]
