@@ -64,6 +64,8 @@ def compact_sign(g, box, strict, dps, deadline, seconds):
         return "open", "not available (the compactified gap could not be put over one denominator)"
     sign = 1 if coeff > 0 else -1
     for fac, k in factors:
+        if time.monotonic() > deadline:
+            return "open", "not proved (time budget spent on the denominator)"
         if k % 2 and fac.free_symbols:
             side = [sg for sg in (1, -1) if interval_sign(sg * fac, box, False, dps, 16, deadline)[0] == "proved"]
             if not side:
@@ -96,7 +98,7 @@ def interval_sign(gap, box, strict, dps, pieces=BOX_PIECES, deadline=None):
             enc = f(*[iv.mpf([lo, hi]) for lo, hi in piece])
             enc = iv.mpf(enc)
             lo_e, hi_e = endpoints(enc)
-        except (TypeError, ValueError, ZeroDivisionError, ArithmeticError):
+        except (TypeError, ValueError, ZeroDivisionError, ArithmeticError, AttributeError):  # complex: ivmpc
             return "open", "not available (the enclosure could not be computed)"
         if lo_e > 0 or (lo_e >= 0 and not strict):
             proved += 1
