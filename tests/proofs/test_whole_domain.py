@@ -79,3 +79,14 @@ def test_an_undecidable_step_stays_random_points_only_within_the_budget():
     assert time.monotonic() - t0 < 2 + 4 * stepcheck.WHOLE_SECONDS, s.text()
     assert s.status == "verified" and s.detail.startswith("random points only"), s.text()
     assert "proved" not in s.detail.replace("not proved", ""), s.text()
+
+
+def test_a_rational_constant_enters_the_enclosure_exactly():
+    # 1/3 - y > 0 at y = float(1/3) (0.33333333333333331483...): lambdify alone prints 1/3 as that float
+    from attnsparse.proofs.branchbound import interval_sign
+    y0 = 1 / 3
+    assert sp.Rational(1, 3) - sp.Rational(y0) > 0  # the fact, in exact rationals
+    verdict, _ = interval_sign(sp.Rational(1, 3) - y, {y: (y0, y0)}, True, 50)
+    assert verdict == "proved"
+    f = sp.lambdify([y], sp.Rational(1, 3) - y)  # the control: float printing makes the gap 0
+    assert f(y0) == 0
