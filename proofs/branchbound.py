@@ -46,8 +46,16 @@ def _iv_function(expr, syms, iv):
 
 
 def _outward(lo, hi, prec):
-    """Binary endpoints enclosing the (sympy or float) range ``[lo, hi]``."""
-    lo, hi = sp.Rational(lo), sp.Rational(hi)
+    """Binary endpoints enclosing the (sympy or float) range ``[lo, hi]``; an irrational end
+    (``sqrt(2)``) is taken at 40 digits and widened outward by ``1e-35`` relative."""
+    def exact(v, side):
+        v = sp.sympify(v)
+        if v.is_Rational or v.is_Float:
+            return sp.Rational(v)
+        q = sp.Rational(sp.N(v, 40))
+        return q + side * (abs(q) + 1) * sp.Rational(1, 10**35)
+
+    lo, hi = exact(lo, -1), exact(hi, 1)
     with mp.workprec(prec):
         return mp.fdiv(lo.p, lo.q, rounding="f"), mp.fdiv(hi.p, hi.q, rounding="c")
 

@@ -279,6 +279,13 @@ class _Context:
                 return False
         return True
 
+    def _admissible(self, point):
+        """The point satisfies every assumption (False when one needs symbols it lacks)."""
+        try:
+            return self._satisfies(point)
+        except ValueError:
+            return False
+
     # ------------------------------------------------------------------ interval boxes
     def _intervals(self, base, a, b, rel, method):
         gap = (b - a) if rel in ("<=", "<") else (a - b)  # the step holds where gap >= 0 (> 0)
@@ -350,7 +357,7 @@ class _Context:
                          for s, e in subs.items()}
                 point = {s: sp.Integer(round(v)) if s.is_integer else v for s, v in point.items()}
                 va, vb = _value(a, point, self.dps), _value(b, point, self.dps)
-                if None not in (va, vb) and self._satisfies(point) and not _holds(
+                if None not in (va, vb) and self._admissible(point) and not _holds(
                         va, vb, rel, mp.mpf(10) ** (10 - self.dps), self.dps):
                     return StepCheck(**base, status="failed", method=f"interval branch-and-bound on {where}",
                                      counterexample={s.name: _show_number(v) for s, v in point.items()},

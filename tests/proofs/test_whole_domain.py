@@ -90,3 +90,20 @@ def test_a_rational_constant_enters_the_enclosure_exactly():
     assert verdict == "proved"
     f = sp.lambdify([y], sp.Rational(1, 3) - y)  # the control: float printing makes the gap 0
     assert f(y0) == 0
+
+
+def test_an_irrational_bound_from_an_assumption_is_enclosed():
+    s = _check(x**2, sp.Integer(3), assumptions=[x < sp.sqrt(2)])  # x^2 < 2 <= 3 there
+    assert s.status == "verified" and "proved on the whole domain {x in [0, sqrt(2)]}" in s.detail, s.text()
+    s = _check(x**2, sp.Integer(1), assumptions=[x < sp.sqrt(2)])  # false on (1, sqrt 2)
+    assert s.status == "failed" and 1 < float(s.counterexample["x"]) ** 2 < 2, s.text()
+
+
+def test_a_sub_box_is_no_counterexample_when_an_assumption_couples_another_symbol():
+    # the gap is in x only; x < z ties x to z, which the gap lacks: no point is confirmed
+    z = sp.Symbol("z", positive=True)
+    D = Derivation("x^2 <= 50 x + 1 for x < z < 3", assumptions=[x < z, z < 3])
+    D.step(x**2 + 0 * z, "start")
+    D.step(50 * x + 1, "claim", rel="<=")
+    s = D.check().steps[0]
+    assert s.status == "verified" and s.detail.startswith("random points only"), s.text()
