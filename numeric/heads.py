@@ -43,6 +43,12 @@ import functools
 import math
 
 import numpy as np
+from numba import njit, prange
+
+from .codes import KIND_IID
+from .kernels._normal import _seed
+from .kernels._reduce import _row_reduce, _row_scratch
+from .kernels._rows import _draw_row
 
 __all__ = ["head_reports", "fit_head_logits", "regime", "CRITICAL_WINDOW", "SINK_HEAD_MASS", "HEAD_DPS",
            "HEAD_SAMPLES", "HEAD_STREAM", "MODEL_MARGIN"]
@@ -162,7 +168,8 @@ def _mixture_nu(var, n):
 
 
 def _iid_sim(cache, n, sigma, epss, seed, batch, topk):
-    """The simulated iid model of one head, drawn once (theory and model comparison share it)."""
+    """The simulated iid model of one head, drawn once (theory and model comparison share it;
+    :func:`head_reports` usually has it already, from its one batched simulation)."""
     if "iid" not in cache:
         cache["iid"] = _simulate("iid", n, sigma, {}, 0, epss, seed, batch, topk=topk)
     return cache["iid"]
@@ -221,28 +228,123 @@ def _exact_iid(n, sigma, topk, epss, seed, batch, cache):
     return pred, source
 
 
-def _simulate(kind, n, sigma, offsets, nu, epss, seed, batch, topk=(), with_base=True):
-    """Mean statistics of ``HEAD_SAMPLES`` simulated rows of one model."""
-    from .models import IIDLogits
-    from .simulate import simulate_stats
+@njit(parallel=True, cache=True)
+def _model_rows(n, fpars, idx, vals, n_off, seeds, per_model, chunk_rows, codes, sparams, out):
+    """``out[m, r]``: statistics of row ``r`` of iid model ``m`` (parameters ``fpars[m]``, offsets
+    ``vals[m, :n_off[m]]`` on keys ``idx[m, :n_off[m]]``); chunk ``c`` of model ``m`` is seeded by
+    ``seeds[m * per_model + c]``, exactly as :func:`.kernels._rows._simulate_rows` seeds a lone model."""
+    samples = out.shape[1]
+    mat = np.zeros((0, 0))
+    for c in prange(seeds.shape[0]):
+        m = c // per_model
+        r0 = (c % per_model) * chunk_rows
+        rng = np.empty(4, np.uint64)
+        _seed(rng, seeds[c])
+        s = np.empty(n)
+        work = np.empty(2)
+        scratch = _row_scratch(n)
+        iv, fv = idx[m, :n_off[m]], vals[m, :n_off[m]]
+        for r in range(r0, min(r0 + chunk_rows, samples)):
+            _draw_row(KIND_IID, n, 1, fpars[m], iv, fv, mat, s, work, rng)
+            _row_reduce(s, codes, sparams, out[m, r], scratch)
+
+
+def _stat_set(n, topk, epss):
+    """Names, codes and parameters of the statistics every simulated head model predicts."""
     from .statistics import stat
 
-    names, stats = [], []
-    if with_base:
-        names += ["ipr", "entropy"]
-        stats += [stat.ipr, stat.entropy]
-    for x in topk:
-        names.append(f"topk_mass({x})")
-        stats.append(stat.topk_mass(int(min(x, n))))
-    for e in epss:
-        names.append(f"k_eps({e:g})")
-        stats.append(stat.k_eps(float(e)))
-    if not (0 < sigma <= _SIM_SIGMA_MAX) or any(abs(v) > _SIM_OFFSET_MAX for v in (offsets or {}).values()):
-        return {name: math.nan for name in names}  # beyond the simulated models' range: no prediction
-    nu_i = max(1, int(round(nu))) if (math.isfinite(nu) and nu > 0) else 0  # 0: no mixture
-    model = IIDLogits(int(n), float(sigma), offsets=offsets or None, scale_dof=nu_i)
-    res = simulate_stats(model, stats, HEAD_SAMPLES, seed, batch=batch)
-    return dict(zip(names, (float(x) for x in res.mean(axis=0))))
+    stats = [stat.ipr, stat.entropy] + [stat.topk_mass(int(min(x, n))) for x in topk] + \
+        [stat.k_eps(float(e)) for e in epss]
+    names = ["ipr", "entropy"] + [f"topk_mass({x})" for x in topk] + [f"k_eps({e:g})" for e in epss]
+    return (names, np.array([s.code for s in stats], dtype=np.int64),
+            np.array([s.bind_param({}, n) for s in stats], dtype=np.float64))
+
+
+def _simulate_batch(specs, n, topk, epss, seed):
+    """Mean statistics of ``HEAD_SAMPLES`` simulated rows of each model in ``specs``, one kernel call.
+
+    ``specs``: ``(sigma, offsets, nu, batch)`` per model, all with ``n`` keys. Each model's rows
+    are those :func:`.simulate.simulate_stats` draws for ``IIDLogits(n, sigma, offsets=offsets,
+    scale_dof=nu)`` with ``(seed, batch)``: the same chunk seeds, the same row kernel
+    (:func:`.kernels._rows._draw_row`, :func:`.kernels._reduce._row_reduce`), so the same numbers;
+    only the models' validation in SymPy and one kernel launch per model are saved.
+    """
+    from . import config
+    from .simulate import chunk_seeds
+
+    names, codes, params = _stat_set(n, topk, epss)
+    out, run = [None] * len(specs), []
+    for i, (sigma, offsets, _nu, _b) in enumerate(specs):
+        if not (0 < sigma <= _SIM_SIGMA_MAX) or any(abs(v) > _SIM_OFFSET_MAX for v in offsets.values()):
+            out[i] = {name: math.nan for name in names}  # beyond the simulated models' range: no prediction
+        else:
+            run.append(i)
+    if not run:
+        return out
+    width = max([len(specs[i][1]) for i in run] + [1])
+    fpars, n_off = np.zeros((len(run), 3)), np.zeros(len(run), dtype=np.int64)
+    idx, vals = np.zeros((len(run), width), dtype=np.int64), np.zeros((len(run), width))
+    seeds = []
+    for r, i in enumerate(run):
+        sigma, offsets, nu, batch = specs[i]
+        nu_i = max(1, int(round(nu))) if (math.isfinite(nu) and nu > 0) else 0  # 0: no mixture
+        fpars[r] = (0.0, float(sigma), float(nu_i))
+        keys = sorted(offsets)
+        n_off[r] = len(keys)
+        idx[r, :len(keys)] = keys
+        vals[r, :len(keys)] = [float(offsets[j]) for j in keys]
+        seeds.append(chunk_seeds(seed, batch, HEAD_SAMPLES))
+    res = np.empty((len(run), HEAD_SAMPLES, len(names)))
+    _model_rows(int(n), fpars, idx, vals, n_off, np.concatenate(seeds), len(seeds[0]), config.CHUNK_ROWS,
+                codes, params, res)
+    if not np.isfinite(res).all():
+        raise ValueError("a simulated head model gave a non-finite statistic")
+    for r, i in enumerate(run):
+        out[i] = dict(zip(names, (float(x) for x in res[r].mean(axis=0))))
+    return out
+
+
+def _simulate(kind, n, sigma, offsets, nu, epss, seed, batch, topk=()):
+    """Mean statistics of ``HEAD_SAMPLES`` simulated rows of one model (``kind`` names it)."""
+    return _simulate_batch([(sigma, offsets or {}, nu, batch)], n, topk, epss, seed)[0]
+
+
+def _sink_params(fit, n, sink):
+    """``(sigma_rest, {key: offset})`` of the sink-offset model, or None when it cannot be fitted."""
+    vr = fit["var_rest"]
+    if not (np.isfinite(vr).any() and n > sink):
+        return None
+    deltas = {j: float(np.nanmean(fit["offset"][:, j])) for j in range(fit["offset"].shape[1])
+              if np.isfinite(fit["offset"][:, j]).any()}
+    return math.sqrt(float(np.nanmean(vr))), deltas
+
+
+def _presimulate(heads, plans, theory, models, topk, epss, seed):
+    """Per head, the simulated models its report will ask for, drawn in one batch per ``n``.
+
+    Returns one cache dict per head (``"iid"``, ``"sink"``, ``"mixture"``: mean statistics), the
+    same numbers the per-model calls would give (same seeds per head and model); a model asked
+    for but not here is simulated on demand.
+    """
+    caches = [{} for _ in range(heads)]
+    groups = {}
+    for h, (n, sigma, sink_par, nu) in enumerate(plans):
+        if n < 2:
+            continue
+        base, want = HEAD_STREAM + 3 * h, []
+        exact_needs_sim = _SIGMA_RANGE[0] <= sigma <= _SIGMA_RANGE[1] and (len(epss) or any(x < n for x in topk))
+        if sigma > 0 and (models or theory == "simulated" or (theory == "exact" and exact_needs_sim)):
+            want.append(("iid", (sigma, {}, 0, base)))
+        if models and sink_par is not None:
+            want.append(("sink", (sink_par[0], sink_par[1], 0, base + 1)))
+        if models and math.isfinite(nu) and nu <= NU_MAX and sigma > 0:
+            want.append(("mixture", (sigma, {}, nu, base + 2)))
+        groups.setdefault(n, []).extend((h, kind, spec) for kind, spec in want)
+    for n, items in groups.items():
+        preds = _simulate_batch([spec for _, _, spec in items], n, topk, epss, seed)
+        for (h, kind, _), pred in zip(items, preds):
+            caches[h][kind] = pred
+    return caches
 
 
 def _error(measured, predicted):
@@ -253,7 +355,7 @@ def _error(measured, predicted):
 
 
 def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise, theory="exact",
-                 models=True, tile=256, fits=None):
+                 models=True, tile=256, fits=None, summaries=None):
     """One report per head (a list of dicts, JSON-ready).
 
     Parameters
@@ -271,24 +373,38 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
     fits : list of dict, optional
         One :func:`fit_head_logits` dict per head, already formed (by :func:`.measure.measure`
         from its tiles); computed here when not given.
+    summaries : list of dict, optional
+        Per head, ``{name: summarise(rows[name][h])}``, already formed (by
+        :func:`.measurement.summarise_heads`); computed here with ``summarise`` when not given.
+
+    The simulated models of all heads are drawn in one batched kernel call (:func:`_presimulate`),
+    each with its own seeds, so every head's numbers are those of a call per head and model.
     """
     if theory not in ("exact", "simulated", "none"):
         raise ValueError(f"theory must be one of 'exact', 'simulated', 'none', got {theory!r}")
     heads = q.shape[0]
     sink_name = f"sink_mass({sink})"
+    if fits is None:
+        fits = [fit_head_logits(q[h] * scale, k[h], causal, sink, tile) for h in range(heads)]
+    plans = []
+    for fit in fits:
+        n = int(np.median(fit["n"]))
+        plans.append((n, math.sqrt(float(np.mean(fit["var"]))), _sink_params(fit, n, sink) if n >= 2 else None,
+                      _mixture_nu(fit["var"], n)))
+    caches = _presimulate(heads, plans, theory, models, topk, epss, seed)
+    if summaries is None:
+        summaries = [{name: summarise(x[h]) for name, x in rows.items()} for h in range(heads)]
     reports = []
     for h in range(heads):
-        fit = fits[h] if fits is not None else fit_head_logits(q[h] * scale, k[h], causal, sink, tile)
-        cache = {}
-        n = int(np.median(fit["n"]))
-        sigma = math.sqrt(float(np.mean(fit["var"])))
+        fit, cache = fits[h], caches[h]
+        n, sigma = plans[h][:2]
         beta_c = math.sqrt(2 * math.log(n)) if n > 1 else math.nan
         ratio = sigma / beta_c if n > 1 else math.nan
         sink_mass = float(np.mean(rows[sink_name][h]))
         rep = {"head": h, "n": n, "sigma": sigma, "gamma": sigma ** 2 / (2 * math.log(n)) if n > 1 else math.nan,
                "sigma/beta_c": ratio, "regime": regime(ratio), sink_name: sink_mass,
                "sink_head": bool(sink_mass > SINK_HEAD_MASS),
-               "summary": {name: summarise(x[h]) for name, x in rows.items()}}
+               "summary": summaries[h]}
         measured = {name: float(np.mean(x[h])) for name, x in rows.items()}
         wanted = ["ipr", "entropy"] + [f"topk_mass({x})" for x in topk] + [f"k_eps({e:g})" for e in epss]
         if theory != "none":
@@ -307,29 +423,32 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
                          "log10_ratio": math.log10(m / p) if (math.isfinite(p) and p > 0 and m > 0) else math.nan}
             rep["theory"] = th
         if models and n >= 2:
-            rep["models"] = _compare_models(h, n, sigma, fit, sink, topk, epss, seed, measured, cache)
+            rep["models"] = _compare_models(h, n, sigma, plans[h], topk, epss, seed, measured, cache)
         reports.append(rep)
     return reports
 
 
-def _compare_models(h, n, sigma, fit, sink, topk, epss, seed, measured, cache):
-    """Fit the three models to one head; their parameters, predictions, errors and the best."""
+def _compare_models(h, n, sigma, plan, topk, epss, seed, measured, cache):
+    """Fit the three models to one head; their parameters, predictions, errors and the best.
+
+    ``plan``: ``(n, sigma, sink parameters, nu)`` of :func:`head_reports`; ``cache`` holds the
+    simulations :func:`_presimulate` drew (a missing one is drawn here, with the same seeds).
+    """
     out = {}
     base = HEAD_STREAM + 3 * h
     if sigma > 0:
         pred = _iid_sim(cache, n, sigma, epss, seed, base, topk)
         out["iid"] = {"sigma": sigma, "predicted": pred, "error": _error(measured, pred)}
-    vr = fit["var_rest"]
-    if np.isfinite(vr).any() and n > sink:
-        sigma_rest = math.sqrt(float(np.nanmean(vr)))
-        deltas = {j: float(np.nanmean(fit["offset"][:, j])) for j in range(fit["offset"].shape[1])
-                  if np.isfinite(fit["offset"][:, j]).any()}
-        pred = _simulate("sink", n, sigma_rest, deltas, 0, epss, seed, base + 1, topk=topk)
+    sink_par, nu = plan[2], plan[3]
+    if sink_par is not None:
+        sigma_rest, deltas = sink_par
+        pred = cache["sink"] if "sink" in cache else \
+            _simulate("sink", n, sigma_rest, deltas, 0, epss, seed, base + 1, topk=topk)
         out["sink offset"] = {"sigma": sigma_rest, "offsets": [deltas[j] for j in sorted(deltas)],
                               "predicted": pred, "error": _error(measured, pred)}
-    nu = _mixture_nu(fit["var"], n)
     if math.isfinite(nu) and nu <= NU_MAX and sigma > 0:
-        pred = _simulate("mixture", n, sigma, {}, nu, epss, seed, base + 2, topk=topk)
+        pred = cache["mixture"] if "mixture" in cache else \
+            _simulate("mixture", n, sigma, {}, nu, epss, seed, base + 2, topk=topk)
         out["scale mixture"] = {"sigma": sigma, "nu": nu, "predicted": pred, "error": _error(measured, pred)}
     else:
         out["scale mixture"] = {"sigma": sigma, "nu": nu if math.isfinite(nu) else None, "predicted": None,
@@ -342,54 +461,3 @@ def _compare_models(h, n, sigma, fit, sink, topk, epss, seed, measured, cache):
         lowest = min(errs.values())
         out["best"] = next(m for m in _SIMPLEST_FIRST if m in errs and errs[m] <= lowest + MODEL_MARGIN)
     return out
-
-
-def _fmt(x, w=9, spec=".4g"):
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return f"{'-':>{w}s}"
-    return f"{x:{w}{spec}}"
-
-
-def head_tables(reports, settings):
-    """The plain-text per-head tables of a :class:`.measure.Measurement` (list of lines)."""
-    sink = settings.get("sink")
-    eps = settings.get("eps") or []
-    sink_name = f"sink_mass({sink})"
-    lo, hi = CRITICAL_WINDOW
-    lines = [f"per head (regime by sigma/beta_c, beta_c = sqrt(2 ln n): high temperature < {lo:g} <= critical "
-             f"window <= {hi:g} < condensed; sink head: mean {sink_name} > {SINK_HEAD_MASS:g}):"]
-    stats = ["ipr", "entropy"] + [f"k_eps({e:g})" for e in eps[:1]]
-    hdr = (f"{'head':>4s} {'n':>5s} {'sigma':>9s} {'gamma':>9s} {'s/beta_c':>9s} {'regime':16s} "
-           f"{'sink':>9s} {'sink?':5s}")
-    for s in stats:
-        hdr += f" {s + ' meas':>17s} {'pred':>9s}"
-    lines.append(hdr)
-    sources = set()
-    for r in reports:
-        line = (f"{r['head']:4d} {r['n']:5d} {_fmt(r['sigma'])} {_fmt(r['gamma'])} {_fmt(r['sigma/beta_c'])} "
-                f"{r['regime']:16s} {_fmt(r[sink_name])} {'yes' if r['sink_head'] else 'no':5s}")
-        th = r.get("theory", {})
-        for s in stats:
-            t = th.get(s)
-            line += f" {_fmt(t['measured'] if t else None, 17)} {_fmt(t['predicted'] if t else None)}"
-            if t:
-                sources.add(f"{s}: {t['source']}")
-        lines.append(line)
-    if sources:
-        lines.append("  predictions at each head's sigma -- " + "; ".join(sorted(sources)))
-    if any("models" in r for r in reports):
-        lines += ["", "best model per head (error: mean |log10(measured / predicted)| over IPR, entropy, top-k "
-                      "masses and k_eps; simulated, same seeds; best: the simplest model within "
-                      f"{MODEL_MARGIN:g} of the smallest error):",
-                  f"{'head':>4s} {'iid':>9s} {'sink off.':>9s} {'mixture':>9s} {'nu':>9s} {'best':14s} "
-                  f"{'error':>9s}"]
-        for r in reports:
-            m = r.get("models")
-            if not m:
-                continue
-            err = {k: m[k]["error"] if k in m else None for k in MODELS}
-            best = m["best"]
-            lines.append(f"{r['head']:4d} {_fmt(err['iid'])} {_fmt(err['sink offset'])} {_fmt(err['scale mixture'])} "
-                         f"{_fmt(m['scale mixture'].get('nu'))} {best or '-':14s} "
-                         f"{_fmt(m[best]['error'] if best else None)}")
-    return lines

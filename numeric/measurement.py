@@ -1,17 +1,19 @@
 """The result of :func:`.measure.measure`: :class:`Measurement`, its plain-text report and row summaries.
 
 Kept apart from the tile loop of :mod:`.measure`: this module only packages and prints
-numbers already measured (the per-head, sparsity and cost sections print through
-:mod:`.heads`, :mod:`.blocks` and :mod:`.cost`).
+numbers already measured (the per-head tables here, with :mod:`.heads`' constants; the
+sparsity and cost sections print through :mod:`.blocks` and :mod:`.cost`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import math
+
 import numpy as np
 
-__all__ = ["Measurement", "OUTPUT_ERROR_UNIT", "summarise"]
+__all__ = ["Measurement", "OUTPUT_ERROR_UNIT", "summarise", "summarise_heads"]
 
 #: what ``output_error(keep=K)`` is: a ratio of Frobenius norms, not a probability (it can exceed 1)
 OUTPUT_ERROR_UNIT = "relative Frobenius error ||A_S V - A V||_F / ||A V||_F (a ratio; it can exceed 1)"
@@ -69,7 +71,6 @@ class Measurement:
             for name, v in self.theory.items():
                 lines.append(f"  {name:40s} {v:11.5g}")
         if self.heads:
-            from .heads import head_tables
             lines.append("")
             lines += head_tables(self.heads, self.settings)
         if self.sparsity:
@@ -87,7 +88,74 @@ _QUANTILES = {"q10": 0.1, "q50": 0.5, "q90": 0.9}
 
 
 def summarise(x):
+    """Mean and the 10/50/90% quantiles of ``x`` (all of it, flattened)."""
     x = np.asarray(x, dtype=np.float64).ravel()
     out = {"mean": float(np.mean(x))}
-    out.update({name: float(np.quantile(x, q)) for name, q in _QUANTILES.items()})
+    out.update(zip(_QUANTILES, (float(v) for v in np.quantile(x, list(_QUANTILES.values())))))
     return out
+
+
+def summarise_heads(x):
+    """``[summarise(x[h]) for h in range(len(x))]`` for ``x`` of shape ``(heads, rows)``, in one pass.
+
+    The same numbers (numpy reduces each contiguous row as it reduces a flattened one), with one
+    quantile call for all heads instead of one per head and quantile.
+    """
+    a = np.ascontiguousarray(np.asarray(x, dtype=np.float64).reshape(len(x), -1))
+    mean = a.mean(axis=1)
+    qs = np.quantile(a, list(_QUANTILES.values()), axis=1)
+    return [{"mean": float(mean[h]), **{name: float(qs[i, h]) for i, name in enumerate(_QUANTILES)}}
+            for h in range(a.shape[0])]
+
+
+def _fmt(x, w=9, spec=".4g"):
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return f"{'-':>{w}s}"
+    return f"{x:{w}{spec}}"
+
+
+def head_tables(reports, settings):
+    """The plain-text per-head tables of a :class:`.measure.Measurement` (list of lines)."""
+    from .heads import CRITICAL_WINDOW, MODEL_MARGIN, MODELS, SINK_HEAD_MASS
+
+    sink = settings.get("sink")
+    eps = settings.get("eps") or []
+    sink_name = f"sink_mass({sink})"
+    lo, hi = CRITICAL_WINDOW
+    lines = [f"per head (regime by sigma/beta_c, beta_c = sqrt(2 ln n): high temperature < {lo:g} <= critical "
+             f"window <= {hi:g} < condensed; sink head: mean {sink_name} > {SINK_HEAD_MASS:g}):"]
+    stats = ["ipr", "entropy"] + [f"k_eps({e:g})" for e in eps[:1]]
+    hdr = (f"{'head':>4s} {'n':>5s} {'sigma':>9s} {'gamma':>9s} {'s/beta_c':>9s} {'regime':16s} "
+           f"{'sink':>9s} {'sink?':5s}")
+    for s in stats:
+        hdr += f" {s + ' meas':>17s} {'pred':>9s}"
+    lines.append(hdr)
+    sources = set()
+    for r in reports:
+        line = (f"{r['head']:4d} {r['n']:5d} {_fmt(r['sigma'])} {_fmt(r['gamma'])} {_fmt(r['sigma/beta_c'])} "
+                f"{r['regime']:16s} {_fmt(r[sink_name])} {'yes' if r['sink_head'] else 'no':5s}")
+        th = r.get("theory", {})
+        for s in stats:
+            t = th.get(s)
+            line += f" {_fmt(t['measured'] if t else None, 17)} {_fmt(t['predicted'] if t else None)}"
+            if t:
+                sources.add(f"{s}: {t['source']}")
+        lines.append(line)
+    if sources:
+        lines.append("  predictions at each head's sigma -- " + "; ".join(sorted(sources)))
+    if any("models" in r for r in reports):
+        lines += ["", "best model per head (error: mean |log10(measured / predicted)| over IPR, entropy, top-k "
+                      "masses and k_eps; simulated, same seeds; best: the simplest model within "
+                      f"{MODEL_MARGIN:g} of the smallest error):",
+                  f"{'head':>4s} {'iid':>9s} {'sink off.':>9s} {'mixture':>9s} {'nu':>9s} {'best':14s} "
+                  f"{'error':>9s}"]
+        for r in reports:
+            m = r.get("models")
+            if not m:
+                continue
+            err = {k: m[k]["error"] if k in m else None for k in MODELS}
+            best = m["best"]
+            lines.append(f"{r['head']:4d} {_fmt(err['iid'])} {_fmt(err['sink offset'])} {_fmt(err['scale mixture'])} "
+                         f"{_fmt(m['scale mixture'].get('nu'))} {best or '-':14s} "
+                         f"{_fmt(m[best]['error'] if best else None)}")
+    return lines
