@@ -328,45 +328,59 @@ class _Context:
     def _whole_domain(self, base, a, b, rel, method, gap, strict):
         """Branch-and-bound on the stated domain compactified, else on it cut at +-TRUNCATE."""
         ranges = sorted(((s, *self._stated(s)) for s in gap.free_symbols), key=lambda r: r[0].name)
-        subs, box = {}, {}
+        compact, box = {}, {}  # s -> its expression in t, and t -> its range
         for s, lo, hi, _ in ranges:
             t = sp.Dummy(s.name, real=True)
-            subs[s], box[t] = ((t, (lo, hi)) if lo.is_finite and hi.is_finite else (t / (1 - t ** 2), (-1, 1))
-                               if not (lo.is_finite or hi.is_finite) else
-                               ((lo + t / (1 - t)) if lo.is_finite else (hi - t / (1 - t)), (0, 1)))
+            compact[s], box[t] = ((t, (lo, hi)) if lo.is_finite and hi.is_finite else (t / (1 - t ** 2), (-1, 1))
+                                  if not (lo.is_finite or hi.is_finite) else
+                                  ((lo + t / (1 - t)) if lo.is_finite else (hi - t / (1 - t)), (0, 1)))
         where = "{" + ", ".join(f"{s} in {'(' if lo.is_infinite else '['}{lo}, {hi}{')' if hi.is_infinite else ']'}"
                                 + " (by domain())" * n for s, lo, hi, n in ranges) + "}"
         cut = {s: (lo if lo.is_finite else min(hi, 0) - TRUNCATE, hi if hi.is_finite else max(lo, 0) + TRUNCATE)
                for s, lo, hi, _ in ranges}
-        deadline, out = time.monotonic() + WHOLE_SECONDS, "undecided"
-        for phase in ("compact", "cut"):
-            if phase == "compact":
-                verdict, out = compact_sign(gap.xreplace(subs), box, strict, self.dps, deadline, WHOLE_SECONDS)
-            elif cut != {s: r for s, r in zip(subs, box.values())}:
-                subs, deadline = {s: s for s in cut}, time.monotonic() + WHOLE_SECONDS
-                verdict, out = interval_sign(gap, cut, strict, self.dps, deadline=deadline)
-            else:
-                continue
-            if verdict == "proved":
-                on = f"the whole domain {where} (compactified)" if phase == "compact" else \
-                    f"{_box_text(cut)} only; beyond it in {where} only random points"
-                return StepCheck(**base, status="verified", method=f"interval branch-and-bound and {method}",
-                                 detail=f"proved on {on} ({out})")
-            if verdict == "false":
-                point = {s: sp.Rational(str(e.xreplace({t: sp.Rational(str(v)) for t, v in out.items()})))
-                         for s, e in subs.items()}
-                point = {s: sp.Integer(round(v)) if s.is_integer else v for s, v in point.items()}
-                va, vb = _value(a, point, self.dps), _value(b, point, self.dps)
-                if None not in (va, vb) and self._admissible(point) and not _holds(
-                        va, vb, rel, mp.mpf(10) ** (10 - self.dps), self.dps):
-                    return StepCheck(**base, status="failed", method=f"interval branch-and-bound on {where}",
-                                     counterexample={s.name: _show_number(v) for s, v in point.items()},
-                                     values=(mp.nstr(va, 20), mp.nstr(vb, 20)),
-                                     detail="the enclosure of the gap excludes the relation around this point")
-                out = "found an excluded sub-box whose midpoint is no counterexample"
+        proved = dict(status="verified", method=f"interval branch-and-bound and {method}")
+        failed = dict(status="failed", method=f"interval branch-and-bound on {where}",
+                      detail="the enclosure of the gap excludes the relation around this point")
+
+        # the whole domain, compactified
+        found, out = self._bisection(a, b, rel, compact, *compact_sign(
+            gap.xreplace(compact), box, strict, self.dps, time.monotonic() + WHOLE_SECONDS, WHOLE_SECONDS))
+        if found == "proved":
+            return StepCheck(**base, **proved, detail=f"proved on the whole domain {where} (compactified) ({out})")
+        if found == "counterexample":
+            return StepCheck(**base, **failed, **out)
+
+        # the domain cut at +-TRUNCATE, unless the compactified box was that already (all ranges finite)
+        if cut != {s: r for s, r in zip(compact, box.values())}:
+            found, out = self._bisection(a, b, rel, {s: s for s in cut}, *interval_sign(
+                gap, cut, strict, self.dps, deadline=time.monotonic() + WHOLE_SECONDS))
+            if found == "proved":
+                return StepCheck(**base, **proved, detail=f"proved on {_box_text(cut)} only; beyond it in {where} "
+                                                          f"only random points ({out})")
+            if found == "counterexample":
+                return StepCheck(**base, **failed, **out)
         return StepCheck(**base, status="verified", method=method,
                          detail=f"random points only: interval branch-and-bound on {where} (compactified, then cut at "
                                 f"+-{TRUNCATE}): {out}")
+
+    def _bisection(self, a, b, rel, subs, verdict, out):
+        """What one branch-and-bound run (``verdict, out`` of :func:`interval_sign`, on a box
+        in the variables of ``subs``, which maps each symbol to its expression in them) decided:
+        ``("proved", text)``, ``("counterexample", fields)`` with the :class:`StepCheck` fields
+        of a point confirmed at ``dps`` digits, or ``("undecided", text)``."""
+        if verdict == "proved":
+            return "proved", out
+        if verdict != "false":
+            return "undecided", out
+        point = {s: sp.Rational(str(e.xreplace({t: sp.Rational(str(v)) for t, v in out.items()})))
+                 for s, e in subs.items()}
+        point = {s: sp.Integer(round(v)) if s.is_integer else v for s, v in point.items()}
+        va, vb = _value(a, point, self.dps), _value(b, point, self.dps)
+        if None not in (va, vb) and self._admissible(point) and not _holds(
+                va, vb, rel, mp.mpf(10) ** (10 - self.dps), self.dps):
+            return "counterexample", dict(counterexample={s.name: _show_number(v) for s, v in point.items()},
+                                          values=(mp.nstr(va, 20), mp.nstr(vb, 20)))
+        return "undecided", "found an excluded sub-box whose midpoint is no counterexample"
 
 
 # ---------------------------------------------------------------------- helpers
