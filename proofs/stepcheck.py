@@ -296,15 +296,13 @@ class _Context:
             if missing:
                 notes.append(f"box {_box_text(box)} does not bound {', '.join(missing)}: skipped")
                 continue
-            verdict, where = interval_sign(gap, {s: box[s] for s in gap.free_symbols}, strict, self.dps)
-            if verdict == "false":
-                point = {s: sp.Rational(str(v)) for s, v in where.items()}
-                va, vb = _value(a, point, self.dps), _value(b, point, self.dps)
+            found, out = self._bisection(a, b, rel, {s: s for s in gap.free_symbols}, *interval_sign(
+                gap, {s: box[s] for s in gap.free_symbols}, strict, self.dps))
+            if found == "counterexample":
                 return StepCheck(**base, status="failed", method=f"interval arithmetic on box {_box_text(box)}",
-                                 counterexample={s.name: _show_number(v) for s, v in point.items()},
-                                 values=None if va is None else (mp.nstr(va, 20), mp.nstr(vb, 20)),
-                                 detail="the enclosure of right - left excludes the relation on a sub-box")
-            notes.append(f"interval arithmetic on box {_box_text(box)}: {where}")
+                                 detail="the enclosure of right - left excludes the relation on a sub-box, "
+                                        "and the relation is false at its midpoint", **out)
+            notes.append(f"interval arithmetic on box {_box_text(box)}: {out}")
         if not self.boxes and gap.free_symbols:
             if sp.count_ops(gap) <= WHOLE_OPS:
                 return self._whole_domain(base, a, b, rel, method, gap, strict)
@@ -376,7 +374,7 @@ class _Context:
                  for s, e in subs.items()}
         point = {s: sp.Integer(round(v)) if s.is_integer else v for s, v in point.items()}
         va, vb = _value(a, point, self.dps), _value(b, point, self.dps)
-        if None not in (va, vb) and self._admissible(point) and not _holds(
+        if None not in (va, vb) and _own_assumptions_hold(point) and self._admissible(point) and not _holds(
                 va, vb, rel, mp.mpf(10) ** (10 - self.dps), self.dps):
             return "counterexample", dict(counterexample={s.name: _show_number(v) for s, v in point.items()},
                                           values=(mp.nstr(va, 20), mp.nstr(vb, 20)))
@@ -384,6 +382,13 @@ class _Context:
 
 
 # ---------------------------------------------------------------------- helpers
+def _own_assumptions_hold(point):
+    """Every value of ``point`` (rational or integer) has its symbol's sign assumptions."""
+    signs = (("is_positive", lambda v: v > 0), ("is_nonnegative", lambda v: v >= 0),
+             ("is_negative", lambda v: v < 0), ("is_nonpositive", lambda v: v <= 0))
+    return all(ok(v) for s, v in point.items() for name, ok in signs if getattr(s, name))
+
+
 def _opaque_parts(expr):
     """Names of the placeholders in ``expr`` (functionals count as placeholders)."""
     if isinstance(expr, Functional):
