@@ -65,7 +65,7 @@ def _parser():
 
 def _cmd_list(args):
     import attnsparse as asp
-    from .proofs.printing import plain_text
+    from .proofs.mathtext import plain_text
 
     cs = asp.claims()
     if args.json:
@@ -99,7 +99,7 @@ def _cmd_show(args):
     import sympy as sp
 
     import attnsparse as asp
-    from .proofs.printing import plain_text
+    from .proofs.mathtext import plain_text
 
     c = _get(args.id)
     print(f"{c.id}\n  {plain_text(c.statement, sys.stdout.encoding)}")

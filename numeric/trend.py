@@ -41,7 +41,7 @@ import sympy as sp
 from .check import EXPECT, CheckResult
 from .models import Model
 from .simulate import simulate_stats
-from .statistics import Stat
+from .rowstats import Stat
 from .streams import check_seed, trend_batch, trend_bootstrap_rng
 
 __all__ = ["TrendSpec", "run_trend", "trend_settings", "fit_exponent", "simulate_grid",

@@ -45,7 +45,8 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..numeric.statistics import Functional
-from .printing import derivation_align, plain_text
+from .mathtext import plain_text
+from .printing import derivation_align
 from .relations import STEP_ALIASES, STEP_RELATIONS, composed_relation
 from .values import as_real, as_sympy
 

@@ -22,7 +22,8 @@ import math
 import sympy as sp
 
 from .claim import PROVENANCE
-from .printing import claim_display, derivation_align, latex, tex_escape, text_latex
+from .mathtext import tex_escape, text_latex
+from .printing import claim_display, derivation_align, latex
 
 __all__ = ["claim_environment", "validation_stamp", "catalogue_document", "catalogue_markdown",
            "assumptions_latex", "PREAMBLE"]

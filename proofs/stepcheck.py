@@ -41,7 +41,7 @@ from ..numeric.statistics import Functional
 from .branchbound import compact_sign, interval_sign
 from .functions import is_placeholder
 from .guards import NotDerived, bounded
-from .printing import plain_text, tex_escape, text_latex
+from .mathtext import plain_text, tex_escape, text_latex
 
 __all__ = ["StepCheck", "DerivationCheck", "StepFailed", "check_derivation",
            "CHECK_POINTS", "CHECK_DPS", "SIMPLIFY_SECONDS"]
