@@ -43,12 +43,9 @@ import functools
 import math
 
 import numpy as np
-from numba import njit, prange
 
-from .codes import KIND_IID
-from .kernels._normal import _seed
-from .kernels._reduce import _row_reduce, _row_scratch
-from .kernels._rows import _draw_row
+from .kernels._rows import _simulate_model_rows
+from .measurement import summarise_heads
 
 __all__ = ["head_reports", "fit_head_logits", "regime", "CRITICAL_WINDOW", "SINK_HEAD_MASS", "HEAD_DPS",
            "HEAD_SAMPLES", "HEAD_STREAM", "MODEL_MARGIN"]
@@ -171,7 +168,7 @@ def _iid_sim(cache, n, sigma, epss, seed, batch, topk):
     """The simulated iid model of one head, drawn once (theory and model comparison share it;
     :func:`head_reports` usually has it already, from its one batched simulation)."""
     if "iid" not in cache:
-        cache["iid"] = _simulate("iid", n, sigma, {}, 0, epss, seed, batch, topk=topk)
+        cache["iid"] = _simulate(n, sigma, {}, 0, epss, seed, batch, topk=topk)
     return cache["iid"]
 
 
@@ -228,27 +225,6 @@ def _exact_iid(n, sigma, topk, epss, seed, batch, cache):
     return pred, source
 
 
-@njit(parallel=True, cache=True)
-def _model_rows(n, fpars, idx, vals, n_off, seeds, per_model, chunk_rows, codes, sparams, out):
-    """``out[m, r]``: statistics of row ``r`` of iid model ``m`` (parameters ``fpars[m]``, offsets
-    ``vals[m, :n_off[m]]`` on keys ``idx[m, :n_off[m]]``); chunk ``c`` of model ``m`` is seeded by
-    ``seeds[m * per_model + c]``, exactly as :func:`.kernels._rows._simulate_rows` seeds a lone model."""
-    samples = out.shape[1]
-    mat = np.zeros((0, 0))
-    for c in prange(seeds.shape[0]):
-        m = c // per_model
-        r0 = (c % per_model) * chunk_rows
-        rng = np.empty(4, np.uint64)
-        _seed(rng, seeds[c])
-        s = np.empty(n)
-        work = np.empty(2)
-        scratch = _row_scratch(n)
-        iv, fv = idx[m, :n_off[m]], vals[m, :n_off[m]]
-        for r in range(r0, min(r0 + chunk_rows, samples)):
-            _draw_row(KIND_IID, n, 1, fpars[m], iv, fv, mat, s, work, rng)
-            _row_reduce(s, codes, sparams, out[m, r], scratch)
-
-
 def _stat_set(n, topk, epss):
     """Names, codes and parameters of the statistics every simulated head model predicts."""
     from .statistics import stat
@@ -295,8 +271,8 @@ def _simulate_batch(specs, n, topk, epss, seed):
         vals[r, :len(keys)] = [float(offsets[j]) for j in keys]
         seeds.append(chunk_seeds(seed, batch, HEAD_SAMPLES))
     res = np.empty((len(run), HEAD_SAMPLES, len(names)))
-    _model_rows(int(n), fpars, idx, vals, n_off, np.concatenate(seeds), len(seeds[0]), config.CHUNK_ROWS,
-                codes, params, res)
+    _simulate_model_rows(int(n), fpars, idx, vals, n_off, np.concatenate(seeds), len(seeds[0]),
+                         config.CHUNK_ROWS, codes, params, res)
     if not np.isfinite(res).all():
         raise ValueError("a simulated head model gave a non-finite statistic")
     for r, i in enumerate(run):
@@ -304,8 +280,8 @@ def _simulate_batch(specs, n, topk, epss, seed):
     return out
 
 
-def _simulate(kind, n, sigma, offsets, nu, epss, seed, batch, topk=()):
-    """Mean statistics of ``HEAD_SAMPLES`` simulated rows of one model (``kind`` names it)."""
+def _simulate(n, sigma, offsets, nu, epss, seed, batch, topk=()):
+    """Mean statistics of ``HEAD_SAMPLES`` simulated rows of one model."""
     return _simulate_batch([(sigma, offsets or {}, nu, batch)], n, topk, epss, seed)[0]
 
 
@@ -354,8 +330,8 @@ def _error(measured, predicted):
     return float(np.mean(terms)) if terms else math.nan
 
 
-def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise, theory="exact",
-                 models=True, tile=256, fits=None, summaries=None):
+def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, theory="exact",
+                 models=True, tile=256, fits=None):
     """One report per head (a list of dicts, JSON-ready).
 
     Parameters
@@ -364,8 +340,6 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
         Validated arrays (unscaled).
     rows : dict
         :attr:`.measure.Measurement.rows`: statistic name -> per-row values ``(heads, n_q)``.
-    summarise : callable
-        The pooled table's summary (mean and quantiles), applied to one head's rows.
     theory : {"exact", "simulated", "none"}
         Source of the IID predictions at the head's sigma.
     models : bool
@@ -373,9 +347,6 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
     fits : list of dict, optional
         One :func:`fit_head_logits` dict per head, already formed (by :func:`.measure.measure`
         from its tiles); computed here when not given.
-    summaries : list of dict, optional
-        Per head, ``{name: summarise(rows[name][h])}``, already formed (by
-        :func:`.measurement.summarise_heads`); computed here with ``summarise`` when not given.
 
     The simulated models of all heads are drawn in one batched kernel call (:func:`_presimulate`),
     each with its own seeds, so every head's numbers are those of a call per head and model.
@@ -392,8 +363,8 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
         plans.append((n, math.sqrt(float(np.mean(fit["var"]))), _sink_params(fit, n, sink) if n >= 2 else None,
                       _mixture_nu(fit["var"], n)))
     caches = _presimulate(heads, plans, theory, models, topk, epss, seed)
-    if summaries is None:
-        summaries = [{name: summarise(x[h]) for name, x in rows.items()} for h in range(heads)]
+    per_name = {name: summarise_heads(x) for name, x in rows.items()}  # the pooled table's summary, per head
+    summaries = [{name: per_name[name][h] for name in rows} for h in range(heads)]
     reports = []
     for h in range(heads):
         fit, cache = fits[h], caches[h]
@@ -443,12 +414,12 @@ def _compare_models(h, n, sigma, plan, topk, epss, seed, measured, cache):
     if sink_par is not None:
         sigma_rest, deltas = sink_par
         pred = cache["sink"] if "sink" in cache else \
-            _simulate("sink", n, sigma_rest, deltas, 0, epss, seed, base + 1, topk=topk)
+            _simulate(n, sigma_rest, deltas, 0, epss, seed, base + 1, topk=topk)
         out["sink offset"] = {"sigma": sigma_rest, "offsets": [deltas[j] for j in sorted(deltas)],
                               "predicted": pred, "error": _error(measured, pred)}
     if math.isfinite(nu) and nu <= NU_MAX and sigma > 0:
         pred = cache["mixture"] if "mixture" in cache else \
-            _simulate("mixture", n, sigma, {}, nu, epss, seed, base + 2, topk=topk)
+            _simulate(n, sigma, {}, nu, epss, seed, base + 2, topk=topk)
         out["scale mixture"] = {"sigma": sigma, "nu": nu, "predicted": pred, "error": _error(measured, pred)}
     else:
         out["scale mixture"] = {"sigma": sigma, "nu": nu if math.isfinite(nu) else None, "predicted": None,

@@ -110,3 +110,24 @@ def _surrogate_rows(sigmas, n_keys, chunk_seeds, chunk_rows, codes, sparams, out
             for j in range(row.shape[0]):
                 row[j] = sigmas[r] * _normal(rng)
             _row_reduce(row, codes, sparams, out[r], scratch)
+
+
+@njit(parallel=True, cache=True)
+def _simulate_model_rows(n, fpars, idx, vals, n_off, seeds, per_model, chunk_rows, codes, sparams, out):
+    """``out[m, r]``: statistics of row ``r`` of iid model ``m`` (parameters ``fpars[m]``, offsets
+    ``vals[m, :n_off[m]]`` on keys ``idx[m, :n_off[m]]``); chunk ``c`` of model ``m`` is seeded by
+    ``seeds[m * per_model + c]``, exactly as :func:`_simulate_rows` seeds a lone model."""
+    samples = out.shape[1]
+    mat = np.zeros((0, 0))
+    for c in prange(seeds.shape[0]):
+        m = c // per_model
+        r0 = (c % per_model) * chunk_rows
+        rng = np.empty(4, np.uint64)
+        _seed(rng, seeds[c])
+        s = np.empty(n)
+        work = np.empty(2)
+        scratch = _row_scratch(n)
+        iv, fv = idx[m, :n_off[m]], vals[m, :n_off[m]]
+        for r in range(r0, min(r0 + chunk_rows, samples)):
+            _draw_row(KIND_IID, n, 1, fpars[m], iv, fv, mat, s, work, rng)
+            _row_reduce(s, codes, sparams, out[m, r], scratch)
