@@ -14,9 +14,9 @@ No fastmath: the statistics rely on exact -inf/NaN semantics (PITFALLS 11).
 import numpy as np
 from numba import njit, prange
 
-from ..codes import KIND_BILINEAR, KIND_IID
-from ._normal import _normal, _seed
-from ._reduce import _row_reduce, _row_scratch
+from ..codes import ENTROPY, IPR, K_EPS, KIND_BILINEAR, KIND_IID, MAX_WEIGHT, TAIL_MASS, TOPK_MASS
+from ._normal import _chi2, _normal, _seed
+from ._reduce import _count_small, _exp_shifted, _n_buckets, _row_reduce, _row_scratch, _topk_sums
 
 
 @njit(cache=True)
@@ -112,22 +112,161 @@ def _surrogate_rows(sigmas, n_keys, chunk_seeds, chunk_rows, codes, sparams, out
             _row_reduce(row, codes, sparams, out[r], scratch)
 
 
+@njit(cache=True)
+def _z_layout(z, w, bk, cnt, ends, zg):
+    """Bucket the keys ``j >= w`` of the normal row ``z`` as :func:`._reduce._row_reduce` buckets
+    ``tau z`` for any ``tau > 0``: ``nb`` buckets of equal width over ``[min z, max z]``, the largest
+    first. ``cnt[b]``: keys in bucket ``b``; ``zg``: their ``z``, grouped by bucket (``ends[b]``: end
+    of bucket ``b`` in ``zg``). Returns ``(nb, 1 / width, max z)``."""
+    n = z.shape[0]
+    hi = -np.inf
+    lo = np.inf
+    for j in range(n):
+        hi = max(hi, z[j])
+        lo = min(lo, z[j])
+    nb, inv_w = _n_buckets(n, hi - lo)
+    cnt[:nb] = 0
+    for j in range(w, n):
+        v = (hi - z[j]) * inv_w
+        b = int(v) if v < nb - 1 else nb - 1
+        bk[j] = b
+        cnt[b] += 1
+    acc = 0
+    for b in range(nb):
+        ends[b] = acc
+        acc += cnt[b]
+    for j in range(w, n):
+        b = bk[j]
+        zg[ends[b]] = z[j]
+        ends[b] += 1
+    return nb, inv_w, hi
+
+
+@njit(cache=True)
+def _special_bucket(hi, zeff, off, nb, inv_w):
+    """Bucket of a key at ``z + off / tau = zeff`` in the layout of :func:`_z_layout`, clipped to the
+    first and last buckets (still ordered by weight: the first holds everything above its lower edge)."""
+    v = (hi - zeff) * inv_w
+    if v != v:  # an infinite zeff with inv_w = 0
+        return 0 if off > 0 else nb - 1
+    if v < 0:
+        return 0
+    return int(v) if v < nb - 1 else nb - 1
+
+
+@njit(cache=True)
+def _model_reduce(z, tau, off, layout, codes, sparams, out, work):
+    """Statistics ``codes`` of the logit row ``s_j = tau z_j + off_j`` (``off_j = 0`` for ``j >= w``).
+
+    ``layout``: :func:`_z_layout` of ``z`` (the keys ``j >= w`` in grouped order), shared by every
+    model of the row; the ``w`` keys with offsets are filed in it here, so the weights come out
+    grouped by bucket with no sort and no scatter, in the form :func:`._reduce._topk_sums` and
+    :func:`._reduce._count_small` select on. ``work``: ``(sg, xs, tf, cnt, ends, sm)`` scratch.
+    """
+    zg, base_cnt, base_end, nb, inv_w, hi = layout
+    sg, xs, tf, cnt, ends, sm = work
+    n = z.shape[0]
+    w = off.shape[0]
+    cnt[:nb] = base_cnt[:nb]
+    for t in range(w):
+        cnt[_special_bucket(hi, z[t] + off[t] / tau, off[t], nb, inv_w)] += 1
+    acc = 0
+    for b in range(nb):  # the keys j >= w first in each bucket, then the keys with offsets
+        lo_b = base_end[b] - base_cnt[b]
+        for i in range(base_cnt[b]):
+            sg[acc + i] = tau * zg[lo_b + i]
+        ends[b] = acc + base_cnt[b]
+        acc += cnt[b]
+    for t in range(w):
+        b = _special_bucket(hi, z[t] + off[t] / tau, off[t], nb, inv_w)
+        sg[ends[b]] = tau * z[t] + off[t]
+        ends[b] += 1
+    m1 = -np.inf
+    pmax = 0
+    for i in range(n):
+        if sg[i] > m1:
+            m1 = sg[i]
+            pmax = i
+    _exp_shifted(sg, m1, xs, tf)
+    sg[pmax] = 0.0  # the max term (e = 1) is kept apart, as in _row_reduce
+    zr = 0.0
+    sq = 0.0
+    se = 0.0
+    bmax = 0
+    for b in range(nb):
+        a = 0.0
+        for i in range(ends[b] - cnt[b], ends[b]):
+            e = sg[i]
+            a += e
+            sq += e * e
+            se += xs[i] * e
+        sm[b] = a
+        zr += a
+        if ends[b] - cnt[b] <= pmax < ends[b]:
+            bmax = b
+    sg[pmax] = 1.0
+    sm[bmax] += 1.0
+    sq += 1.0
+    z_ = 1.0 + zr
+    hist = (sg, ends, cnt, nb)
+    for t in range(codes.shape[0]):
+        c = codes[t]
+        if c == IPR:
+            out[t] = sq / (z_ * z_)
+        elif c == ENTROPY:
+            out[t] = np.log1p(zr) - se / z_
+        elif c == MAX_WEIGHT:
+            out[t] = 1.0 / z_
+        elif c == TOPK_MASS or c == TAIL_MASS:
+            k = int(sparams[t])
+            if k <= 0:
+                top, rest = 0.0, z_
+            elif k >= n:
+                top, rest = z_, 0.0
+            else:
+                top, rest = _topk_sums(hist, sm, k)
+            out[t] = (top if c == TOPK_MASS else rest) / z_
+        elif c == K_EPS:
+            out[t] = n - _count_small(hist, sm, sparams[t] * z_)
+        else:  # not a statistic of the head models
+            out[t] = np.nan
+
+
 @njit(parallel=True, cache=True)
-def _simulate_model_rows(n, fpars, idx, vals, n_off, seeds, per_model, chunk_rows, codes, sparams, out):
-    """``out[m, r]``: statistics of row ``r`` of iid model ``m`` (parameters ``fpars[m]``, offsets
-    ``vals[m, :n_off[m]]`` on keys ``idx[m, :n_off[m]]``); chunk ``c`` of model ``m`` is seeded by
-    ``seeds[m * per_model + c]``, exactly as :func:`_simulate_rows` seeds a lone model."""
-    samples = out.shape[1]
-    mat = np.zeros((0, 0))
-    for c in prange(seeds.shape[0]):
-        m = c // per_model
-        r0 = (c % per_model) * chunk_rows
+def _simulate_model_rows(n, scales, dofs, offsets, seeds, tau_seeds, chunk_rows, codes, sparams, out):
+    """``out[h, m, r]``: statistics of row ``r`` of model ``m`` of head ``h``; every model of a head
+    transforms the same standard normals (common random numbers).
+
+    Row ``r`` of head ``h`` draws ``z_j``, ``j < n``, from the chunk stream ``seeds[h, c]`` (the draws
+    of :func:`_simulate_rows` for ``IIDLogits(n, 1)``). Model ``m`` has the logits ``tau z_j +
+    offsets[h, m, j]`` (``j < w = offsets.shape[2]``; no offset beyond): ``tau = scales[h, m]``, or with
+    ``dofs[h, m] > 0`` the row scale ``scales[h, m] sqrt(chi2 / dof)`` drawn from a second stream,
+    ``tau_seeds[h, c]``, so the normals do not depend on which models are simulated. A model with
+    ``scales[h, m] <= 0`` is not simulated (its ``out`` is left as it is).
+    """
+    n_heads, n_models, samples = out.shape[0], out.shape[1], out.shape[2]
+    per_head = seeds.shape[1]
+    w = offsets.shape[2]
+    for c in prange(n_heads * per_head):
+        h = c // per_head
         rng = np.empty(4, np.uint64)
-        _seed(rng, seeds[c])
-        s = np.empty(n)
-        work = np.empty(2)
-        scratch = _row_scratch(n)
-        iv, fv = idx[m, :n_off[m]], vals[m, :n_off[m]]
+        _seed(rng, seeds[h, c % per_head])
+        rng_tau = np.empty(4, np.uint64)
+        _seed(rng_tau, tau_seeds[h, c % per_head])
+        z = np.empty(n)
+        bk, xs, cnt, sm, tf, ends = _row_scratch(n)
+        base_cnt, base_end, zg, sg = np.empty_like(cnt), np.empty_like(ends), np.empty(n), np.empty(n)
+        work = (sg, xs, tf, cnt, ends, sm)
+        r0 = (c % per_head) * chunk_rows
         for r in range(r0, min(r0 + chunk_rows, samples)):
-            _draw_row(KIND_IID, n, 1, fpars[m], iv, fv, mat, s, work, rng)
-            _row_reduce(s, codes, sparams, out[m, r], scratch)
+            for j in range(n):
+                z[j] = _normal(rng)
+            nb, inv_w, hi = _z_layout(z, w, bk, base_cnt, base_end, zg)
+            layout = (zg, base_cnt, base_end, nb, inv_w, hi)
+            for m in range(n_models):
+                tau = scales[h, m]
+                if not tau > 0:
+                    continue
+                if dofs[h, m] > 0:
+                    tau *= np.sqrt(_chi2(rng_tau, dofs[h, m]) / dofs[h, m])
+                _model_reduce(z, tau, offsets[h, m], layout, codes, sparams, out[h, m, r], work)
