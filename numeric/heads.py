@@ -283,8 +283,8 @@ def _simulate_heads(items, n, topk, epss, seed):
             tau_seeds[h] = chunk_seeds(seed, batch + _TAU_STREAM, HEAD_SAMPLES)
     if not scales.any():
         return out
-    if width > n:
-        raise ValueError(f"sink offsets on keys up to {width - 1}, but the rows have only n = {n} keys")
+    if width >= n:
+        raise ValueError(f"sink offsets on keys up to {width - 1} need rows of more than {width} keys, got n = {n}")
     res = np.full((heads, len(_SLOTS), HEAD_SAMPLES, len(names)), np.nan)
     _simulate_model_rows(int(n), scales, dofs, offsets, seeds, tau_seeds, config.CHUNK_ROWS, codes, params, res)
     for h, (_, models) in enumerate(items):
