@@ -18,8 +18,10 @@ row logits ``s_ij = scale <q_i, k_j>``:
   at that sigma (seeded; ``exact.eval_k_eps`` for ``k_eps`` when that evaluator exists); each
   prediction's ``source`` says which.
 
-Three models per head (``models``), each predicting the same statistics by simulation with
-the same seeds (:func:`.simulate.simulate_stats`, :class:`.models.IIDLogits`):
+Three models per head (``models``), each predicting the same statistics by simulation: all
+three transform one set of :data:`HEAD_SAMPLES` rows of standard normals per head (common random
+numbers, so the comparison is paired; :func:`_simulate_heads`), and the iid and sink-offset rows
+are those :func:`.simulate.simulate_stats` draws for :class:`.models.IIDLogits` at the head's stream:
 
 * ``iid``: one sigma for every row and key;
 * ``sink offset``: iid logits of scale ``sigma_rest`` (the non-sink keys) plus a fixed offset
@@ -422,7 +424,7 @@ def _compare_models(h, n, sigma, plan, topk, epss, seed, measured, cache):
     """Fit the three models to one head; their parameters, predictions, errors and the best.
 
     ``plan``: ``(n, sigma, sink parameters, nu)`` of :func:`head_reports`; ``cache`` holds the
-    simulations :func:`_presimulate` drew (a missing one is drawn here, with the same seeds).
+    simulations :func:`_presimulate` drew (a missing one is drawn here, on the same normals).
     """
     out = {}
     base = HEAD_STREAM + 3 * h

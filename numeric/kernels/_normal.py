@@ -8,6 +8,8 @@
   to generate normal random samples", 2005): 128 strips, strip index and uniform taken
   from disjoint bits of one 64-bit draw, exact wedge and tail rejection steps. It needs
   about one 64-bit draw per normal, against four uniforms and a log for the polar method.
+* Chi-square variates as ``2 Gamma(dof / 2)`` by Marsaglia and Tsang's method (2000): one normal
+  and one uniform per variate whatever the degrees of freedom (the row scales of a scale mixture).
 """
 
 import math

@@ -7,7 +7,9 @@ Every simulated row is an independent sample of the model: a fresh query and fre
 RNG discipline (PITFALLS 12, 13): rows are grouped in chunks of ``chunk_rows``; chunk
 ``c`` seeds its own generator state (:mod:`._normal`, xoshiro256** and a ziggurat) from
 ``chunk_seeds[c]`` and writes only its own rows of ``out``. Results are therefore
-identical run to run and for any thread count.
+identical run to run and for any thread count. ``_simulate_model_rows`` draws one normal row per
+row index and head and reduces several models of it (common random numbers): rows are iid within
+a model, paired across models.
 No fastmath: the statistics rely on exact -inf/NaN semantics (PITFALLS 11).
 """
 
