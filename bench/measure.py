@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m bench.measure [--repeat R] [--profile]
+    python -m bench.measure [--repeat R] [--profile] [--cpu] [--no-onnx]
 
 Cases (times are medians of ``--repeat`` runs after a warm-up call, so compilation is excluded;
 the machine is shared, so the ratios measured in the same run are the figures to read):
@@ -58,21 +58,23 @@ def _median_time(fn, repeat):
     return float(np.median(ts))
 
 
-def _interleaved_times(fns, repeat):
+def _interleaved_times(fns, repeat, clock=time.perf_counter):
     """Median time of each of ``fns`` (a dict), the cases run in turn ``repeat`` times after one warm-up
-    each, so that a change of load on the shared machine falls on every case alike."""
+    each, so that a change of load on the shared machine falls on every case alike. ``clock``: wall
+    time, or ``time.process_time`` (CPU time of all threads: less moved by other processes on a busy
+    machine; read it with ``NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``, where no thread spins)."""
     for fn in fns.values():
         fn()  # warm-up: compilation and caches
     ts = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
-            t = time.perf_counter()
+            t = clock()
             fn()
-            ts[name].append(time.perf_counter() - t)
+            ts[name].append(clock() - t)
     return {name: float(np.median(x)) for name, x in ts.items()}
 
 
-def bench_heads(repeat, profile=False):
+def bench_heads(repeat, profile=False, cpu=False):
     from attnsparse.numeric import heads
     from attnsparse.numeric.measure import measure
 
@@ -89,10 +91,10 @@ def bench_heads(repeat, profile=False):
         measure(q, k, v, **runs["per head, exact theory + models (CLI default)"])
 
     fns[cold] = exact_cold
-    times = _interleaved_times(fns, repeat)
+    times = _interleaved_times(fns, repeat, time.process_time if cpu else time.perf_counter)
     base = times[pooled]
     print(f"measure, {HEADS} heads x {N} x {N} (d = {D}, with V), median of {repeat} after a warm-up, "
-          "cases interleaved:")
+          f"cases interleaved, {'CPU' if cpu else 'wall'} time:")
     for name, t in times.items():
         print(f"  {name:56s} {t:8.3f} s   {t / base:5.2f}x pooled")
     print("  (target: per head <= 1.2x pooled; the exact row above the last reuses the exact IPR and "
@@ -153,11 +155,14 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.measure", description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=3, help="timed runs per case after a warm-up (3)")
     p.add_argument("--profile", action="store_true", help="profile the per-head run")
+    p.add_argument("--cpu", action="store_true", help="time the measure cases by CPU time, not wall time")
+    p.add_argument("--no-onnx", action="store_true", help="skip the ONNX end-to-end case (minutes on a busy machine)")
     a = p.parse_args(argv)
     if a.repeat < 1:
         p.error(f"--repeat must be an integer >= 1, got {a.repeat}")
-    bench_heads(a.repeat, a.profile)
-    bench_onnx(a.repeat)
+    bench_heads(a.repeat, a.profile, a.cpu)
+    if not a.no_onnx:
+        bench_onnx(a.repeat)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ row logits ``s_ij = scale <q_i, k_j>``:
   at that sigma (seeded; ``exact.eval_k_eps`` for ``k_eps`` when that evaluator exists); each
   prediction's ``source`` says which.
 
-Three models per head (``models``), each predicting the same statistics by simulation with
-the same seeds (:func:`.simulate.simulate_stats`, :class:`.models.IIDLogits`):
+Three models per head (``models``), each predicting the same statistics by simulation: all
+three transform one set of :data:`HEAD_SAMPLES` rows of standard normals per head (common random
+numbers, so the comparison is paired; :func:`_simulate_heads`), and the iid and sink-offset rows
+are those :func:`.simulate.simulate_stats` draws for :class:`.models.IIDLogits` at the head's stream:
 
 * ``iid``: one sigma for every row and key;
 * ``sink offset``: iid logits of scale ``sigma_rest`` (the non-sink keys) plus a fixed offset
@@ -43,12 +45,9 @@ import functools
 import math
 
 import numpy as np
-from numba import njit, prange
 
-from .codes import KIND_IID
-from .kernels._normal import _seed
-from .kernels._reduce import _row_reduce, _row_scratch
-from .kernels._rows import _draw_row
+from .kernels._rows import _simulate_model_rows
+from .measurement import summarise_heads
 
 __all__ = ["head_reports", "fit_head_logits", "regime", "CRITICAL_WINDOW", "SINK_HEAD_MASS", "HEAD_DPS",
            "HEAD_SAMPLES", "HEAD_STREAM", "MODEL_MARGIN"]
@@ -64,8 +63,12 @@ HEAD_DPS = 5
 #: simulated rows per head and model: one query set's worth (the measured means average 512
 #: rows of a 512-token head; the prediction's sampling error is then of the same size)
 HEAD_SAMPLES = 512
-#: batch of the per-head simulations: ``HEAD_STREAM + 3 head + model`` (model 0 iid, 1 sink, 2 mixture)
+#: streams of the per-head simulations: ``HEAD_STREAM + 3 head`` the standard normals that all of the
+#: head's models transform, ``+ 2`` the scale mixture's row scales (``+ 1`` is unused)
 HEAD_STREAM = 2_000_000
+_TAU_STREAM = 2
+#: the models' places in the kernel's arrays
+_SLOTS = {"iid": 0, "sink": 1, "mixture": 2}
 #: log10 error a richer model must gain over a simpler one to be named best (about 1.2%)
 MODEL_MARGIN = 0.005
 #: the largest fitted ``nu`` kept as a scale mixture (larger: indistinguishable from iid)
@@ -171,7 +174,7 @@ def _iid_sim(cache, n, sigma, epss, seed, batch, topk):
     """The simulated iid model of one head, drawn once (theory and model comparison share it;
     :func:`head_reports` usually has it already, from its one batched simulation)."""
     if "iid" not in cache:
-        cache["iid"] = _simulate("iid", n, sigma, {}, 0, epss, seed, batch, topk=topk)
+        cache["iid"] = _simulate(n, sigma, {}, 0, epss, seed, batch, topk=topk)
     return cache["iid"]
 
 
@@ -228,27 +231,6 @@ def _exact_iid(n, sigma, topk, epss, seed, batch, cache):
     return pred, source
 
 
-@njit(parallel=True, cache=True)
-def _model_rows(n, fpars, idx, vals, n_off, seeds, per_model, chunk_rows, codes, sparams, out):
-    """``out[m, r]``: statistics of row ``r`` of iid model ``m`` (parameters ``fpars[m]``, offsets
-    ``vals[m, :n_off[m]]`` on keys ``idx[m, :n_off[m]]``); chunk ``c`` of model ``m`` is seeded by
-    ``seeds[m * per_model + c]``, exactly as :func:`.kernels._rows._simulate_rows` seeds a lone model."""
-    samples = out.shape[1]
-    mat = np.zeros((0, 0))
-    for c in prange(seeds.shape[0]):
-        m = c // per_model
-        r0 = (c % per_model) * chunk_rows
-        rng = np.empty(4, np.uint64)
-        _seed(rng, seeds[c])
-        s = np.empty(n)
-        work = np.empty(2)
-        scratch = _row_scratch(n)
-        iv, fv = idx[m, :n_off[m]], vals[m, :n_off[m]]
-        for r in range(r0, min(r0 + chunk_rows, samples)):
-            _draw_row(KIND_IID, n, 1, fpars[m], iv, fv, mat, s, work, rng)
-            _row_reduce(s, codes, sparams, out[m, r], scratch)
-
-
 def _stat_set(n, topk, epss):
     """Names, codes and parameters of the statistics every simulated head model predicts."""
     from .statistics import stat
@@ -260,53 +242,68 @@ def _stat_set(n, topk, epss):
             np.array([s.bind_param({}, n) for s in stats], dtype=np.float64))
 
 
-def _simulate_batch(specs, n, topk, epss, seed):
-    """Mean statistics of ``HEAD_SAMPLES`` simulated rows of each model in ``specs``, one kernel call.
+def _simulate_heads(items, n, topk, epss, seed):
+    """Mean statistics of ``HEAD_SAMPLES`` simulated rows of every model of every head in ``items``,
+    in one kernel call.
 
-    ``specs``: ``(sigma, offsets, nu, batch)`` per model, all with ``n`` keys. Each model's rows
-    are those :func:`.simulate.simulate_stats` draws for ``IIDLogits(n, sigma, offsets=offsets,
-    scale_dof=nu)`` with ``(seed, batch)``: the same chunk seeds, the same row kernel
-    (:func:`.kernels._rows._draw_row`, :func:`.kernels._reduce._row_reduce`), so the same numbers;
-    only the models' validation in SymPy and one kernel launch per model are saved.
+    ``items``: per head ``(batch, models)``, ``models`` mapping ``"iid"``, ``"sink"`` and ``"mixture"``
+    (any of them) to ``(sigma, offsets, nu)``: ``offsets`` ``{key: offset}``, ``nu`` 0 or inf for one
+    scale; all heads have ``n`` keys. Returns per head ``{model: {statistic: mean}}``.
+
+    The models of a head transform the same standard normals (common random numbers, stream
+    ``batch``): one draw per row instead of three, and the models' predictions are paired. The iid
+    and sink-offset rows are exactly the rows :func:`.simulate.simulate_stats` draws for
+    ``IIDLogits(n, sigma, offsets=offsets)`` with ``(seed, batch)``; the scale mixture multiplies the
+    same normals by a row scale ``sigma sqrt(chi2_nu / nu)`` (``nu`` rounded to an integer) drawn from
+    stream ``batch + 2``. A model's numbers do not depend on which other models are simulated (up to
+    the order of floating-point sums). A model beyond the simulated range gets NaN predictions.
     """
     from . import config
     from .simulate import chunk_seeds
 
     names, codes, params = _stat_set(n, topk, epss)
-    out, run = [None] * len(specs), []
-    for i, (sigma, offsets, _nu, _b) in enumerate(specs):
-        if not (0 < sigma <= _SIM_SIGMA_MAX) or any(abs(v) > _SIM_OFFSET_MAX for v in offsets.values()):
-            out[i] = {name: math.nan for name in names}  # beyond the simulated models' range: no prediction
-        else:
-            run.append(i)
-    if not run:
+    out = [{} for _ in items]
+    heads = len(items)
+    width = max([1 + max(offs) for _, models in items for _s, offs, _nu in models.values() if offs] + [0])
+    per_head = math.ceil(HEAD_SAMPLES / config.CHUNK_ROWS)
+    scales, dofs = np.zeros((heads, len(_SLOTS))), np.zeros((heads, len(_SLOTS)), dtype=np.int64)
+    offsets = np.zeros((heads, len(_SLOTS), width))
+    seeds, tau_seeds = np.zeros((heads, per_head), dtype=np.int64), np.zeros((heads, per_head), dtype=np.int64)
+    for h, (batch, models) in enumerate(items):
+        for kind, (sigma, offs, nu) in models.items():
+            if not (0 < sigma <= _SIM_SIGMA_MAX) or any(abs(v) > _SIM_OFFSET_MAX for v in offs.values()):
+                out[h][kind] = {name: math.nan for name in names}  # beyond the simulated models' range
+                continue
+            m = _SLOTS[kind]
+            scales[h, m] = sigma
+            dofs[h, m] = max(1, int(round(nu))) if (math.isfinite(nu) and nu > 0) else 0  # 0: one scale
+            for j, v in offs.items():
+                offsets[h, m, j] = v
+        if scales[h].any():
+            seeds[h] = chunk_seeds(seed, batch, HEAD_SAMPLES)
+        if dofs[h].any():
+            tau_seeds[h] = chunk_seeds(seed, batch + _TAU_STREAM, HEAD_SAMPLES)
+    if not scales.any():
         return out
-    width = max([len(specs[i][1]) for i in run] + [1])
-    fpars, n_off = np.zeros((len(run), 3)), np.zeros(len(run), dtype=np.int64)
-    idx, vals = np.zeros((len(run), width), dtype=np.int64), np.zeros((len(run), width))
-    seeds = []
-    for r, i in enumerate(run):
-        sigma, offsets, nu, batch = specs[i]
-        nu_i = max(1, int(round(nu))) if (math.isfinite(nu) and nu > 0) else 0  # 0: no mixture
-        fpars[r] = (0.0, float(sigma), float(nu_i))
-        keys = sorted(offsets)
-        n_off[r] = len(keys)
-        idx[r, :len(keys)] = keys
-        vals[r, :len(keys)] = [float(offsets[j]) for j in keys]
-        seeds.append(chunk_seeds(seed, batch, HEAD_SAMPLES))
-    res = np.empty((len(run), HEAD_SAMPLES, len(names)))
-    _model_rows(int(n), fpars, idx, vals, n_off, np.concatenate(seeds), len(seeds[0]), config.CHUNK_ROWS,
-                codes, params, res)
-    if not np.isfinite(res).all():
-        raise ValueError("a simulated head model gave a non-finite statistic")
-    for r, i in enumerate(run):
-        out[i] = dict(zip(names, (float(x) for x in res[r].mean(axis=0))))
+    if width >= n:
+        raise ValueError(f"sink offsets on keys up to {width - 1} need rows of more than {width} keys, got n = {n}")
+    res = np.full((heads, len(_SLOTS), HEAD_SAMPLES, len(names)), np.nan)
+    _simulate_model_rows(int(n), scales, dofs, offsets, seeds, tau_seeds, config.CHUNK_ROWS, codes, params, res)
+    for h, (_, models) in enumerate(items):
+        for kind in models:
+            if kind not in out[h]:
+                rows = res[h, _SLOTS[kind]]
+                if not np.isfinite(rows).all():
+                    raise ValueError("a simulated head model gave a non-finite statistic")
+                out[h][kind] = dict(zip(names, (float(x) for x in rows.mean(axis=0))))
     return out
 
 
-def _simulate(kind, n, sigma, offsets, nu, epss, seed, batch, topk=()):
-    """Mean statistics of ``HEAD_SAMPLES`` simulated rows of one model (``kind`` names it)."""
-    return _simulate_batch([(sigma, offsets or {}, nu, batch)], n, topk, epss, seed)[0]
+def _simulate(n, sigma, offsets, nu, epss, seed, batch, topk=()):
+    """Mean statistics of ``HEAD_SAMPLES`` simulated rows of one model of the head whose streams
+    start at ``batch`` (:func:`_simulate_heads`: the same numbers as in the head's batch)."""
+    kind = "mixture" if (math.isfinite(nu) and nu > 0) else ("sink" if offsets else "iid")
+    return _simulate_heads([(batch, {kind: (sigma, offsets or {}, nu)})], n, topk, epss, seed)[0][kind]
 
 
 def _sink_params(fit, n, sink):
@@ -323,27 +320,27 @@ def _presimulate(heads, plans, theory, models, topk, epss, seed):
     """Per head, the simulated models its report will ask for, drawn in one batch per ``n``.
 
     Returns one cache dict per head (``"iid"``, ``"sink"``, ``"mixture"``: mean statistics), the
-    same numbers the per-model calls would give (same seeds per head and model); a model asked
-    for but not here is simulated on demand.
+    numbers the per-model calls would give (:func:`_simulate_heads`); a model asked for but not
+    here is simulated on demand.
     """
     caches = [{} for _ in range(heads)]
     groups = {}
     for h, (n, sigma, sink_par, nu) in enumerate(plans):
         if n < 2:
             continue
-        base, want = HEAD_STREAM + 3 * h, []
+        want = {}
         exact_needs_sim = _SIGMA_RANGE[0] <= sigma <= _SIGMA_RANGE[1] and (len(epss) or any(x < n for x in topk))
         if sigma > 0 and (models or theory == "simulated" or (theory == "exact" and exact_needs_sim)):
-            want.append(("iid", (sigma, {}, 0, base)))
+            want["iid"] = (sigma, {}, 0)
         if models and sink_par is not None:
-            want.append(("sink", (sink_par[0], sink_par[1], 0, base + 1)))
+            want["sink"] = (sink_par[0], sink_par[1], 0)
         if models and math.isfinite(nu) and nu <= NU_MAX and sigma > 0:
-            want.append(("mixture", (sigma, {}, nu, base + 2)))
-        groups.setdefault(n, []).extend((h, kind, spec) for kind, spec in want)
+            want["mixture"] = (sigma, {}, nu)
+        if want:
+            groups.setdefault(n, []).append((h, (HEAD_STREAM + 3 * h, want)))
     for n, items in groups.items():
-        preds = _simulate_batch([spec for _, _, spec in items], n, topk, epss, seed)
-        for (h, kind, _), pred in zip(items, preds):
-            caches[h][kind] = pred
+        for (h, _), preds in zip(items, _simulate_heads([item for _, item in items], n, topk, epss, seed)):
+            caches[h].update(preds)
     return caches
 
 
@@ -354,8 +351,8 @@ def _error(measured, predicted):
     return float(np.mean(terms)) if terms else math.nan
 
 
-def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise, theory="exact",
-                 models=True, tile=256, fits=None, summaries=None):
+def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, theory="exact",
+                 models=True, tile=256, fits=None):
     """One report per head (a list of dicts, JSON-ready).
 
     Parameters
@@ -364,8 +361,6 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
         Validated arrays (unscaled).
     rows : dict
         :attr:`.measure.Measurement.rows`: statistic name -> per-row values ``(heads, n_q)``.
-    summarise : callable
-        The pooled table's summary (mean and quantiles), applied to one head's rows.
     theory : {"exact", "simulated", "none"}
         Source of the IID predictions at the head's sigma.
     models : bool
@@ -373,9 +368,6 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
     fits : list of dict, optional
         One :func:`fit_head_logits` dict per head, already formed (by :func:`.measure.measure`
         from its tiles); computed here when not given.
-    summaries : list of dict, optional
-        Per head, ``{name: summarise(rows[name][h])}``, already formed (by
-        :func:`.measurement.summarise_heads`); computed here with ``summarise`` when not given.
 
     The simulated models of all heads are drawn in one batched kernel call (:func:`_presimulate`),
     each with its own seeds, so every head's numbers are those of a call per head and model.
@@ -392,8 +384,8 @@ def head_reports(q, k, rows, *, scale, causal, sink, topk, epss, seed, summarise
         plans.append((n, math.sqrt(float(np.mean(fit["var"]))), _sink_params(fit, n, sink) if n >= 2 else None,
                       _mixture_nu(fit["var"], n)))
     caches = _presimulate(heads, plans, theory, models, topk, epss, seed)
-    if summaries is None:
-        summaries = [{name: summarise(x[h]) for name, x in rows.items()} for h in range(heads)]
+    per_name = {name: summarise_heads(x) for name, x in rows.items()}  # the pooled table's summary, per head
+    summaries = [{name: per_name[name][h] for name in rows} for h in range(heads)]
     reports = []
     for h in range(heads):
         fit, cache = fits[h], caches[h]
@@ -432,7 +424,7 @@ def _compare_models(h, n, sigma, plan, topk, epss, seed, measured, cache):
     """Fit the three models to one head; their parameters, predictions, errors and the best.
 
     ``plan``: ``(n, sigma, sink parameters, nu)`` of :func:`head_reports`; ``cache`` holds the
-    simulations :func:`_presimulate` drew (a missing one is drawn here, with the same seeds).
+    simulations :func:`_presimulate` drew (a missing one is drawn here, on the same normals).
     """
     out = {}
     base = HEAD_STREAM + 3 * h
@@ -443,12 +435,12 @@ def _compare_models(h, n, sigma, plan, topk, epss, seed, measured, cache):
     if sink_par is not None:
         sigma_rest, deltas = sink_par
         pred = cache["sink"] if "sink" in cache else \
-            _simulate("sink", n, sigma_rest, deltas, 0, epss, seed, base + 1, topk=topk)
+            _simulate(n, sigma_rest, deltas, 0, epss, seed, base, topk=topk)
         out["sink offset"] = {"sigma": sigma_rest, "offsets": [deltas[j] for j in sorted(deltas)],
                               "predicted": pred, "error": _error(measured, pred)}
     if math.isfinite(nu) and nu <= NU_MAX and sigma > 0:
         pred = cache["mixture"] if "mixture" in cache else \
-            _simulate("mixture", n, sigma, {}, nu, epss, seed, base + 2, topk=topk)
+            _simulate(n, sigma, {}, nu, epss, seed, base, topk=topk)
         out["scale mixture"] = {"sigma": sigma, "nu": nu, "predicted": pred, "error": _error(measured, pred)}
     else:
         out["scale mixture"] = {"sigma": sigma, "nu": nu if math.isfinite(nu) else None, "predicted": None,

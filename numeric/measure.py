@@ -28,7 +28,6 @@ from . import config
 from .codes import M_ENTROPY, M_FIXED, M_H2O, M_IPR, M_KEYS, M_MAX_WEIGHT, M_SIGMA, M_SINK, M_WINDOW, USER_CODE
 from .measurement import OUTPUT_ERROR_UNIT, Measurement
 from .measurement import summarise as _summarise
-from .measurement import summarise_heads
 from .statistics import stat
 from .streams import MEASURE_SURROGATE
 
@@ -386,22 +385,14 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
     from .heads import head_reports
     head_rows = {name: x for name, x in rows.items() if name not in ("transfer_coverage", "own_coverage")}
     res.heads = head_reports(q, k, head_rows, scale=sc, causal=bool(causal), sink=sink, topk=topk,
-                             epss=epss.tolist(), seed=seed, summarise=_summarise, theory=head_theory,
-                             models=bool(head_models), fits=fits,
-                             summaries=summarise_heads_by_name(head_rows))
+                             epss=epss.tolist(), seed=seed, theory=head_theory, models=bool(head_models),
+                             fits=fits)
     res.sparsity = sparsity_section(res.heads, blocks, ratio, rows, epss.tolist(),
                                     err if v is not None else None, err_name)
     from .cost import measure_cost_section
     res.cost = measure_cost_section(res.heads, n_k, d, epss.tolist())
     settings["head_theory"] = head_theory
     return res
-
-
-def summarise_heads_by_name(rows):
-    """Per head, ``{name: summarise(rows[name][h])}`` (:func:`.measurement.summarise_heads`)."""
-    per = {name: summarise_heads(x) for name, x in rows.items()}
-    heads = len(next(iter(per.values()))) if per else 0
-    return [{name: per[name][h] for name in rows} for h in range(heads)]
 
 
 def _seq(x, name):

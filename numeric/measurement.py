@@ -145,7 +145,7 @@ def head_tables(reports, settings):
         lines.append("  predictions at each head's sigma -- " + "; ".join(sorted(sources)))
     if any("models" in r for r in reports):
         lines += ["", "best model per head (error: mean |log10(measured / predicted)| over IPR, entropy, top-k "
-                      "masses and k_eps; simulated, same seeds; best: the simplest model within "
+                      "masses and k_eps; simulated on the same normals; best: the simplest model within "
                       f"{MODEL_MARGIN:g} of the smallest error):",
                   f"{'head':>4s} {'iid':>9s} {'sink off.':>9s} {'mixture':>9s} {'nu':>9s} {'best':14s} "
                   f"{'error':>9s}"]

@@ -7,7 +7,9 @@ Every simulated row is an independent sample of the model: a fresh query and fre
 RNG discipline (PITFALLS 12, 13): rows are grouped in chunks of ``chunk_rows``; chunk
 ``c`` seeds its own generator state (:mod:`._normal`, xoshiro256** and a ziggurat) from
 ``chunk_seeds[c]`` and writes only its own rows of ``out``. Results are therefore
-identical run to run and for any thread count.
+identical run to run and for any thread count. ``_simulate_model_rows`` draws one normal row per
+row index and head and reduces several models of it (common random numbers): rows are iid within
+a model, paired across models.
 No fastmath: the statistics rely on exact -inf/NaN semantics (PITFALLS 11).
 """
 
@@ -15,7 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..codes import KIND_BILINEAR, KIND_IID
-from ._normal import _normal, _seed
+from ._normal import _chi2, _normal, _seed
 from ._reduce import _row_reduce, _row_scratch
 
 
@@ -110,3 +112,45 @@ def _surrogate_rows(sigmas, n_keys, chunk_seeds, chunk_rows, codes, sparams, out
             for j in range(row.shape[0]):
                 row[j] = sigmas[r] * _normal(rng)
             _row_reduce(row, codes, sparams, out[r], scratch)
+
+
+@njit(parallel=True, cache=True)
+def _simulate_model_rows(n, scales, dofs, offsets, seeds, tau_seeds, chunk_rows, codes, sparams, out):
+    """``out[h, m, r]``: statistics of row ``r`` of model ``m`` of head ``h``; every model of a head
+    transforms the same standard normals (common random numbers).
+
+    Row ``r`` of head ``h`` draws ``z_j``, ``j < n``, from the chunk stream ``seeds[h, c]`` (the draws
+    of :func:`_simulate_rows` for ``IIDLogits(n, 1)``). Model ``m`` has the logits ``tau z_j +
+    offsets[h, m, j]`` (``j < offsets.shape[2]``; no offset beyond), reduced by
+    :func:`._reduce._row_reduce`: ``tau = scales[h, m]``, or with ``dofs[h, m] > 0`` the row scale
+    ``scales[h, m] sqrt(chi2_dof / dof)`` drawn from a second stream, ``tau_seeds[h, c]``, so that the
+    normals do not depend on which models are simulated. A model with ``scales[h, m] <= 0`` is not
+    simulated (its ``out`` is left as it is).
+    """
+    n_heads, n_models, samples = out.shape[0], out.shape[1], out.shape[2]
+    per_head = seeds.shape[1]
+    w = offsets.shape[2]
+    for c in prange(n_heads * per_head):
+        h = c // per_head
+        rng = np.empty(4, np.uint64)
+        _seed(rng, seeds[h, c % per_head])
+        rng_tau = np.empty(4, np.uint64)
+        _seed(rng_tau, tau_seeds[h, c % per_head])
+        z = np.empty(n)
+        s = np.empty(n)
+        scratch = _row_scratch(n)
+        r0 = (c % per_head) * chunk_rows
+        for r in range(r0, min(r0 + chunk_rows, samples)):
+            for j in range(n):
+                z[j] = _normal(rng)
+            for m in range(n_models):
+                tau = scales[h, m]
+                if not tau > 0:
+                    continue
+                if dofs[h, m] > 0:
+                    tau *= np.sqrt(_chi2(rng_tau, dofs[h, m]) / dofs[h, m])
+                for j in range(n):
+                    s[j] = tau * z[j]
+                for t in range(w):
+                    s[t] += offsets[h, m, t]
+                _row_reduce(s, codes, sparams, out[h, m, r], scratch)
