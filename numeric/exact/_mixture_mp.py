@@ -95,6 +95,26 @@ def _inner_level_e4(digits, n, tau):
     return max(2, 1 + math.ceil(math.log2(max((digits + 4) / rate, 1.0))))
 
 
+def _max_weight_n2(ctx_base, tau, digits):
+    r"""``E p_(1)`` at ``n = 2``: ``p_(1) = 1/(1 + e^{-tau |X_1 - X_2|})`` and ``|X_1 - X_2| = sqrt 2 |Z|``, so
+    ``g(tau) = 2 int_0^inf phi(z) / (1 + e^{-sqrt 2 tau z}) dz`` (tanh-sinh, split at the scales
+    ``1/tau`` of the logistic and ``1`` of the Gaussian; raises if the error estimate exceeds the digits)."""
+    c = ctx_base.clone()
+    c.dps = int(digits) + 10
+    tau = c.mpf(tau)
+    r2t = c.sqrt(2) * tau
+
+    def f(z):
+        return c.exp(-z * z / 2) / (1 + c.exp(-r2t * z))
+
+    pts = sorted({c.mpf(0), *(c.mpf(v) for v in (1, 2, 4, 8, 16)), *(v / tau for v in (1, 4, 16))})
+    val, err = c.quad(f, pts + [c.inf], error=True)
+    val = 2 * val / c.sqrt(2 * c.pi)
+    if err > c.mpf(10) ** -(int(digits) + 3) * val:
+        raise PrecisionError(f"max_weight n = 2 node at tau = {float(tau):.4g}: quadrature error {float(err):.2e}")
+    return val
+
+
 def _direct(ctx_base, what, n, tau, digits, shifted):
     r"""``g(tau)`` for small ``tau`` by trapezoid sums in ``t`` (``u = e^{-t}``) and ``x``:
     ``L(t) = sum_j h_x phi(x_j) e^{-e^{tau x_j - t}}`` and the kernels of E1-E3 likewise.
@@ -188,9 +208,11 @@ def _direct(ctx_base, what, n, tau, digits, shifted):
 
 def node_value(ctx, what, n, tau, digits, shifted):
     """``g(tau)`` to about ``digits`` significant digits (an ``mpf``): the lattice for
-    ``tau >= TAU_LATTICE``, :func:`_direct` below; ``max_weight``: the E4 lattice for
-    ``tau >= TAU_E4_MIN``, ``PrecisionError`` below."""
+    ``tau >= TAU_LATTICE``, :func:`_direct` below; ``max_weight``: :func:`_max_weight_n2` at ``n = 2``,
+    else the E4 lattice for ``tau >= TAU_E4_MIN`` and ``PrecisionError`` below."""
     if what == "max_weight":
+        if n == 2:
+            return _max_weight_n2(ctx, tau, digits)
         if float(tau) < TAU_E4_MIN:
             raise PrecisionError(f"max_weight: a node at tau = {float(tau):.3g} needs {digits} digits, more than "
                                  f"the float route's {_FLOAT_NODE_DIGITS}, and below tau = {TAU_E4_MIN} no E4 route "
