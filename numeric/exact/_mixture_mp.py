@@ -16,6 +16,11 @@ levels), with
   :func:`_direct`: trapezoid sums in ``t`` and in the standard normal ``x`` of the key,
   whose cost does not depend on ``tau``.
 
+``max_weight`` (E4 at ``k = 1``, up to ``E8_MAX_WEIGHT_DPS``) takes the E4 lattice at every node (the
+level from :func:`_inner_level_e4`, measured for E4), the one-dimensional integral at ``n = 2``
+(:func:`_max_weight_n2`), and has no node route below ``TAU_E4_MIN``; both of its passes evaluate
+nodes at the first pass's digits (``node_dps`` of :func:`bilinear_mp`).
+
 The inner quadrature levels are chosen from the node's digits (not from the outer level), so the
 level test of :func:`~attnsparse.numeric.quadrature.confirm_levels` sees only the outer rule;
 the shifted outer rule ``(level, 1/3)`` at the second precision moves every inner grid by a third
