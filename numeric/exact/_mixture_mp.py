@@ -233,6 +233,25 @@ def node_value(ctx, what, n, tau, digits, shifted):
     return _LATTICE[what](be, (lev, 1 / 3) if shifted else lev, n, tau)
 
 
+def _refuse_small_tau(order, wbf, rest, tau_f, n, nd, dps, floor):
+    """``PrecisionError`` before any node is evaluated when a ``max_weight`` node below ``TAU_E4_MIN`` may
+    need more than ``_FLOAT_NODE_DIGITS``: its digits are bounded above with the running sum bounded below
+    by ``floor * (weights before it)`` (``g >= 1/n``), so no node that the loop would evaluate is missed."""
+    lower, worst = 0.0, -math.inf
+    for r, j in enumerate(order):
+        ref = max(lower, floor)
+        if rest[r] <= 10.0 ** -(dps + 2) * ref:
+            break
+        if tau_f[j] < TAU_E4_MIN:
+            worst = max(worst, math.log10(wbf[j] / ref))
+        lower += wbf[j] * floor
+    if nd + 1 + worst > _FLOAT_NODE_DIGITS:
+        raise PrecisionError(f"max_weight: nodes below tau = {TAU_E4_MIN} need up to {nd + 1 + worst:.0f} digits, "
+                             f"more than the float route's {_FLOAT_NODE_DIGITS}, and no E4 route is built there "
+                             f"(the lattice cost grows as 1/tau): the largest dps this route delivers at this "
+                             f"(n, d, sigma) is 13 (the float mixture)")
+
+
 def bilinear_mp(be, level, what, n, d, sigma, cache, node_dps=None):
     """The mixture ``sum_i h phi(z_i) g(tau(z_i))`` at outer ``level`` in the precision of ``be``.
 
@@ -266,6 +285,9 @@ def bilinear_mp(be, level, what, n, d, sigma, cache, node_dps=None):
     rest = [0.0] * (len(order) + 1)
     for r in range(len(order) - 1, -1, -1):
         rest[r] = rest[r + 1] + wbf[order[r]]
+    if what == "max_weight":
+        _refuse_small_tau(order, wbf, rest, tau_f, n, be.dps if node_dps is None else min(be.dps, node_dps),
+                          be.dps, floor(n))
     f64, fl = _B("f64"), _IID_FUNCTIONALS[what]
     total, S = c.zero, 0.0
     for r, j in enumerate(order):

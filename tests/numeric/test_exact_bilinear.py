@@ -14,6 +14,7 @@ chi-square quantile and its own node evaluators (lattice or direct trapezoid sum
 from __future__ import annotations
 
 import math
+import time
 
 import mpmath as mp
 import pytest
@@ -188,6 +189,12 @@ def test_max_weight_small_tau_node_is_refused():
     c.dps = 30
     with pytest.raises(PrecisionError, match="the largest dps this route delivers at this"):
         MM.node_value(c, "max_weight", 128, c.mpf(0.05), 14, False)
+    # and the mixture refuses before any lattice node: at d = 8, sigma = 1.5 the nodes near z = -5.5
+    # (tau ~ 0.08) need 13-14 digits at dps 14
+    t0 = time.time()
+    with pytest.raises(PrecisionError, match="the largest dps this route delivers at this .* is 13"):
+        X.eval_bilinear(14, "max_weight", 128, 8, 1.5)
+    assert time.time() - t0 < 5
 
 
 @pytest.mark.slow
