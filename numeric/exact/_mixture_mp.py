@@ -285,7 +285,7 @@ def bilinear_mp(be, level, what, n, d, sigma, cache, node_dps=None):
     rest = [0.0] * (len(order) + 1)
     for r in range(len(order) - 1, -1, -1):
         rest[r] = rest[r + 1] + wbf[order[r]]
-    if what == "max_weight":
+    if what == "max_weight" and n > 2:  # n = 2: every node by the 1-d integral
         _refuse_small_tau(order, wbf, rest, tau_f, n, be.dps if node_dps is None else min(be.dps, node_dps),
                           be.dps, floor(n))
     f64, fl = _B("f64"), _IID_FUNCTIONALS[what]
