@@ -312,21 +312,29 @@ def eval_bilinear(dps, what, n, d, sigma):
 
     Quadrature: the trapezoidal rule in the normal score ``z`` of the chi-square variable. Up to
     ``dps = 13`` the IID functional at each node comes from the float route (see :func:`_bilinear`);
-    above, for ``what`` in ``ipr``, ``log_partition``, ``entropy`` and up to ``E8_DPS`` (30), from the
-    mp mixture route (:mod:`._mixture_mp`): an mpmath chi-square quantile and, at each node, the
-    IID value to the digits that node's weight needs (lattice, or trapezoid sums in ``t`` and ``x``
-    for ``tau < 0.3``), confirmed at two precisions like the other routes.
+    above, from the mp mixture route (:mod:`._mixture_mp`): an mpmath chi-square quantile and, at each
+    node, the IID value to the digits that node's weight needs, confirmed at two precisions like the
+    other routes. ``ipr``, ``log_partition``, ``entropy``: up to ``E8_DPS`` (30) digits, nodes by the
+    lattice, or trapezoid sums in ``t`` and ``x`` for ``tau < 0.3``. ``max_weight``: up to
+    ``E8_MAX_WEIGHT_DPS`` (20) digits, nodes by the E4 lattice (seconds per node; the shifted pass
+    takes its nodes at ``dps + 5`` digits too); a node below ``tau = 0.1`` (small ``d``) that needs
+    more than the float route's digits raises ``PrecisionError`` (no small-``tau`` E4 route yet).
 
     Parameters
     ----------
     dps : int
-        Confirmed significant digits, 5..30 (``max_weight``: 5..13); larger values raise
+        Confirmed significant digits, 5..30 (``max_weight``: 5..20); larger values raise
         ``PrecisionError`` naming the largest.
     what : {"ipr", "log_partition", "entropy", "max_weight"}
     d : int
         Head dimension, 2..4096.
     """
-    if what in _E8_MP:
+    from ._mixture_mp import E8_MAX_WEIGHT_DPS
+
+    if what == "max_weight":
+        _route_limit(dps, E8_MAX_WEIGHT_DPS, "eval_bilinear('max_weight')",
+                     "the mp chi-square mixture of the E4 lattice, seconds per node")
+    elif what in _E8_MP:
         _route_limit(dps, E8_DPS, "eval_bilinear", "the mp chi-square mixture route")
     n, s = _check_args(n, sigma, dps)
     if what not in _IID_FUNCTIONALS:
@@ -334,13 +342,11 @@ def eval_bilinear(dps, what, n, d, sigma):
     if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 2 <= d <= 4096:
         raise ValueError(f"d must be an integer in [2, 4096], got {d!r}")
     label = f"bilinear E {what} (n={n}, d={d}, sigma={s:g})"
-    if what not in _E8_MP:
-        _route_limit(dps, FAST_DPS, f"eval_bilinear({what!r})",
-                     "float64; the mp mixture route covers ipr, log_partition and entropy")
     cache = {}
     if dps <= FAST_DPS:
         return _confirmed(lambda be, lev: _bilinear(be, lev, what, n, int(d), s, dps, cache), dps, label)
-    return _confirmed(lambda be, lev: _bilinear_mp(be, lev, what, n, int(d), s, cache), dps, label,
+    node_dps = dps + 5 if what == "max_weight" else None
+    return _confirmed(lambda be, lev: _bilinear_mp(be, lev, what, n, int(d), s, cache, node_dps), dps, label,
                       mp_levels=range(2, 8))
 
 

@@ -16,6 +16,11 @@ levels), with
   :func:`_direct`: trapezoid sums in ``t`` and in the standard normal ``x`` of the key,
   whose cost does not depend on ``tau``.
 
+``max_weight`` (E4 at ``k = 1``, up to ``E8_MAX_WEIGHT_DPS``) takes the E4 lattice at every node (the
+level from :func:`_inner_level_e4`, measured for E4), the one-dimensional integral at ``n = 2``
+(:func:`_max_weight_n2`), and has no node route below ``TAU_E4_MIN``; both of its passes evaluate
+nodes at the first pass's digits (``node_dps`` of :func:`bilinear_mp`).
+
 The inner quadrature levels are chosen from the node's digits (not from the outer level), so the
 level test of :func:`~attnsparse.numeric.quadrature.confirm_levels` sees only the outer rule;
 the shifted outer rule ``(level, 1/3)`` at the second precision moves every inner grid by a third
@@ -30,14 +35,21 @@ import mpmath as mp
 
 from ._backend import _Backend
 from ._float import _switch_points
-from ._lattice import _entropy_lattice, _log_partition_lattice, _moment_lattice
+from ..quadrature import PrecisionError
+from ._lattice import _entropy_lattice, _log_partition_lattice, _moment_lattice, _topk_lattice
 from ._mixture import _IID_BOUNDS, _IID_FUNCTIONALS, _MIX_STEP, _chi2_quantile
 from ._mp import _t_end
 
 #: the largest ``dps`` of the mp mixture route
 E8_DPS = 30
-#: functionals with an mp mixture route (E4's lattice is too slow to run at every node)
-MP_FUNCTIONALS = ("ipr", "log_partition", "entropy")
+#: functionals with an mp mixture route
+MP_FUNCTIONALS = ("ipr", "log_partition", "entropy", "max_weight")
+#: the largest ``dps`` of the mp mixture route for ``max_weight`` (E4 at k = 1 at every node: the E4
+#: lattice costs seconds per node, see docs/exact.md)
+E8_MAX_WEIGHT_DPS = 20
+#: below this ``tau`` a ``max_weight`` node that needs more digits than the float route has no
+#: evaluator (the E4 lattice step scales with ``tau``, so its cost grows as ``1/tau``)
+TAU_E4_MIN = 0.1
 #: below this ``tau`` the node value comes from :func:`_direct`, above from the lattice
 TAU_LATTICE = 0.3
 #: a node that needs at most this many digits takes the float route (13 digits measured)
@@ -46,7 +58,8 @@ _FLOAT_NODE_DIGITS = 11
 _Z_MAX = 13.5
 
 _LATTICE = {"ipr": lambda be, lev, n, tau: _moment_lattice(be, lev, n, tau, 2),
-            "log_partition": _log_partition_lattice, "entropy": _entropy_lattice}
+            "log_partition": _log_partition_lattice, "entropy": _entropy_lattice,
+            "max_weight": lambda be, lev, n, tau: _topk_lattice(be, lev, n, tau, 1)}
 
 
 def chi2_quantile_mp(ctx, d, z):
@@ -76,6 +89,35 @@ def _inner_level(digits, tau):
     below ``10^-(digits + 3)`` (the strips ``|Im t|, |Im w| < pi/2`` of docs/exact.md)."""
     need = (digits + 3) * math.log(10) / math.pi ** 2 * min(1.0, tau)
     return max(2, 1 + math.ceil(math.log2(max(need, 1.0))))
+
+
+def _inner_level_e4(digits, n, tau):
+    """The E4 lattice level for ``digits + 4`` digits: measured (n = 2 .. 1024, tau = 0.3 .. 2, levels 2-5,
+    docs/exact.md), the lattice gains ``2^{level-1} r`` digits, ``r = min(4 / min(1, tau), 10 max(1, tau) / ln n)``:
+    the t-step (strip ``pi/2``, ``4.3 / h`` digits) or the step in the key's ``x`` (``h / tau``; the
+    integrand ``Phi(x)^{n-1}`` narrows as ``n`` grows), whichever is coarser."""
+    rate = min(4.0 / min(1.0, tau), 10.0 * max(1.0, tau) / math.log(n))
+    return max(2, 1 + math.ceil(math.log2(max((digits + 4) / rate, 1.0))))
+
+
+def _max_weight_n2(ctx_base, tau, digits):
+    r"""``E p_(1)`` at ``n = 2``: ``p_(1) = 1/(1 + e^{-tau |X_1 - X_2|})`` and ``|X_1 - X_2| = sqrt 2 |Z|``, so
+    ``g(tau) = 2 int_0^inf phi(z) / (1 + e^{-sqrt 2 tau z}) dz`` (tanh-sinh, split at the scales
+    ``1/tau`` of the logistic and ``1`` of the Gaussian; raises if the error estimate exceeds the digits)."""
+    c = ctx_base.clone()
+    c.dps = int(digits) + 10
+    tau = c.mpf(tau)
+    r2t = c.sqrt(2) * tau
+
+    def f(z):
+        return c.exp(-z * z / 2) / (1 + c.exp(-r2t * z))
+
+    pts = sorted({c.mpf(0), *(c.mpf(v) for v in (1, 2, 4, 8, 16)), *(v / tau for v in (1, 4, 16))})
+    val, err = c.quad(f, pts + [c.inf], error=True)
+    val = 2 * val / c.sqrt(2 * c.pi)
+    if err > c.mpf(10) ** -(int(digits) + 3) * val:
+        raise PrecisionError(f"max_weight n = 2 node at tau = {float(tau):.4g}: quadrature error {float(err):.2e}")
+    return val
 
 
 def _direct(ctx_base, what, n, tau, digits, shifted):
@@ -171,7 +213,19 @@ def _direct(ctx_base, what, n, tau, digits, shifted):
 
 def node_value(ctx, what, n, tau, digits, shifted):
     """``g(tau)`` to about ``digits`` significant digits (an ``mpf``): the lattice for
-    ``tau >= TAU_LATTICE``, :func:`_direct` below."""
+    ``tau >= TAU_LATTICE``, :func:`_direct` below; ``max_weight``: :func:`_max_weight_n2` at ``n = 2``,
+    else the E4 lattice for ``tau >= TAU_E4_MIN`` and ``PrecisionError`` below."""
+    if what == "max_weight":
+        if n == 2:
+            return _max_weight_n2(ctx, tau, digits)
+        if float(tau) < TAU_E4_MIN:
+            raise PrecisionError(f"max_weight: a node at tau = {float(tau):.3g} needs {digits} digits, more than "
+                                 f"the float route's {_FLOAT_NODE_DIGITS}, and below tau = {TAU_E4_MIN} no E4 route "
+                                 f"is built (the lattice cost grows as 1/tau): the largest dps this route delivers "
+                                 f"at this (n, d, sigma) is 13")
+        lev = _inner_level_e4(digits, n, float(tau))
+        be = _Backend("mp", int(digits) + 3)
+        return _LATTICE[what](be, (lev, 1 / 3) if shifted else lev, n, tau)
     if float(tau) < TAU_LATTICE:
         return _direct(ctx, what, n, tau, digits, shifted)
     lev = _inner_level(digits, float(tau))
@@ -179,7 +233,26 @@ def node_value(ctx, what, n, tau, digits, shifted):
     return _LATTICE[what](be, (lev, 1 / 3) if shifted else lev, n, tau)
 
 
-def bilinear_mp(be, level, what, n, d, sigma, cache):
+def _refuse_small_tau(order, wbf, rest, tau_f, n, nd, dps, floor):
+    """``PrecisionError`` before any node is evaluated when a ``max_weight`` node below ``TAU_E4_MIN`` may
+    need more than ``_FLOAT_NODE_DIGITS``: its digits are bounded above with the running sum bounded below
+    by ``floor * (weights before it)`` (``g >= 1/n``), so no node that the loop would evaluate is missed."""
+    lower, worst = 0.0, -math.inf
+    for r, j in enumerate(order):
+        ref = max(lower, floor)
+        if rest[r] <= 10.0 ** -(dps + 2) * ref:
+            break
+        if tau_f[j] < TAU_E4_MIN:
+            worst = max(worst, math.log10(wbf[j] / ref))
+        lower += wbf[j] * floor
+    if nd + 1 + worst > _FLOAT_NODE_DIGITS:
+        raise PrecisionError(f"max_weight: nodes below tau = {TAU_E4_MIN} need up to {nd + 1 + worst:.0f} digits, "
+                             f"more than the float route's {_FLOAT_NODE_DIGITS}, and no E4 route is built there "
+                             f"(the lattice cost grows as 1/tau): the largest dps this route delivers at this "
+                             f"(n, d, sigma) is 13 (the float mixture)")
+
+
+def bilinear_mp(be, level, what, n, d, sigma, cache, node_dps=None):
     """The mixture ``sum_i h phi(z_i) g(tau(z_i))`` at outer ``level`` in the precision of ``be``.
 
     Nodes are taken by decreasing ``weight * bound(g)``; every ``g`` here is ``>= 0`` except the
@@ -188,7 +261,10 @@ def bilinear_mp(be, level, what, n, d, sigma, cache):
     digits (its error is then below ``10^-(be.dps + 1)`` of the value; with ~150 nodes the sum errs
     by ``< 10^-(be.dps - 2)``). The rest is dropped once its ``weight * bound`` sum is below
     ``10^-(be.dps + 2) max(S, floor)``. ``cache`` keeps node values across levels (key: ``z`` and
-    the shift), each with the digits it was computed to.
+    the shift), each with the digits it was computed to. ``node_dps`` (if given) replaces ``be.dps`` in
+    the node digits (not in the sums): ``max_weight`` passes ``dps + 5`` at both precisions, so the
+    shifted pass evaluates its nodes at the first pass's digits on shifted inner lattices (the E4
+    lattice costs seconds per node; the outer sums still run at ``be.dps``).
     """
     from ._float import _moment_f64  # noqa: F401 -- the float functionals come through _IID_FUNCTIONALS
     from ._backend import _Backend as _B
@@ -209,13 +285,16 @@ def bilinear_mp(be, level, what, n, d, sigma, cache):
     rest = [0.0] * (len(order) + 1)
     for r in range(len(order) - 1, -1, -1):
         rest[r] = rest[r + 1] + wbf[order[r]]
+    if what == "max_weight" and n > 2:  # n = 2: every node by the 1-d integral
+        _refuse_small_tau(order, wbf, rest, tau_f, n, be.dps if node_dps is None else min(be.dps, node_dps),
+                          be.dps, floor(n))
     f64, fl = _B("f64"), _IID_FUNCTIONALS[what]
     total, S = c.zero, 0.0
     for r, j in enumerate(order):
         ref = max(S, floor(n))
         if rest[r] <= 10.0 ** -(be.dps + 2) * ref:
             break
-        need = be.dps + 1 + math.log10(wbf[j] / ref)
+        need = (be.dps if node_dps is None else min(be.dps, node_dps)) + 1 + math.log10(wbf[j] / ref)
         key = (zf[j], shifted)
         hit = cache.get(key)
         if hit is None or hit[0] < need:

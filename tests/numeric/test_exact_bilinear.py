@@ -14,6 +14,7 @@ chi-square quantile and its own node evaluators (lattice or direct trapezoid sum
 from __future__ import annotations
 
 import math
+import time
 
 import mpmath as mp
 import pytest
@@ -119,8 +120,94 @@ def test_chi2_quantile_mp_inverts_the_distribution():
 def test_bilinear_route_limits_name_the_largest_dps():
     with pytest.raises(PrecisionError, match="the largest dps this route delivers is 30"):
         X.eval_bilinear(31, "ipr", 128, 8, 1.5)
-    with pytest.raises(PrecisionError, match="the largest dps this route delivers is 13"):
+    with pytest.raises(PrecisionError, match="the largest dps this route delivers is 20"):
+        X.eval_bilinear(21, "max_weight", 128, 8, 1.5)
+    with pytest.raises(PrecisionError, match="the largest dps this route delivers is 20"):
+        X.eval_bilinear(30, "max_weight", 1024, 32, 3.0)
+
+
+# ----------------------------------------------------------------------------- max weight above 13 digits
+def _max_weight_n2_2d(dps, d, sigma):
+    """The bilinear ``E p_(1)`` at ``n = 2`` as one two-dimensional mpmath integral (tanh-sinh in ``r`` and
+    ``z``): ``r ~ chi2_d`` by its density, ``tau = sigma sqrt(r/d)``, and given ``tau`` the IID value
+    ``E[1/(1 + e^{-tau sqrt 2 |Z|})] = 2 int_0^inf phi(z)/(1 + e^{-sqrt 2 tau z}) dz``. Returns (value,
+    error estimate)."""
+    with mp.workdps(dps + 6):
+        a = mp.mpf(d) / 2
+        lnorm = a * mp.log(2) + mp.loggamma(a)
+        s, r2 = mp.mpf(sigma), mp.sqrt(2)
+
+        def f(r, z):
+            tau = s * mp.sqrt(r / d)
+            return mp.exp((a - 1) * mp.log(r) - r / 2 - lnorm - z * z / 2) / (1 + mp.exp(-r2 * tau * z))
+
+        r_pts = [0] + [d * mp.mpf(x) for x in (0.125, 0.5, 1, 2, 4)] + [mp.inf]
+        v, err = mp.quad(f, r_pts, [0, mp.mpf(0.25), 1, 3, mp.inf], error=True)
+        return +(2 * v / mp.sqrt(2 * mp.pi)), err
+
+
+@pytest.mark.slow
+def test_bilinear_max_weight_n2_matches_a_2d_integral():  # ~2 min: route 12 s, each reference ~50 s
+    # (2) the route (normal-score trapezoid, mp chi-square quantile, confirmation) at 20 digits against
+    # a two-dimensional tanh-sinh integral in (r, z); (3) the same check with d off by one must fail
+    v = X.eval_bilinear(20, "max_weight", 2, 8, 1.5)
+    assert v.digits == 20
+    ref, err = _max_weight_n2_2d(22, 8, 1.5)
+    assert err < 1e-24
+    assert abs(v - ref) <= mp.mpf(10) ** -20 * ref, (v, mp.nstr(ref, 24))
+    off, _ = _max_weight_n2_2d(22, 9, 1.5)
+    assert abs(v - off) > mp.mpf(10) ** -12 * off
+
+
+def test_max_weight_n2_node_matches_the_e4_lattice():  # ~3 s
+    # the n = 2 node (a one-dimensional tanh-sinh integral) against the E4 lattice at 24 digits
+    from attnsparse.numeric.exact._backend import _Backend
+
+    c = mp.mp.clone()
+    c.dps = 40
+    for tau in (1.0, 2.0):
+        lat = X._topk_lattice(_Backend("mp", 27), MM._inner_level_e4(24, 2, tau), 2, c.mpf(tau), 1)
+        assert abs(MM._max_weight_n2(c, c.mpf(tau), 24) - lat) <= 1e-24 * lat, tau
+
+
+@pytest.mark.parametrize("n, tau, digits", [(128, 2.0, 12), (1024, 1.0, 12), (16, 2.0, 20)])
+def test_inner_level_e4_gives_the_digits(n, tau, digits):  # ~35 s in all
+    # the level the measured E4 rate picks agrees with the next level to the digits asked (so its
+    # error is below them); two levels coarser it must not (the rate is not loose by a factor 4)
+    from attnsparse.numeric.exact._backend import _Backend
+
+    be = _Backend("mp", digits + 3)
+    lev = MM._inner_level_e4(digits, n, tau)
+    v, finer, coarse = (X._topk_lattice(be, lv, n, mp.mpf(tau), 1) for lv in (lev, lev + 1, lev - 2))
+    assert abs(v - finer) <= mp.mpf(10) ** -digits * finer
+    assert abs(coarse - finer) > mp.mpf(10) ** -digits * finer
+
+
+def test_max_weight_small_tau_node_is_refused():
+    # below TAU_E4_MIN a node that needs more than the float route's digits has no evaluator
+    c = mp.mp.clone()
+    c.dps = 30
+    with pytest.raises(PrecisionError, match="the largest dps this route delivers at this"):
+        MM.node_value(c, "max_weight", 128, c.mpf(0.05), 14, False)
+    # and the mixture refuses before any lattice node: at d = 8, sigma = 1.5 the nodes near z = -5.5
+    # (tau ~ 0.08) need 13-14 digits at dps 14
+    t0 = time.time()
+    with pytest.raises(PrecisionError, match="the largest dps this route delivers at this .* is 13"):
         X.eval_bilinear(14, "max_weight", 128, 8, 1.5)
+    assert time.time() - t0 < 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n, d, sigma", [(2, 8, 1.5), (16, 256, 1.0)])
+def test_bilinear_max_weight_matches_float_route(n, d, sigma):  # n = 2: 12 s, n = 16: ~1-2 min
+    # (1) the mp route at 14 digits (E4 lattice nodes, n = 2: the 1-d node) against the float route
+    # (tanh-sinh and Gauss-Legendre gap sums at every node) to 12 digits; (3) the float route with d off
+    # by one must miss 12 digits
+    v = X.eval_bilinear(14, "max_weight", n, d, sigma)
+    f = X.eval_bilinear(13, "max_weight", n, d, sigma)
+    assert abs(v - f) <= 1e-12 * f, (v, f)
+    off = X.eval_bilinear(12, "max_weight", n, d + 1, sigma)
+    assert abs(v - off) > 1e-12 * off
 
 
 @pytest.mark.slow
