@@ -32,9 +32,10 @@ route by ``dps`` (the modules below are private):
   E4 (top-k mass, max weight) has a lattice route of its own up to ``E4_DPS`` digits: the
   Laplace integral over the keys below ``x`` at every pair of lattice nodes, by cumulative
   Gauss-Legendre sums over the lattice gaps. E8 (IPR, ``ln Z``, entropy) has the mp mixture route
-  (:mod:`._mixture_mp`) up to ``E8_DPS`` (30) digits; E8's max weight and E7 have no route above
-  the float one: above ``FAST_DPS`` (E7: 12) they raise
-  :class:`~attnsparse.numeric.quadrature.PrecisionError` at once, naming the largest dps.
+  (:mod:`._mixture_mp`) up to ``E8_DPS`` (30) digits, and E8's max weight up to
+  ``E8_MAX_WEIGHT_DPS`` (20) over the E4 lattice at every node (minutes a value); E7 has no route
+  above the float one. Above a route's largest dps (E7: 12) the call raises
+  :class:`~attnsparse.numeric.quadrature.PrecisionError` at once, naming it.
 
 Arithmetic at one working precision is :class:`._backend._Backend`; the rules, node caches and
 confirmation live in :mod:`attnsparse.numeric.quadrature`.
@@ -74,7 +75,7 @@ from ._lattice import (_entropy_lattice, _ipr_second_moment_lattice, _log_partit
                        _topk_lattice)
 from ._laplace import E7_DPS
 from ._mp import _MP_E5_FLOOR, _IIDmp, _mass_above_mp  # noqa: F401 -- _IIDmp: tests build the E5 grid
-from ._mixture_mp import E8_DPS, MP_FUNCTIONALS as _E8_MP, bilinear_mp as _bilinear_mp
+from ._mixture_mp import E8_DPS, E8_MAX_WEIGHT_DPS, MP_FUNCTIONALS as _E8_MP, bilinear_mp as _bilinear_mp
 
 __all__ = ["eval_moment", "eval_ipr", "eval_ipr_second_moment", "eval_log_partition", "eval_entropy", "eval_topk_mass",
            "eval_max_weight", "eval_mass_above", "eval_bilinear", "eval_count_above",
@@ -329,8 +330,6 @@ def eval_bilinear(dps, what, n, d, sigma):
     d : int
         Head dimension, 2..4096.
     """
-    from ._mixture_mp import E8_MAX_WEIGHT_DPS
-
     if what == "max_weight":
         _route_limit(dps, E8_MAX_WEIGHT_DPS, "eval_bilinear('max_weight')",
                      "the mp chi-square mixture of the E4 lattice, seconds per node")

@@ -273,7 +273,7 @@ def test_bilinear_rule_converges_between_levels():
 @pytest.mark.parametrize("call, top", [(lambda: X.eval_max_weight(41, 64, 1.0), 40),
                                        (lambda: X.eval_topk_mass(45, 64, 1.0, 2), 40),
                                        (lambda: X.eval_bilinear(31, "ipr", 64, 4, 1.0), 30),
-                                       (lambda: X.eval_bilinear(14, "max_weight", 64, 4, 1.0), 13)])
+                                       (lambda: X.eval_bilinear(21, "max_weight", 64, 4, 1.0), 20)])
 def test_evaluators_beyond_their_route_refuse_high_dps_at_once(call, top, monkeypatch):
     # "at once": refused before any quadrature starts (no timing in tests)
     def no_quadrature(*args, **kwargs):
@@ -350,7 +350,7 @@ def test_ipr_second_moment_inputs():
 @pytest.mark.parametrize("call, top", [
     (lambda: X.eval_count_above(13, 64, 1.0, 0.1), 12), (lambda: X.eval_prob_weight_above(20, 64, 1.0, 0.1), 12),
     (lambda: X.eval_max_weight(41, 64, 1.0), 40), (lambda: X.eval_topk_mass(50, 64, 1.0, 3), 40),
-    (lambda: X.eval_bilinear(14, "max_weight", 64, 4, 1.0), 13), (lambda: X.eval_ipr(61, 64, 1.0), 60),
+    (lambda: X.eval_bilinear(21, "max_weight", 64, 4, 1.0), 20), (lambda: X.eval_ipr(61, 64, 1.0), 60),
     (lambda: X.eval_bilinear(31, "entropy", 64, 4, 1.0), 30)])
 def test_a_route_asked_beyond_its_reach_names_the_largest_dps(call, top):
     with pytest.raises(PrecisionError, match=f"the largest dps this route delivers is {top}"):
