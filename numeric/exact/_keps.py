@@ -31,6 +31,14 @@ Numerics (float64 / complex128):
   in ``x``, so the cut tails are bounded by ``Phi(x_lo) e^{g(c) + ln c}`` (the Chernoff bound at the
   saddle ``c``) and ``Phibar(x_hi)``.
 
+Domain: ``n eps < 1``. Expanding ``M^{n-1}`` by the number ``m`` of other keys above ``x``, each such
+key contributes ``e^{-theta eps}`` times a transform that decays on the hyperbola's arms, so the
+term ``m`` behaves as ``e^{theta (1 - eps - m eps)}`` as ``Re theta -> -inf``: the arms bending into
+``Re theta < 0`` are a valid Bromwich contour only when ``(n - 1) eps < 1 - eps``. For ``n eps >= 1``
+the bad terms grow (the march does not converge, or worse, seems to), and a vertical contour
+decays far too slowly (``|M(c + i tau)|^{n-1}`` is ~e^-30 only at ``tau ~ 10^5 c`` in the condensed
+phase): :func:`eval_k_eps` raises ``PrecisionError`` there.
+
 Confirmation: two evaluations that differ in every discretisation (Gauss-Legendre order of the
 transforms, hyperbola angle, contour vertex offset, trapezoid grid, outer rule) must agree to
 ``dps`` digits, else :class:`~attnsparse.numeric.quadrature.PrecisionError`.
@@ -146,12 +154,15 @@ class _KeptTransform:
 
 # ----------------------------------------------------------------------------- outer integral
 #: keep the x where the saddle-point estimate of phi P(kept | x) is within e^-_RANGE_LOG of its peak
-_RANGE_LOG = 45.0
+_RANGE_LOG = 38.0
 _SCAN = np.arange(-12.0, 12.0 + 1e-9, 0.25)
 #: the two evaluations: (Gauss-Legendre points per piece of the transforms, hyperbola angle,
-#: vertex offset, outer pieces per unit of x, outer points per piece)
+#: vertex offset, outer pieces per unit of x, outer points per piece); lighter ones for dps <= 8
 _EVAL_A = (32, 0.5, 0.0, 2, 10)
 _EVAL_B = (40, 0.4, 0.5, 3, 8)
+_LIGHT_A = (24, 0.5, 0.0, 1, 10)
+_LIGHT_B = (28, 0.4, 0.5, 1, 12)
+_LIGHT_DPS = 8
 
 
 def _log_kept(x, n, sigma, eps, m, alpha, offset):
@@ -196,11 +207,11 @@ def _integrate(n, sigma, eps, lo, hi, K, variant):
     return float(np.sum(W.ravel() * f))
 
 
-def _evaluate(n, sigma, eps):
+def _evaluate(n, sigma, eps, variants=(_EVAL_A, _EVAL_B)):
     """``(K, v_a, v_b)``: two independent evaluations of ``e^{-K} P(kept)``."""
-    K, lo, hi, ln_p_lo = _outer_range(n, sigma, eps, _EVAL_A[0])
-    v_a = _integrate(n, sigma, eps, lo, hi, K, _EVAL_A)
-    v_b = _integrate(n, sigma, eps, lo, hi, K, _EVAL_B)
+    K, lo, hi, ln_p_lo = _outer_range(n, sigma, eps, variants[0][0])
+    v_a = _integrate(n, sigma, eps, lo, hi, K, variants[0])
+    v_b = _integrate(n, sigma, eps, lo, hi, K, variants[1])
     tails = math.exp(min(ln_p_lo + log_ndtr(lo) - K, 700)) + math.exp(min(log_ndtr(-hi) - K, 700))
     if not (v_a > 0 and tails <= 1e-16 * v_a):
         raise PrecisionError(f"E k_eps: the cut tails of the outer integral ({tails:.2e}) are not "
@@ -221,7 +232,11 @@ def eval_k_eps(dps, n, sigma, eps):
     if dps > E7_DPS[1]:
         raise PrecisionError(f"dps must be <= {E7_DPS[1]} for eval_k_eps, got {dps}: the largest dps this "
                              f"route delivers is {E7_DPS[1]} (float64 Laplace inversion)")
-    K, v_a, v_b = _evaluate(n, sigma, eps)
+    if not n * eps < 1:
+        raise PrecisionError(f"E k_eps (n={n}, eps={eps:g}): this route needs n eps < 1, got n eps = {n * eps:g}: "
+                             f"beyond, the terms with m keys above x and m eps > 1 - eps grow on the hyperbola's "
+                             f"arms as e^{{|Re theta| (m eps - 1 + eps)}}, so the contour is not valid")
+    K, v_a, v_b = _evaluate(n, sigma, eps, (_LIGHT_A, _LIGHT_B) if dps <= _LIGHT_DPS else (_EVAL_A, _EVAL_B))
     if not (math.isfinite(v_b) and abs(v_a - v_b) <= 10.0 ** (-dps) * abs(v_b)):
         raise PrecisionError(f"E k_eps (n={n}, sigma={sigma:g}, eps={eps:g}): not confirmed to {dps} digits: "
                              f"relative difference {abs(v_a - v_b) / abs(v_b):.2e} between two evaluations")
