@@ -207,13 +207,14 @@ def _integrate(n, sigma, eps, lo, hi, K, variant):
     return float(np.sum(W.ravel() * f))
 
 
-def _evaluate(n, sigma, eps, variants=(_EVAL_A, _EVAL_B)):
-    """``(K, v_a, v_b)``: two independent evaluations of ``e^{-K} P(kept)``."""
+def _evaluate(n, sigma, eps, variants=(_EVAL_A, _EVAL_B), dps=12):
+    """``(K, v_a, v_b)``: two independent evaluations of ``e^{-K} P(kept)``; the cut tails of the
+    outer integral must be below ``10^-(dps + 2)`` of the value."""
     K, lo, hi, ln_p_lo = _outer_range(n, sigma, eps, variants[0][0])
     v_a = _integrate(n, sigma, eps, lo, hi, K, variants[0])
     v_b = _integrate(n, sigma, eps, lo, hi, K, variants[1])
     tails = math.exp(min(ln_p_lo + log_ndtr(lo) - K, 700)) + math.exp(min(log_ndtr(-hi) - K, 700))
-    if not (v_a > 0 and tails <= 1e-16 * v_a):
+    if not (v_a > 0 and tails <= 10.0 ** (-dps - 2) * v_a):
         raise PrecisionError(f"E k_eps: the cut tails of the outer integral ({tails:.2e}) are not "
                              f"negligible against the value ({v_a:.2e})")
     return K, v_a, v_b
@@ -236,7 +237,7 @@ def eval_k_eps(dps, n, sigma, eps):
         raise PrecisionError(f"E k_eps (n={n}, eps={eps:g}): this route needs n eps < 1, got n eps = {n * eps:g}: "
                              f"beyond, the terms with m keys above x and m eps > 1 - eps grow on the hyperbola's "
                              f"arms as e^{{|Re theta| (m eps - 1 + eps)}}, so the contour is not valid")
-    K, v_a, v_b = _evaluate(n, sigma, eps, (_LIGHT_A, _LIGHT_B) if dps <= _LIGHT_DPS else (_EVAL_A, _EVAL_B))
+    K, v_a, v_b = _evaluate(n, sigma, eps, (_LIGHT_A, _LIGHT_B) if dps <= _LIGHT_DPS else (_EVAL_A, _EVAL_B), dps)
     if not (math.isfinite(v_b) and abs(v_a - v_b) <= 10.0 ** (-dps) * abs(v_b)):
         raise PrecisionError(f"E k_eps (n={n}, sigma={sigma:g}, eps={eps:g}): not confirmed to {dps} digits: "
                              f"relative difference {abs(v_a - v_b) / abs(v_b):.2e} between two evaluations")
