@@ -26,10 +26,11 @@ Numerics (float64 / complex128):
   and graded towards ``t = x`` (``1 - u = 4^k / (|theta| c)``), where ``e^{theta (1-eps) u}`` peaks;
 * ``ln M = log1p(M - 1)`` from ``expm1`` terms while ``|M - 1| < 1/2`` (so ``(n - 1) ln M`` keeps
   its digits at small ``theta``), else in the log scale;
-* the outer integral is composite Gauss-Legendre on the range where the saddle-point estimate of
-  ``phi(x) P(kept | x)`` is within ``e^{-_RANGE_LOG}`` of its peak; ``P(kept | x)`` is nondecreasing
-  in ``x``, so the cut tails are bounded by ``Phi(x_lo) e^{g(c) + ln c}`` (the Chernoff bound at the
-  saddle ``c``) and ``Phibar(x_hi)``.
+* the outer integral is E7's (adaptive Gauss-Kronrod 7/15, then fixed Gauss-Legendre on its final
+  pieces) on the range where the saddle-point estimate of ``phi(x) P(kept | x)`` is within
+  ``e^{-_RANGE_LOG}`` of its peak (``P(kept | x)`` rises steeply in ``x`` at large ``n``). It is
+  nondecreasing in ``x``, so the cut tails are bounded by ``Phi(x_lo) e^{g(c) + ln c}`` (the
+  Chernoff bound at the saddle ``c``) and ``Phibar(x_hi)``.
 
 Domain: ``n eps < 1``. Expanding ``M^{n-1}`` by the number ``m`` of other keys above ``x``, each such
 key contributes ``e^{-theta eps}`` times a transform that decays on the hyperbola's arms, so the
@@ -53,7 +54,7 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from ..quadrature import PrecisionError, gauss_legendre, pieces
-from ._laplace import E7_DPS, _cdf, _clog1p, _log_laplace, _saddle
+from ._laplace import E7_DPS, _cdf, _clog1p, _integrate_adaptive, _integrate_fixed, _log_laplace, _saddle
 
 __all__ = ["eval_k_eps"]
 
@@ -157,11 +158,11 @@ class _KeptTransform:
 _RANGE_LOG = 38.0
 _SCAN = np.arange(-12.0, 12.0 + 1e-9, 0.25)
 #: the two evaluations: (Gauss-Legendre points per piece of the transforms, hyperbola angle,
-#: vertex offset, outer pieces per unit of x, outer points per piece); lighter ones for dps <= 8
-_EVAL_A = (32, 0.5, 0.0, 2, 10)
-_EVAL_B = (40, 0.4, 0.5, 3, 8)
-_LIGHT_A = (24, 0.5, 0.0, 1, 10)
-_LIGHT_B = (28, 0.4, 0.5, 1, 12)
+#: vertex offset); lighter ones for dps <= 8
+_EVAL_A = (32, 0.5, 0.0)
+_EVAL_B = (40, 0.4, 0.5)
+_LIGHT_A = (24, 0.5, 0.0)
+_LIGHT_B = (28, 0.4, 0.5)
 _LIGHT_DPS = 8
 
 
@@ -193,31 +194,33 @@ def _outer_range(n, sigma, eps, m):
     return K, float(x[i_lo]), float(x[i_hi]), chernoff
 
 
-def _integrate(n, sigma, eps, lo, hi, K, variant):
-    """``e^{-K} int_lo^hi phi(x) P(kept | x) dx`` by composite Gauss-Legendre (``variant``)."""
-    m, alpha, offset, per_unit, points = variant
-    k = max(int(math.ceil((hi - lo) * per_unit)), 1)
-    edges = np.linspace(lo, hi, k + 1)
-    X, W = pieces(*gauss_legendre(points), [edges[:-1], edges[1:]])
-    lf, S, conv = _log_kept(X.ravel(), n, sigma, eps, m, alpha, offset)
-    with np.errstate(under="ignore", over="ignore"):
-        f = np.exp(lf - K) * S
-    if (~conv & (np.abs(f) > 1e-17)).any():
-        raise PrecisionError("E k_eps: the trapezoid sum of the Bromwich integral did not converge")
-    return float(np.sum(W.ravel() * f))
+class _KeptOuter:
+    """The outer integrand in the form :mod:`._laplace`'s outer rules take (``log_f``)."""
+
+    def __init__(self, n, sigma, eps, m, alpha, offset):
+        self.args = (n, sigma, eps, m, alpha, offset)
+
+    def log_f(self, x):
+        return _log_kept(x, *self.args)
 
 
-def _evaluate(n, sigma, eps, variants=(_EVAL_A, _EVAL_B), dps=12):
-    """``(K, v_a, v_b)``: two independent evaluations of ``e^{-K} P(kept)``; the cut tails of the
-    outer integral must be below ``10^-(dps + 2)`` of the value."""
-    K, lo, hi, ln_p_lo = _outer_range(n, sigma, eps, variants[0][0])
-    v_a = _integrate(n, sigma, eps, lo, hi, K, variants[0])
-    v_b = _integrate(n, sigma, eps, lo, hi, K, variants[1])
+def _evaluate_adaptive(n, sigma, eps, dps):
+    """``(K, v_a, v_b)``: E7's outer rules: adaptive Gauss-Kronrod (variant A; pieces bisected to
+    ``10^-(dps + 3)``) and fixed Gauss-Legendre on its final pieces, cut at 0.4 (variant B)."""
+    va, vb = (_LIGHT_A, _LIGHT_B) if dps <= _LIGHT_DPS else (_EVAL_A, _EVAL_B)
+    K, lo, hi, ln_p_lo = _outer_range(n, sigma, eps, va[0])
+    edges = np.linspace(lo, hi, int(math.ceil((hi - lo) / 0.5)) + 1)
+    v_a, a, b = _integrate_adaptive(_KeptOuter(n, sigma, eps, *va), edges, K, tol=10.0 ** (-dps - 3))
+    v_b = _integrate_fixed(_KeptOuter(n, sigma, eps, *vb), a, b, K)
+    _check_tails(lo, hi, ln_p_lo, K, v_a, dps)
+    return K, v_a, v_b
+
+
+def _check_tails(lo, hi, ln_p_lo, K, v_a, dps):
     tails = math.exp(min(ln_p_lo + log_ndtr(lo) - K, 700)) + math.exp(min(log_ndtr(-hi) - K, 700))
     if not (v_a > 0 and tails <= 10.0 ** (-dps - 2) * v_a):
         raise PrecisionError(f"E k_eps: the cut tails of the outer integral ({tails:.2e}) are not "
                              f"negligible against the value ({v_a:.2e})")
-    return K, v_a, v_b
 
 
 def eval_k_eps(dps, n, sigma, eps):
@@ -237,7 +240,7 @@ def eval_k_eps(dps, n, sigma, eps):
         raise PrecisionError(f"E k_eps (n={n}, eps={eps:g}): this route needs n eps < 1, got n eps = {n * eps:g}: "
                              f"beyond, the terms with m keys above x and m eps > 1 - eps grow on the hyperbola's "
                              f"arms as e^{{|Re theta| (m eps - 1 + eps)}}, so the contour is not valid")
-    K, v_a, v_b = _evaluate(n, sigma, eps, (_LIGHT_A, _LIGHT_B) if dps <= _LIGHT_DPS else (_EVAL_A, _EVAL_B), dps)
+    K, v_a, v_b = _evaluate_adaptive(n, sigma, eps, dps)
     if not (math.isfinite(v_b) and abs(v_a - v_b) <= 10.0 ** (-dps) * abs(v_b)):
         raise PrecisionError(f"E k_eps (n={n}, sigma={sigma:g}, eps={eps:g}): not confirmed to {dps} digits: "
                              f"relative difference {abs(v_a - v_b) / abs(v_b):.2e} between two evaluations")

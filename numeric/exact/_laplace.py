@@ -350,8 +350,9 @@ def _outer_range(n, sigma, eps, m):
     return K, x_lo, x_hi, edges, ln_f_lo
 
 
-def _integrate_adaptive(ev, edges, K):
-    """Adaptive Gauss-Kronrod (7/15) of ``e^{-K} phi F_R``; returns (value, final edges)."""
+def _integrate_adaptive(ev, edges, K, tol=_PIECE_TOL):
+    """Adaptive Gauss-Kronrod (7/15) of ``e^{-K} phi F_R``; returns (value, final edges). A piece is
+    bisected while its error estimate exceeds ``tol`` times the running total."""
     gx, wk, wg = gauss_kronrod15()
     a, b = edges[:-1].copy(), edges[1:].copy()
     done_val = 0.0
@@ -368,7 +369,7 @@ def _integrate_adaptive(ev, edges, K):
         vk = half * (f @ wk)
         err = np.abs(vk - half * (f @ wg))
         total = done_val + vk.sum()
-        ok = err <= _PIECE_TOL * abs(total)
+        ok = err <= tol * abs(total)
         done_val += vk[ok].sum()
         done_a += list(a[ok])
         done_b += list(b[ok])
