@@ -210,8 +210,12 @@ def _evaluate_adaptive(n, sigma, eps, dps):
     va, vb = (_LIGHT_A, _LIGHT_B) if dps <= _LIGHT_DPS else (_EVAL_A, _EVAL_B)
     K, lo, hi, ln_p_lo = _outer_range(n, sigma, eps, va[0])
     edges = np.linspace(lo, hi, int(math.ceil((hi - lo) / 0.5)) + 1)
-    v_a, a, b = _integrate_adaptive(_KeptOuter(n, sigma, eps, *va), edges, K, tol=10.0 ** (-dps - 3))
-    v_b = _integrate_fixed(_KeptOuter(n, sigma, eps, *vb), a, b, K)
+    try:
+        v_a, a, b = _integrate_adaptive(_KeptOuter(n, sigma, eps, *va), edges, K, tol=10.0 ** (-dps - 3))
+        v_b = _integrate_fixed(_KeptOuter(n, sigma, eps, *vb), a, b, K)
+    except PrecisionError as err:  # E7's rules name E7
+        raise PrecisionError(f"E k_eps (n={n}, sigma={sigma:g}, eps={eps:g}): "
+                             f"{str(err).replace('E7: ', '')}") from None
     _check_tails(lo, hi, ln_p_lo, K, v_a, dps)
     return K, v_a, v_b
 
