@@ -166,14 +166,19 @@ _LIGHT_B = (28, 0.4, 0.5)
 _LIGHT_DPS = 8
 
 
+#: largest term of the Bromwich sum, relative to the vertex's, accepted (log10: the digits it may cost)
+_PEAK_MAX = 1e3
+
+
 def _log_kept(x, n, sigma, eps, m, alpha, offset):
-    """``(ln phi(x) + g, S, converged, g + ln c)``: ``phi(x) P(kept | x) = e^{ln phi + g} S``."""
+    """``(ln phi(x) + g, S, converged)``: ``phi(x) P(kept | x) = e^{ln phi + g} S``. A node whose
+    trapezoid sum met a term above :data:`_PEAK_MAX` (cancellation) counts as not converged."""
     x = np.asarray(x, float)
     tf = _KeptTransform(x, sigma, eps, m)
     r = np.full(x.shape, 1 - eps)
     with np.errstate(all="ignore"):
         g, S, info = _cdf(r, n, sigma, m, alpha, offset, tf=tf)
-    return -x * x / 2 - _LN_SQRT_2PI + g, S, info["converged"]
+    return -x * x / 2 - _LN_SQRT_2PI + g, S, info["converged"] & (info["peak"] <= _PEAK_MAX)
 
 
 def _outer_range(n, sigma, eps, m):

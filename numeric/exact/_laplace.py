@@ -233,9 +233,10 @@ def _terms(u, ri, r, mu, alpha, g0, n, sigma, m, tf=None):
     return np.where(np.isfinite(t), t.real, 0.0), np.abs(np.where(np.isfinite(t), t, 0.0))
 
 
-def _march(active, h, shift, r, mu, alpha, g0, n, sigma, m, tf=None):
+def _march(active, h, shift, r, mu, alpha, g0, n, sigma, m, tf=None, peak=None):
     """Trapezoid sums ``sum_{k>=0} w_k Re f((k + shift) h)`` (``w_0 = 1/2`` when ``shift = 0``)
-    for the indices ``active``, marching block by block until the terms are negligible."""
+    for the indices ``active``, marching block by block until the terms are negligible; ``peak``
+    (if given) is raised to the largest modulus of a term seen, per index of ``r``."""
     total = np.zeros(active.size)
     nblk = np.zeros(active.size, int)
     live = np.ones(active.size, bool)
@@ -251,6 +252,8 @@ def _march(active, h, shift, r, mu, alpha, g0, n, sigma, m, tf=None):
             re[:, 0] *= 0.5
         total[idx] += re.sum(-1)
         nblk[idx] += 1
+        if peak is not None:
+            peak[active[idx]] = np.maximum(peak[active[idx]], ab.max(-1))
         live[idx] = (ab.max(-1) > _TRUNC) & (nblk[idx] < _MAX_BLOCKS)
         k0 += _BLOCK
     return total, nblk
@@ -263,7 +266,9 @@ def _cdf(r, n, sigma, m, alpha=0.5, offset=0.0, tf=None):
     hyperbola ``mu (1 + sin(iu - alpha))`` has asymptotic angle ``pi/2 + alpha``. The trapezoid
     step in ``u`` starts at a quarter of the Gaussian width of the integrand at the vertex and is
     halved (the new nodes are the midpoints) until two steps agree to ``_HALVE_TOL``;
-    ``info["converged"]`` is False where they never did. ``m``: Gauss-Legendre points per piece
+    ``info["converged"]`` is False where they never did; ``info["peak"]``: the largest term
+    modulus met (relative to the vertex's, 1 at the saddle; its log10 is about the digits lost to
+    cancellation). ``m``: Gauss-Legendre points per piece
     of the x-integrals of ``L``; ``tf``: another transform in place of ``L`` (see :func:`_saddle`).
     """
     r = np.asarray(r, float)
@@ -275,7 +280,8 @@ def _cdf(r, n, sigma, m, alpha=0.5, offset=0.0, tf=None):
     alpha = np.broadcast_to(np.asarray(alpha, float), r.shape)
     mu = c / (1 - np.sin(alpha))
     h = np.minimum(0.25 / (mu * np.cos(alpha) * np.sqrt(g2)), 0.25)
-    s_prev, blocks = _march(np.arange(r.size), h, 0.0, r, mu, alpha, g, n, sigma, m, tf)
+    peak = np.zeros(r.size)
+    s_prev, blocks = _march(np.arange(r.size), h, 0.0, r, mu, alpha, g, n, sigma, m, tf, peak)
     S = h / np.pi * s_prev
     todo = np.isfinite(g)
     conv = ~todo  # F_R = 0 to double precision where g = -inf
@@ -284,7 +290,7 @@ def _cdf(r, n, sigma, m, alpha=0.5, offset=0.0, tf=None):
         idx = np.nonzero(todo)[0]
         if not idx.size:
             break
-        mid, nb = _march(idx, h, 0.5, r, mu, alpha, g, n, sigma, m, tf)
+        mid, nb = _march(idx, h, 0.5, r, mu, alpha, g, n, sigma, m, tf, peak)
         S_new = h[idx] / (2 * np.pi) * (s_prev[idx] + mid)
         ok = np.abs(S_new - S[idx]) <= _HALVE_TOL * np.abs(S_new)
         blocks[idx] += nb
@@ -293,7 +299,7 @@ def _cdf(r, n, sigma, m, alpha=0.5, offset=0.0, tf=None):
         S[idx] = S_new
         conv[idx] = ok
         todo[idx] = ~ok
-    return g, S * mu, {"c": c, "h": h, "blocks": blocks, "converged": conv}
+    return g, S * mu, {"c": c, "h": h, "blocks": blocks, "converged": conv, "peak": peak}
 
 
 # ----------------------------------------------------------------------------- outer integral
