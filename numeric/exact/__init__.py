@@ -70,7 +70,7 @@ from ._mixture import _IID_BOUNDS, _IID_FUNCTIONALS, _INNER_LEVELS, _MIX_STEP, _
 from ._float import (_GAP_POINTS, _IID, _X_CUT, _coarse_iid, _entropy_f64, _f_zero, _ipr_second_moment,  # noqa: F401
                      _log_binom, _log_partition_f64, _mass_above_f64, _moment_f64, _sorted_pts, _switch_points,
                      _topk)
-from . import _certified, _laplace
+from . import _certified, _keps, _laplace
 from ._lattice import (_entropy_lattice, _ipr_second_moment_lattice, _log_partition_lattice, _moment_lattice,
                        _topk_lattice)
 from ._laplace import E7_DPS
@@ -79,7 +79,7 @@ from ._mixture_mp import E8_DPS, E8_MAX_WEIGHT_DPS, MP_FUNCTIONALS as _E8_MP, bi
 
 __all__ = ["eval_moment", "eval_ipr", "eval_ipr_second_moment", "eval_log_partition", "eval_entropy", "eval_topk_mass",
            "eval_max_weight", "eval_mass_above", "eval_bilinear", "eval_count_above",
-           "eval_prob_weight_above", "FAST_DPS"]
+           "eval_prob_weight_above", "FAST_DPS", "eval_k_eps"]
 
 #: the largest ``dps`` served by the float64 route
 FAST_DPS = 13
@@ -361,3 +361,38 @@ def eval_count_above(dps, n, sigma, eps):
 
 eval_prob_weight_above.__doc__ = _laplace.eval_prob_weight_above.__doc__
 eval_count_above.__doc__ = _laplace.eval_count_above.__doc__
+
+
+def eval_k_eps(dps, n, sigma, eps):
+    r"""``E k_eps`` for IID ``N(0, sigma^2)`` logits (issue 12), by Laplace inversion; ``n eps < 1``.
+
+    ``k_eps`` is the kernels' statistic (``stat.k_eps``): ``n`` minus the largest number of smallest
+    weights whose sum is at most ``eps``. ``E k_eps = n P(entry 1 kept)``, and entry 1 (logit
+    ``sigma x``) is kept iff ``(1 - eps)(w + A) > eps B`` (``A``, ``B``: the weights below and above it):
+
+    .. math:: \mathbb{E} k_\epsilon = n\int\phi(x)\,\frac{1}{2\pi i}\int e^{\vartheta(1-\epsilon)}
+              M(\vartheta; x)^{n-1}\frac{d\vartheta}{\vartheta}\,dx,\qquad
+              M = \mathbb{E}[e^{\vartheta(1-\epsilon)u}; X < x] + \mathbb{E}[e^{-\vartheta\epsilon u}; X > x],
+
+    ``u = e^{sigma (X - x)}`` (:mod:`._keps`).
+
+    Parameters
+    ----------
+    dps : int
+        Confirmed significant digits, 5..12 (float64; larger raise ``PrecisionError``).
+    n : int
+        Keys per row, 2..2^40.
+    sigma : float
+        Logit standard deviation, in [0.05, 30].
+    eps : float
+        Dropped mass, in (0, 1). The route needs ``n eps < 1`` (its contour is not valid beyond,
+        see :mod:`._keps`); otherwise ``PrecisionError``.
+    """
+    _route_limit(dps, E7_DPS[1], "eval_k_eps", "float64 Laplace inversion")
+    n, s = _check_args(n, sigma, dps)
+    if s < 0.05:
+        raise ValueError(f"sigma must be a real number in [0.05, 30] for eval_k_eps, got {sigma!r}")
+    e = _real_arg(eps, "eps")
+    if not (math.isfinite(e) and 0 < e < 1):
+        raise ValueError(f"eps must be a real number in (0, 1), got {eps!r}")
+    return Confirmed(_keps.eval_k_eps(int(dps), n, s, e), int(dps))

@@ -166,20 +166,29 @@ def _laplace_real(theta, sigma, m):
     return lnL, k1, k2
 
 
-def _saddle(r, n, sigma, m, iters=60):
+def _saddle(r, n, sigma, m, iters=60, tf=None):
     """The minimiser ``c`` of ``g(theta) = theta r + (n-1) ln L(theta) - ln theta`` for each ``r``
-    (safeguarded Newton in ``ln theta``), with ``g(c)`` and ``g''(c)``."""
+    (safeguarded Newton in ``ln theta``), with ``g(c)`` and ``g''(c)``.
+
+    ``tf``: another transform in place of ``L`` (an object whose ``real(theta)`` returns ``ln L``
+    and the tilted mean and variance of the key's variable, one ``theta`` per ``r``; its ``log(z, ri)``
+    is the complex ``ln L`` at ``z`` for the entries ``ri``); None: E7's ``L``."""
     with np.errstate(all="ignore"):
-        return _saddle_(np.asarray(r, float), n, sigma, m, iters)
+        return _saddle_(np.asarray(r, float), n, sigma, m, iters, _real_of(tf, sigma, m))
 
 
-def _saddle_(r, n, sigma, m, iters):
+def _real_of(tf, sigma, m):
+    """``theta -> (ln L, kappa1, kappa2)`` of the transform ``tf`` (None: E7's ``L``)."""
+    return (lambda th: _laplace_real(th, sigma, m)) if tf is None else tf.real
+
+
+def _saddle_(r, n, sigma, m, iters, real):
     v = -np.log(r)  # theta = 1/r: theta g'(theta) < 0 there
     lo = np.full_like(r, -np.inf)
     hi = np.full_like(r, np.inf)
     for _ in range(iters):
         th = np.exp(v)
-        lnL, k1, k2 = _laplace_real(th, sigma, m)
+        lnL, k1, k2 = real(th)
         hv = th * r - (n - 1) * th * k1 - 1  # theta g'(theta)
         lo = np.where(hv < 0, np.maximum(lo, v), lo)
         hi = np.where(hv > 0, np.minimum(hi, v), hi)
@@ -195,7 +204,7 @@ def _saddle_(r, n, sigma, m, iters):
         if np.all(done):
             break
     c = np.exp(v)
-    lnL, k1, k2 = _laplace_real(c, sigma, m)
+    lnL, k1, k2 = real(c)
     g = c * r + (n - 1) * lnL - v
     g2 = (n - 1) * k2 + 1 / (c * c)
     return c, g, g2
@@ -212,21 +221,22 @@ _MAX_BLOCKS = 400
 _MAX_HALVINGS = 8
 
 
-def _terms(u, ri, r, mu, alpha, g0, n, sigma, m):
+def _terms(u, ri, r, mu, alpha, g0, n, sigma, m, tf=None):
     """Re of the normalised Bromwich integrand ``e^{z r} L(z)^{n-1} z'(u) / (i mu z e^{g0})`` at ``u``
-    (1 at the vertex when it is the saddle), and its modulus."""
+    (1 at the vertex when it is the saddle), and its modulus (``tf``: see :func:`_saddle`)."""
     z = mu[ri] * (1 + np.sin(1j * u - alpha[ri]))
     dz = np.cos(1j * u - alpha[ri])  # z'(u)/(i mu)
-    lnL = _log_laplace(z, sigma, m)
+    lnL = _log_laplace(z, sigma, m) if tf is None else tf.log(z, ri)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         e = z * r[ri] + (n - 1) * lnL - np.log(z) - g0[ri]
         t = np.exp(e) * dz
     return np.where(np.isfinite(t), t.real, 0.0), np.abs(np.where(np.isfinite(t), t, 0.0))
 
 
-def _march(active, h, shift, r, mu, alpha, g0, n, sigma, m):
+def _march(active, h, shift, r, mu, alpha, g0, n, sigma, m, tf=None, peak=None):
     """Trapezoid sums ``sum_{k>=0} w_k Re f((k + shift) h)`` (``w_0 = 1/2`` when ``shift = 0``)
-    for the indices ``active``, marching block by block until the terms are negligible."""
+    for the indices ``active``, marching block by block until the terms are negligible; ``peak``
+    (if given) is raised to the largest modulus of a term seen, per index of ``r``."""
     total = np.zeros(active.size)
     nblk = np.zeros(active.size, int)
     live = np.ones(active.size, bool)
@@ -236,37 +246,42 @@ def _march(active, h, shift, r, mu, alpha, g0, n, sigma, m):
         k = k0 + np.arange(_BLOCK)
         u = ((k[None, :] + shift) * h[idx, None]).ravel()
         ri = np.repeat(active[idx], _BLOCK)
-        re, ab = _terms(u, ri, r, mu, alpha, g0, n, sigma, m)
+        re, ab = _terms(u, ri, r, mu, alpha, g0, n, sigma, m, tf)
         re, ab = re.reshape(idx.size, _BLOCK), ab.reshape(idx.size, _BLOCK)
         if k0 == 0 and shift == 0:
             re[:, 0] *= 0.5
         total[idx] += re.sum(-1)
         nblk[idx] += 1
+        if peak is not None:
+            peak[active[idx]] = np.maximum(peak[active[idx]], ab.max(-1))
         live[idx] = (ab.max(-1) > _TRUNC) & (nblk[idx] < _MAX_BLOCKS)
         k0 += _BLOCK
     return total, nblk
 
 
-def _cdf(r, n, sigma, m, alpha=0.5, offset=0.0):
+def _cdf(r, n, sigma, m, alpha=0.5, offset=0.0, tf=None):
     """``F_R(r) = e^{g} S`` for an array ``r``: returns ``(g, S, info)``.
 
     The contour vertex is the saddle ``c`` moved right by ``offset / sqrt(g''(c))``; the
     hyperbola ``mu (1 + sin(iu - alpha))`` has asymptotic angle ``pi/2 + alpha``. The trapezoid
     step in ``u`` starts at a quarter of the Gaussian width of the integrand at the vertex and is
     halved (the new nodes are the midpoints) until two steps agree to ``_HALVE_TOL``;
-    ``info["converged"]`` is False where they never did. ``m``: Gauss-Legendre points per piece
-    of the x-integrals of ``L``.
+    ``info["converged"]`` is False where they never did; ``info["peak"]``: the largest term
+    modulus met (relative to the vertex's, 1 at the saddle; its log10 is about the digits lost to
+    cancellation). ``m``: Gauss-Legendre points per piece
+    of the x-integrals of ``L``; ``tf``: another transform in place of ``L`` (see :func:`_saddle`).
     """
     r = np.asarray(r, float)
-    c, g, g2 = _saddle(r, n, sigma, m)
+    c, g, g2 = _saddle(r, n, sigma, m, tf=tf)
     if offset:
         c = c + offset / np.sqrt(g2)
-        lnL, _, _ = _laplace_real(c, sigma, m)
+        lnL, _, _ = _real_of(tf, sigma, m)(c)
         g = c * r + (n - 1) * lnL - np.log(c)
     alpha = np.broadcast_to(np.asarray(alpha, float), r.shape)
     mu = c / (1 - np.sin(alpha))
     h = np.minimum(0.25 / (mu * np.cos(alpha) * np.sqrt(g2)), 0.25)
-    s_prev, blocks = _march(np.arange(r.size), h, 0.0, r, mu, alpha, g, n, sigma, m)
+    peak = np.zeros(r.size)
+    s_prev, blocks = _march(np.arange(r.size), h, 0.0, r, mu, alpha, g, n, sigma, m, tf, peak)
     S = h / np.pi * s_prev
     todo = np.isfinite(g)
     conv = ~todo  # F_R = 0 to double precision where g = -inf
@@ -275,7 +290,7 @@ def _cdf(r, n, sigma, m, alpha=0.5, offset=0.0):
         idx = np.nonzero(todo)[0]
         if not idx.size:
             break
-        mid, nb = _march(idx, h, 0.5, r, mu, alpha, g, n, sigma, m)
+        mid, nb = _march(idx, h, 0.5, r, mu, alpha, g, n, sigma, m, tf, peak)
         S_new = h[idx] / (2 * np.pi) * (s_prev[idx] + mid)
         ok = np.abs(S_new - S[idx]) <= _HALVE_TOL * np.abs(S_new)
         blocks[idx] += nb
@@ -284,7 +299,7 @@ def _cdf(r, n, sigma, m, alpha=0.5, offset=0.0):
         S[idx] = S_new
         conv[idx] = ok
         todo[idx] = ~ok
-    return g, S * mu, {"c": c, "h": h, "blocks": blocks, "converged": conv}
+    return g, S * mu, {"c": c, "h": h, "blocks": blocks, "converged": conv, "peak": peak}
 
 
 # ----------------------------------------------------------------------------- outer integral
@@ -341,8 +356,9 @@ def _outer_range(n, sigma, eps, m):
     return K, x_lo, x_hi, edges, ln_f_lo
 
 
-def _integrate_adaptive(ev, edges, K):
-    """Adaptive Gauss-Kronrod (7/15) of ``e^{-K} phi F_R``; returns (value, final edges)."""
+def _integrate_adaptive(ev, edges, K, tol=_PIECE_TOL):
+    """Adaptive Gauss-Kronrod (7/15) of ``e^{-K} phi F_R``; returns (value, final edges). A piece is
+    bisected while its error estimate exceeds ``tol`` times the running total."""
     gx, wk, wg = gauss_kronrod15()
     a, b = edges[:-1].copy(), edges[1:].copy()
     done_val = 0.0
@@ -359,7 +375,7 @@ def _integrate_adaptive(ev, edges, K):
         vk = half * (f @ wk)
         err = np.abs(vk - half * (f @ wg))
         total = done_val + vk.sum()
-        ok = err <= _PIECE_TOL * abs(total)
+        ok = err <= tol * abs(total)
         done_val += vk[ok].sum()
         done_a += list(a[ok])
         done_b += list(b[ok])
