@@ -15,7 +15,8 @@ row logits ``s_ij = scale <q_i, k_j>``:
 * **theory**: the head's mean IPR and entropy against the exact finite-n IID values at the
   head's sigma (:mod:`.exact`, E1, E3, float route at :data:`HEAD_DPS` digits, cached per
   sigma); the mean top-k masses and ``k_eps`` against :data:`HEAD_SAMPLES` simulated IID rows
-  at that sigma (seeded; ``exact.eval_k_eps`` for ``k_eps`` when that evaluator exists); each
+  at that sigma (seeded; the exact ``k_eps`` route, ``exact.eval_k_eps``, covers only
+  ``n eps < 1`` and takes seconds a value, more than the whole measurement); each
   prediction's ``source`` says which.
 
 Three models per head (``models``), each predicting the same statistics by simulation: all
@@ -47,7 +48,7 @@ import math
 import numpy as np
 
 from .kernels._rows import _simulate_model_rows
-from .measurement import summarise_heads
+from .summaries import summarise_heads
 
 __all__ = ["head_reports", "fit_head_logits", "regime", "CRITICAL_WINDOW", "SINK_HEAD_MASS", "HEAD_DPS",
            "HEAD_SAMPLES", "HEAD_STREAM", "MODEL_MARGIN"]
@@ -189,13 +190,13 @@ def _exact_value(name, n, sigma):
 
 def _exact_iid(n, sigma, topk, epss, seed, batch, cache):
     """Exact IPR and entropy (float route, :data:`HEAD_DPS` digits, cached per sigma) and the
-    simulated top-k masses and ``k_eps`` (``exact.eval_k_eps`` when it exists) at ``sigma``.
+    simulated top-k masses and ``k_eps`` at ``sigma``.
 
-    The top-k masses have exact routes too (E4), but at 0.1-0.4 s a value they would cost more
-    than the whole measurement; the shared simulated iid rows give them to the comparison's
-    resolution, and ``source`` says so.
+    The top-k masses and ``k_eps`` have exact routes too (E4; ``eval_k_eps`` for ``n eps < 1``),
+    but at 0.1-0.4 s (E4) and 8-40 s (``k_eps``) a value they would cost more than the whole
+    measurement; the shared simulated iid rows give them to the comparison's resolution, and
+    ``source`` says so.
     """
-    from . import exact
     from .quadrature import PrecisionError
 
     pred, source = {}, {}
@@ -210,23 +211,13 @@ def _exact_iid(n, sigma, topk, epss, seed, batch, cache):
             source[name] = f"exact ({HEAD_DPS} digits, sigma to 6 significant digits)"
         except (PrecisionError, ValueError) as e:
             pred[name], source[name] = math.nan, f"none ({str(e).splitlines()[0]})"
-    sim_eps, sim_topk = [], [x for x in topk if x < n]
+    sim_topk = [x for x in topk if x < n]
     for x in topk:
         if x >= n:
             pred[f"topk_mass({x})"], source[f"topk_mass({x})"] = 1.0, "exact (k >= n)"
-    for e in epss:
-        name = f"k_eps({e:g})"
-        if ok and hasattr(exact, "eval_k_eps"):
-            try:
-                pred[name], source[name] = float(exact.eval_k_eps(HEAD_DPS, n, sigma, float(e))), \
-                    f"exact ({HEAD_DPS} digits)"
-                continue
-            except (PrecisionError, ValueError):
-                pass  # the exact route declined: fall back to simulation
-        sim_eps.append(e)
-    if (sim_eps or sim_topk) and ok:
+    if (epss or sim_topk) and ok:
         sim = _iid_sim(cache, n, sigma, epss, seed, batch, topk)
-        for name in [f"k_eps({e:g})" for e in sim_eps] + [f"topk_mass({x})" for x in sim_topk]:
+        for name in [f"k_eps({e:g})" for e in epss] + [f"topk_mass({x})" for x in sim_topk]:
             pred[name], source[name] = sim[name], f"simulated ({HEAD_SAMPLES} iid rows, seed {seed})"
     return pred, source
 

@@ -27,7 +27,7 @@ import numpy as np
 from . import config
 from .codes import M_ENTROPY, M_FIXED, M_H2O, M_IPR, M_KEYS, M_MAX_WEIGHT, M_SIGMA, M_SINK, M_WINDOW, USER_CODE
 from .measurement import OUTPUT_ERROR_UNIT, Measurement
-from .measurement import summarise as _summarise
+from .summaries import summarise as _summarise
 from .statistics import stat
 from .streams import MEASURE_SURROGATE
 
@@ -277,7 +277,7 @@ def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1
         The per-head IID predictions at each head's fitted sigma (:mod:`.heads`): simulated
         rows (the default), the exact finite-n IPR and entropy at :data:`.heads.HEAD_DPS` digits
         (about 0.02 s a value at n = 512, cached per sigma; top-k masses and ``k_eps`` stay
-        simulated unless ``exact.eval_k_eps`` exists), or none.
+        simulated: their exact routes cost more than the measurement), or none.
     head_models : bool
         Fit the iid, sink-offset and scale-mixture models to every head and name the best.
 

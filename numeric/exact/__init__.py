@@ -15,6 +15,8 @@ every softmax functional below into a two- or three-fold integral:
   ``L(theta)^{n-1}/theta`` (a different method, complex contours: :mod:`._laplace`);
 * (E8) the bilinear model, as the chi-square mixture over ``tau`` of the IID functional
   (:mod:`._mixture`).
+* ``E k_eps`` (:func:`eval_k_eps`, :mod:`._keps`): ``n P(entry 1 kept)`` by Laplace inversion of
+  a two-sided transform with E7's machinery; only for ``n eps < 1``, seconds a value.
 
 This module holds the public ``eval_*`` functions, their argument checks and the choice of
 route by ``dps`` (the modules below are private):
@@ -364,7 +366,7 @@ eval_count_above.__doc__ = _laplace.eval_count_above.__doc__
 
 
 def eval_k_eps(dps, n, sigma, eps):
-    r"""``E k_eps`` for IID ``N(0, sigma^2)`` logits (issue 12), by Laplace inversion; ``n eps < 1``.
+    r"""``E k_eps`` for IID ``N(0, sigma^2)`` logits, by Laplace inversion; only for ``n eps < 1``.
 
     ``k_eps`` is the kernels' statistic (``stat.k_eps``): ``n`` minus the largest number of smallest
     weights whose sum is at most ``eps``. ``E k_eps = n P(entry 1 kept)``, and entry 1 (logit

@@ -1,4 +1,4 @@
-r"""``E k_eps`` for IID Gaussian logits by Laplace inversion of a two-sided transform (issue 12).
+r"""``E k_eps`` for IID Gaussian logits by Laplace inversion of a two-sided transform.
 
 ``k_eps`` of a row is what :mod:`..kernels._reduce` computes: ``n`` minus the largest ``m`` such
 that the ``m`` smallest weights sum to at most ``eps``. Entry 1 (weight ``w = e^{sigma x}``) is

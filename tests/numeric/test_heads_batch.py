@@ -13,7 +13,7 @@ from scipy import stats as sps
 from attnsparse.numeric import config, exact, heads
 from attnsparse.numeric.kernels._normal import _fill_chi2, _normal, _seed
 from attnsparse.numeric.kernels._rows import _simulate_model_rows
-from attnsparse.numeric.measurement import summarise, summarise_heads
+from attnsparse.numeric.summaries import summarise, summarise_heads
 from attnsparse.numeric.models import IIDLogits
 from attnsparse.numeric.simulate import chunk_seeds, simulate_stats
 from attnsparse.numeric.statistics import stat
