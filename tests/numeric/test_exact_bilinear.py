@@ -170,7 +170,9 @@ def test_max_weight_n2_node_matches_the_e4_lattice():  # ~3 s
         assert abs(MM._max_weight_n2(c, c.mpf(tau), 24) - lat) <= 1e-24 * lat, tau
 
 
-@pytest.mark.parametrize("n, tau, digits", [(128, 2.0, 12), (1024, 1.0, 12), (16, 2.0, 20)])
+@pytest.mark.parametrize("n, tau, digits", [(128, 2.0, 12),
+                                            pytest.param(1024, 1.0, 12, marks=pytest.mark.slow),
+                                            pytest.param(16, 2.0, 20, marks=pytest.mark.slow)])
 def test_inner_level_e4_gives_the_digits(n, tau, digits):  # ~35 s in all
     # the level the measured E4 rate picks agrees with the next level to the digits asked (so its
     # error is below them); two levels coarser it must not (the rate is not loose by a factor 4)

@@ -97,15 +97,16 @@ def test_n3_reference_is_right_by_simulation():
     assert abs(x.mean() - ref) / (x.std() / math.sqrt(ROWS)) <= Z_MAX
 
 
-@pytest.mark.parametrize("sigma, eps", [(2.0, 0.01), pytest.param(0.5, 0.3, marks=pytest.mark.slow),
-                                        pytest.param(6.0, 0.3, marks=pytest.mark.slow)])
+@pytest.mark.slow  # ~22 s a point: the default run keeps the simulation check and its negative control
+@pytest.mark.parametrize("sigma, eps", [(2.0, 0.01), (0.5, 0.3), (6.0, 0.3)])
 def test_n2_closed_form(sigma, eps):
     got = exact.eval_k_eps(10, 2, sigma, eps)
     want = _keps_n2(sigma, eps)
     assert abs(got / want - 1) < 1e-10
 
 
-@pytest.mark.parametrize("sigma, eps", [(1.0, 0.1), pytest.param(4.0, 0.25, marks=pytest.mark.slow)])
+@pytest.mark.slow  # ~23 s a point
+@pytest.mark.parametrize("sigma, eps", [(1.0, 0.1), (4.0, 0.25)])
 def test_n3_brute_force(sigma, eps):
     got = exact.eval_k_eps(10, 3, sigma, eps)
     want = _keps_n3(sigma, eps)
@@ -131,7 +132,9 @@ def _simulated(n, sigma, eps, seed):
 def test_against_simulation(point):
     n, sigma, eps = point
     mean, se = _simulated(n, sigma, eps, 2026)
-    z = (mean - float(exact.eval_k_eps(5, n, sigma, eps))) / se
+    v = exact.eval_k_eps(5, n, sigma, eps)
+    assert v.digits == 5 and isinstance(v, mp.mpf)  # the stamp: the digits asked for
+    z = (mean - float(v)) / se
     assert abs(z) <= Z_MAX, f"z = {z:.2f}"
 
 
@@ -176,6 +179,7 @@ def test_bad_input(args, err, text):
     assert text in str(info.value)
 
 
+@pytest.mark.slow  # ~16 s; test_against_simulation checks the stamp at dps 5 in the default run
 def test_returns_confirmed_digits():
     v = exact.eval_k_eps(6, 4, 1.0, 0.1)
     assert v.digits == 6 and isinstance(v, mp.mpf) and np.isfinite(float(v))
