@@ -55,7 +55,7 @@ def _help(args):
 
 
 def _cli_reference():
-    commands = ["list", "show", "check", *cli.COMMAND_MODULES]
+    commands = ["list", "show", "check", *(m.replace("_", "-") for m in cli.COMMAND_MODULES)]  # plot_bound: plot-bound
     parts = ["# Command-line reference", "", "Generated from `attnsparse --help` when the documentation is built.",
              "", "```text", _help(["--help"]).rstrip(), "```", ""]
     for name in commands:
