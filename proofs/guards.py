@@ -17,6 +17,9 @@ from ..numeric.config import DERIVATION_SECONDS
 
 __all__ = ["NotDerived", "bounded", "closed_form"]
 
+#: seconds between repeated alarms once the bound has passed (see :func:`bounded`)
+RETRY_SECONDS = 0.05
+
 
 class NotDerived(RuntimeError):
     """A derivation step did not produce a closed form (timed out, or left an Integral)."""
@@ -33,16 +36,23 @@ def bounded(seconds=DERIVATION_SECONDS, what="derivation step"):
         yield
         return
 
+    fired = []
+
     def _alarm(signum, frame):
+        fired.append(True)
         raise NotDerived(f"{what} took longer than {seconds:g} s")
 
     old = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # the alarm repeats every RETRY_SECONDS: one raised inside a gc callback or a __del__ is
+    # ignored by Python ("Exception ignored in ..."), and the next one reaches the body
+    signal.setitimer(signal.ITIMER_REAL, seconds, RETRY_SECONDS)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+    if fired:  # the body outlived the bound while every alarm was swallowed: still over time
+        raise NotDerived(f"{what} took longer than {seconds:g} s")
 
 
 def closed_form(expr, what):

@@ -113,3 +113,21 @@ def test_derivation_steps_are_time_bounded():
     with pytest.raises(NotDerived, match="longer than"):
         with bounded(0.2, what="a slow step"):
             time.sleep(2)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the ignored alarm in __del__
+def test_a_time_bound_swallowed_inside_a_finaliser_still_bounds_the_step():
+    # the alarm fires inside __del__, where Python ignores exceptions ("Exception ignored in"); the
+    # repeated alarm must still reach the body, which would otherwise sleep on past the bound
+    import time
+
+    class SlowFinaliser:
+        def __del__(self):
+            time.sleep(0.3)
+
+    start = time.monotonic()
+    with pytest.raises(NotDerived, match="longer than"):
+        with bounded(0.1, what="a step"):
+            SlowFinaliser()  # dropped at once: the alarm at 0.1 s lands in its __del__
+            time.sleep(2.0)
+    assert time.monotonic() - start < 1.5
