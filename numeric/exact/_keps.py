@@ -51,10 +51,10 @@ import math
 
 import mpmath as mp
 import numpy as np
-from scipy.special import log_ndtr
 
 from ..quadrature import PrecisionError, gauss_legendre, pieces
-from ._laplace import E7_DPS, _cdf, _clog1p, _integrate_adaptive, _integrate_fixed, _log_laplace, _saddle
+from ._laplace import (_cdf, _check_tails, _clog1p, _confirmed_pair, _integrate_adaptive, _integrate_fixed,
+                       _log_laplace, _saddle)
 
 __all__ = ["eval_k_eps"]
 
@@ -221,15 +221,8 @@ def _evaluate_adaptive(n, sigma, eps, dps):
     except PrecisionError as err:  # E7's rules name E7
         raise PrecisionError(f"E k_eps (n={n}, sigma={sigma:g}, eps={eps:g}): "
                              f"{str(err).replace('E7: ', '')}") from None
-    _check_tails(lo, hi, ln_p_lo, K, v_a, dps)
+    _check_tails(lo, hi, ln_p_lo, K, v_a, 10.0 ** (-dps - 2), "E k_eps")
     return K, v_a, v_b
-
-
-def _check_tails(lo, hi, ln_p_lo, K, v_a, dps):
-    tails = math.exp(min(ln_p_lo + log_ndtr(lo) - K, 700)) + math.exp(min(log_ndtr(-hi) - K, 700))
-    if not (v_a > 0 and tails <= 10.0 ** (-dps - 2) * v_a):
-        raise PrecisionError(f"E k_eps: the cut tails of the outer integral ({tails:.2e}) are not "
-                             f"negligible against the value ({v_a:.2e})")
 
 
 def eval_k_eps(dps, n, sigma, eps):
@@ -242,18 +235,12 @@ def eval_k_eps(dps, n, sigma, eps):
     mpf at ``dps`` digits confirmed by two evaluations that differ in every discretisation;
     otherwise raises :class:`~attnsparse.numeric.quadrature.PrecisionError`.
     """
-    if dps > E7_DPS[1]:
-        raise PrecisionError(f"dps must be <= {E7_DPS[1]} for eval_k_eps, got {dps}: the largest dps this "
-                             f"route delivers is {E7_DPS[1]} (float64 Laplace inversion)")
     if not n * eps < 1:
         raise PrecisionError(f"E k_eps (n={n}, eps={eps:g}): this route needs n eps < 1, got n eps = {n * eps:g}: "
                              f"beyond, the terms with m keys above x and m eps > 1 - eps grow on the hyperbola's "
                              f"arms as e^{{|Re theta| (m eps - 1 + eps)}}, so the contour is not valid")
-    K, v_a, v_b = _evaluate_adaptive(n, sigma, eps, dps)
-    if not (math.isfinite(v_b) and abs(v_a - v_b) <= 10.0 ** (-dps) * abs(v_b)):
-        raise PrecisionError(f"E k_eps (n={n}, sigma={sigma:g}, eps={eps:g}): not confirmed to {dps} digits: "
-                             f"relative difference {abs(v_a - v_b) / abs(v_b):.2e} between two evaluations")
     with mp.workdps(20):
-        v = mp.exp(mp.mpf(K)) * mp.mpf(v_b) * n
+        v = _confirmed_pair(*_evaluate_adaptive(n, sigma, eps, dps), dps,
+                            f"E k_eps (n={n}, sigma={sigma:g}, eps={eps:g})") * n
     with mp.workdps(dps):
         return +v

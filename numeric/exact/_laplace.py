@@ -440,12 +440,28 @@ def _evaluate(n, sigma, eps, variant_a=_EVAL_A, variant_b=_EVAL_B):
     K, x_lo, x_hi, edges, ln_f_lo = _outer_range(n, sigma, eps, variant_a[0])
     v_a, a, b = _integrate_adaptive(_Outer(n, sigma, eps, *variant_a), edges, K)
     v_b = _integrate_fixed(_Outer(n, sigma, eps, *variant_b), a, b, K)
-    # the cut tails: int_{-inf}^{x_lo} <= F_R(r(x_lo)) Phi(x_lo), int_{x_hi}^inf <= Phibar(x_hi)
-    tails = math.exp(min(ln_f_lo + log_ndtr(x_lo) - K, 700)) + math.exp(min(log_ndtr(-x_hi) - K, 700))
-    if not (v_a > 0 and tails <= _TAIL_TOL * v_a):
-        raise PrecisionError(f"E7: the cut tails of the outer integral ({tails:.2e}) are not negligible "
-                             f"against the value ({v_a:.2e})")
+    _check_tails(x_lo, x_hi, ln_f_lo, K, v_a, _TAIL_TOL, "E7")
     return K, v_a, v_b
+
+
+def _check_tails(x_lo, x_hi, ln_f_lo, K, v_a, tol, what):
+    """Raise unless the cut tails of an outer integral, ``int_{-inf}^{x_lo} <= e^{ln_f_lo} Phi(x_lo)``
+    (the integrand's factor is nondecreasing in x) and ``int_{x_hi}^inf <= Phibar(x_hi)``, are below
+    ``tol`` times the value ``e^K v_a``."""
+    tails = math.exp(min(ln_f_lo + log_ndtr(x_lo) - K, 700)) + math.exp(min(log_ndtr(-x_hi) - K, 700))
+    if not (v_a > 0 and tails <= tol * v_a):
+        raise PrecisionError(f"{what}: the cut tails of the outer integral ({tails:.2e}) are not negligible "
+                             f"against the value ({v_a:.2e})")
+
+
+def _confirmed_pair(K, v_a, v_b, dps, what):
+    """``e^K v_b`` as an mpf carrying 20 digits when the two evaluations ``v_a``, ``v_b`` (scaled by
+    ``e^-K``) agree to ``dps`` significant digits; otherwise ``PrecisionError``."""
+    if not (math.isfinite(v_b) and abs(v_a - v_b) <= 10.0 ** (-dps) * abs(v_b)):
+        raise PrecisionError(f"{what}: not confirmed to {dps} digits: "
+                             f"relative difference {abs(v_a - v_b) / abs(v_b):.2e} between two evaluations")
+    with mp.workdps(20):
+        return mp.exp(mp.mpf(K)) * mp.mpf(v_b)
 
 
 def eval_prob_weight_above(dps, n, sigma, eps):
@@ -481,12 +497,7 @@ def eval_prob_weight_above(dps, n, sigma, eps):
 
 def _confirmed_prob(dps, n, s, e):
     """``P(p_1 > eps)`` confirmed to ``dps`` digits, as an mpf carrying 20 digits (rounded by the caller)."""
-    K, v_a, v_b = _evaluate(n, s, e)
-    if not (math.isfinite(v_b) and abs(v_a - v_b) <= 10.0 ** (-dps) * abs(v_b)):
-        raise PrecisionError(f"P(p_1 > {e:g}) (n={n}, sigma={s:g}): not confirmed to {dps} digits: "
-                             f"relative difference {abs(v_a - v_b) / abs(v_b):.2e} between two evaluations")
-    with mp.workdps(20):
-        return mp.exp(mp.mpf(K)) * mp.mpf(v_b)
+    return _confirmed_pair(*_evaluate(n, s, e), dps, f"P(p_1 > {e:g}) (n={n}, sigma={s:g})")
 
 
 def eval_count_above(dps, n, sigma, eps):
