@@ -48,6 +48,7 @@ import math
 import numpy as np
 
 from .kernels._rows import _simulate_model_rows
+from .kernels._tiles import _sink_moments
 from .summaries import summarise_heads
 
 __all__ = ["head_reports", "fit_head_logits", "regime", "CRITICAL_WINDOW", "SINK_HEAD_MASS", "HEAD_DPS",
@@ -110,28 +111,11 @@ def tile_moments(S, t0, q0, causal, sink, fit):
     """
     rows, n_k = S.shape
     sink = fit["offset"].shape[1]
-    sl = slice(t0, t0 + rows)
     if n_k <= sink:
         return
-    if not causal:
-        rest = S[:, sink:]
-        mr = rest.mean(axis=1)
-        fit["mean_rest"][sl] = mr
-        fit["var_rest"][sl] = np.einsum("ij,ij->i", rest - mr[:, None], rest - mr[:, None]) / rest.shape[1]
-        fit["offset"][sl] = S[:, :sink] - mr[:, None]
-        return
-    cols = np.arange(n_k)
-    vis = cols[None, :] <= (q0 + np.arange(rows))[:, None]
-    rest = vis.copy()
-    rest[:, :sink] = False
-    cr = rest.sum(axis=1)
-    ok = cr > 0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mr = np.where(rest, S, 0.0).sum(axis=1) / cr
-        vr = np.where(rest, (S - mr[:, None]) ** 2, 0.0).sum(axis=1) / cr
-    fit["mean_rest"][sl] = np.where(ok, mr, np.nan)
-    fit["var_rest"][sl] = np.where(ok, vr, np.nan)
-    fit["offset"][sl] = np.where(vis[:, :sink] & ok[:, None], S[:, :sink] - mr[:, None], np.nan)
+    sl = slice(t0, t0 + rows)
+    _sink_moments(np.ascontiguousarray(S), int(q0), bool(causal), int(sink), fit["mean_rest"][sl],
+                  fit["var_rest"][sl], fit["offset"][sl])
 
 
 def fit_head_logits(qs, k, causal, sink, tile=256):

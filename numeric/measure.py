@@ -21,8 +21,11 @@ Arrays have shape ``(n, d)`` or ``(heads, n, d)``. With ``causal=True`` query ``
 
 from __future__ import annotations
 
+import functools
 import math
+
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import config
 from .codes import M_ENTROPY, M_FIXED, M_H2O, M_IPR, M_KEYS, M_MAX_WEIGHT, M_SIGMA, M_SINK, M_WINDOW, USER_CODE
@@ -235,6 +238,19 @@ def _column_set(qs, k, causal, last_q, n_cols):
     return mask
 
 
+def _one_blas_thread(fn):
+    """Run ``fn`` with BLAS limited to one thread. ``measure`` alternates small BLAS products
+    (score tiles, ``A V``) with numba's parallel kernels; OpenBLAS's idle threads spin for a while
+    after each product and take the cores from numba's threads (measured: ``bench.measure``'s
+    pooled run took 0.155 s with OpenBLAS free and 0.085 s with it held to one thread)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with threadpool_limits(1, user_api="blas"):
+            return fn(*args, **kwargs)
+    return run
+
+
+@_one_blas_thread
 def measure(Q, K, V=None, *, causal=False, scale=None, topk=(1, 8, 64), eps=(0.1, 0.01), sink=4,
             window=64, h2o=0.01, last_q=64, n_cols=None, keep=64, transfer=None, seed=0,
             tile_rows=None, head_theory="simulated", head_models=True):

@@ -24,6 +24,36 @@ def _n_visible(n_keys, pos, causal):
     return min(n_keys, pos + 1) if causal else n_keys
 
 
+@njit(parallel=True, cache=True)
+def _sink_moments(S, q0, causal, sink, mean_rest, var_rest, offset):
+    """Per row ``i`` of the score tile ``S`` (query position ``q0 + i``): mean and population
+    variance of the visible keys from ``sink`` on (two passes: the mean, then the centred
+    squares) and each sink key's score minus that mean; NaN in all three where no such key
+    is visible. ``S`` is left as it is.
+    """
+    n_keys = S.shape[1]
+    for i in prange(S.shape[0]):
+        nv = _n_visible(n_keys, q0 + i, causal)
+        c = nv - sink
+        if c <= 0:
+            mean_rest[i] = np.nan
+            var_rest[i] = np.nan
+            offset[i, :] = np.nan
+            continue
+        acc = 0.0
+        for j in range(sink, nv):
+            acc += S[i, j]
+        mr = acc / c
+        acc2 = 0.0
+        for j in range(sink, nv):
+            d = S[i, j] - mr
+            acc2 += d * d
+        mean_rest[i] = mr
+        var_rest[i] = acc2 / c
+        for j in range(sink):
+            offset[i, j] = S[i, j] - mr
+
+
 # flags for the score micro-kernel only: reassociation lets LLVM vectorise the d-sums;
 # no nnan/ninf, so inf and NaN keep their meaning (PITFALLS 11); inputs are finite
 _SCORE_FASTMATH = {"nsz", "arcp", "contract", "reassoc"}

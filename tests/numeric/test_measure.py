@@ -97,3 +97,27 @@ def test_gaussian_input_is_close_to_gaussian_theory():
 def test_bad_input(kw, match):
     with pytest.raises(ValueError, match=match):
         measure(np.ones((3, 2)), np.ones((4, 2)), **kw)
+
+
+def test_blas_is_held_to_one_thread_while_measure_runs(monkeypatch):
+    # OpenBLAS's idle threads spin after each product and take the cores from numba's kernels;
+    # measure holds BLAS to one thread for its whole run and gives the setting back afterwards
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import attnsparse.numeric.measure as mod
+
+    seen = []
+    tiles = mod._score_tiles
+
+    def spy(*args):
+        seen.append([p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"])
+        yield from tiles(*args)
+
+    monkeypatch.setattr(mod, "_score_tiles", spy)
+    rng = np.random.default_rng(0)
+    with threadpool_limits(2, user_api="blas"):
+        before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+        measure(rng.standard_normal((16, 4)), rng.standard_normal((16, 4)), head_theory="none", head_models=False)
+        after = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    assert seen and all(t == [1] * len(t) for t in seen), seen
+    assert after == before
