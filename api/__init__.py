@@ -4,6 +4,7 @@
 >>> asp.IIDLogits(n=16, sigma=1)
 IIDLogits(n=16, sigma=1, mu=0)
 """
+from . import _startup  # noqa: F401 -- first: a Ctrl-C while the command starts ends quietly
 from ._version import __version__
 from .numeric.models import IIDLogits, BilinearQK, SelfAttention
 from .numeric.statistics import E, P, Var, quantile, stat

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import time
 
@@ -330,6 +331,11 @@ def main(argv=None):
         print(f"attnsparse {args.command}: error: {message}", file=sys.stderr)
         return EXIT_USAGE
 
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        try:  # the start-up handler of attnsparse/__init__.py: from here on, interrupts end below
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        except ValueError:  # not the main thread: no handler of ours is set there
+            pass
     try:
         return _run(args)
     except BrokenPipeError:

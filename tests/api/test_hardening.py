@@ -224,3 +224,26 @@ def test_ctrl_c_during_check_is_one_line_and_130(capsys, monkeypatch):
     import shutil
 
     shutil.rmtree("unused-dir-xyz", ignore_errors=True)
+
+
+@pytest.mark.parametrize("launch", [["-m", "attnsparse"], None])
+def test_ctrl_c_while_the_command_starts_ends_without_a_traceback(launch):
+    # a SIGINT that lands while the package is still importing (numba, SymPy, the catalogue)
+    import shutil
+    import signal
+    import time
+
+    if launch is None:
+        exe = shutil.which("attnsparse", path=os.path.dirname(sys.executable)) or shutil.which("attnsparse")
+        if exe is None:
+            pytest.fail("the attnsparse console script is not installed next to this python")
+        cmd = [exe, "check"]
+    else:
+        cmd = [sys.executable] + launch + ["check"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.1)
+    p.send_signal(signal.SIGINT)
+    _out, err = p.communicate(timeout=120)
+    assert p.returncode == 130, (p.returncode, err)
+    assert "Traceback" not in err, err
+    assert "interrupted" in err.splitlines()[-1]
