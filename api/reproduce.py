@@ -38,6 +38,10 @@ CRITICAL_WINDOW = (0.8, 1.3)
 WINDOW_POINTS = (0.8, 0.9, 1.0, 1.1, 1.2, 1.3)
 
 
+#: the shipped table of exact E k_eps / n (eps = 0.1), made by ``python -m bench.keps_table``
+KEPS_TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "keps_exact.json")
+
+
 def phase_ratios(points):
     """Simulated sigma/beta_c: ``points`` evenly on [0.2, 2] plus :data:`WINDOW_POINTS`."""
     return sorted({round(float(r), 4) for r in np.linspace(0.2, 2.0, points)} | set(WINDOW_POINTS))
@@ -48,6 +52,25 @@ def curve_ratios(points):
     lo, hi = CRITICAL_WINDOW
     return sorted({round(float(r), 5) for r in np.linspace(0.15, 2.05, points)}
                   | {round(float(r), 5) for r in np.linspace(lo, hi, points // 2 + 1)})
+
+
+#: sigma/beta_c of the shipped exact E k_eps / n curves (bench.keps_table): a grid on [0.15, 2.05],
+#: denser in the critical window, and every simulated point of both modes
+KEPS_RATIOS = tuple(sorted(set(curve_ratios(16)) | set(phase_ratios(7)) | set(phase_ratios(13))))
+
+
+def keps_exact_table(path=KEPS_TABLE):
+    """The shipped exact ``E k_eps / n`` curves: ``{n: {ratio: value or None}}`` and the table's
+    header (eps, dps, how it was made), or ``(None, why)`` when the table is missing."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            table = json.load(f)
+    except FileNotFoundError:
+        return None, f"no table of exact E k_eps at {path} (make it with python -m bench.keps_table)"
+    curves = {n: dict(zip((round(r, 5) for r in c["ratio"]), c["keps_over_n"])) for n, c in table["curves"].items()}
+    return curves, {k: table[k] for k in ("eps", "dps", "made_by", "made_on", "route")}
 
 
 def ipr_high_temperature(n, sigma):
@@ -77,13 +100,17 @@ def _exact_or_none(exact_ipr, n, sigma):
         return None
 
 
-def run_curves(cfg, exact_ipr):
-    """Dense exact E1 IPR curves of panel (b), per n."""
+def run_curves(cfg, exact_ipr, keps=None):
+    """Dense exact curves of panel (b), per n: E1's IPR, and ``E k_eps / n`` from the shipped table
+    ``keps`` (:func:`keps_exact_table`; None: no such curve)."""
     out = {}
     for n in cfg["phase_n"]:
         bc = math.sqrt(2 * math.log(n))
         r = curve_ratios(cfg["curve_points"])
         out[str(n)] = {"ratio": r, "ipr_exact": [_exact_or_none(exact_ipr, n, x * bc) for x in r]}
+        if keps is not None and str(n) in keps:
+            out[str(n)]["keps_ratio"] = sorted(keps[str(n)])
+            out[str(n)]["keps_exact"] = [keps[str(n)][x] for x in out[str(n)]["keps_ratio"]]
     return out
 
 
@@ -142,7 +169,7 @@ def run_tail_mass(cfg, seed, progress):
     return out
 
 
-def run_phase(cfg, seed, progress, exact_ipr):
+def run_phase(cfg, seed, progress, exact_ipr, keps=None):
     out = {}
     eps = 0.1
     for n in cfg["phase_n"]:
@@ -158,6 +185,8 @@ def run_phase(cfg, seed, progress, exact_ipr):
                          "ipr_se": float(x[:, 0].std(ddof=1) / math.sqrt(len(x))), "ipr_exact": ex,
                          "ipr_high_t": float(ipr_high_temperature(n, sigma)),
                          "ipr_pd": pd if math.isfinite(pd) else None, "keps_sim": float(x[:, 1].mean() / n),
+                         "keps_se": float(x[:, 1].std(ddof=1) / math.sqrt(len(x)) / n),
+                         "keps_exact": (keps or {}).get(str(n), {}).get(round(float(r), 5)),
                          "keps_tilting": float(keps_tilting(sigma, eps))})
             progress()
         out[str(n)] = rows
@@ -237,6 +266,9 @@ def plot_all(data, folder):
         tilt = keps_tilting(sd, 0.1)
         ok = tilt * n_i >= 1  # the tilting rule fails once k_eps = O(1)
         axes[1].plot(rd[ok], tilt[ok], ":", color=c)
+        if "keps_exact" in cur:
+            axes[1].plot(cur["keps_ratio"], [v if v is not None else np.nan for v in cur["keps_exact"]], "-",
+                         color=c, label=lab + r" exact ($\mathrm{E}\,k_\varepsilon$)")
     axes[0].set_yscale("log")
     axes[0].set_ylabel(r"$\mathrm{E}\sum_j p_j^2$ (IPR)")
     axes[0].legend(fontsize=7, title=r"dotted: $e^{\sigma^2}/n$ (where $< 1$); dashed: PD $1 - m_{\mathrm{eff}}$",
@@ -309,9 +341,20 @@ def markdown(data, mode):
         for x in pts:
             ex = x["ipr_exact"]
             z = f"{(x['ipr_sim'] - ex) / x['ipr_se']:+.2f}" if ex is not None and x["ipr_se"] > 0 else "-"
+            ke = x.get("keps_exact")
+            zk = f"{(x['keps_sim'] - ke) / x['keps_se']:+.2f}" if ke is not None and x.get("keps_se") else "-"
             rows.append([f"2^{int(math.log2(int(n)))}", f"{x['ratio']:.2f}", f"{x['ipr_sim']:.5g}",
-                         f"{ex:.5g}" if ex is not None else "not confirmed", z, f"{x['keps_sim']:.4g}"])
-    lines += _table(["n", "sigma/beta_c", "IPR simulated", "IPR exact (E1)", "z", "E k_eps/n"], rows) + [""]
+                         f"{ex:.5g}" if ex is not None else "not confirmed", z, f"{x['keps_sim']:.4g}",
+                         f"{ke:.5g}" if ke is not None else "-", zk])
+    lines += _table(["n", "sigma/beta_c", "IPR simulated", "IPR exact (E1)", "z", "E k_eps/n simulated",
+                     "E k_eps/n exact", "z"], rows) + [""]
+    about = data.get("keps_table", {})
+    if "missing" in about:
+        lines += [f"No exact E k_eps/n curve: {about['missing']}.", ""]
+    elif about:
+        lines += [f"The exact E k_eps/n (eps = {about['eps']:g}) is the shipped table of {about['route']} "
+                  f"({about['dps']} confirmed digits, \"-\" where the route refused), made on {about['made_on']} "
+                  f"by `{about['made_by'].strip()}`.", ""]
     lines += ["Below beta_c the IPR of a row is strongly right-skewed (rare rows with one dominant weight), so "
               "with few rows the simulated mean tends to fall short and |z| of 3 or more occurs; the exact value "
               "is the reference (docs/statistics.md, strongly skewed statistics).", ""]
@@ -351,15 +394,19 @@ def reproduce(folder, mode="quick", seed=0, progress_bar=True, force=False):
     if mode not in SETTINGS:
         raise ValueError(f"mode must be one of {sorted(SETTINGS)}, got {mode!r}")
     cfg = SETTINGS[mode]
+    keps, keps_about = keps_exact_table()
+    if keps is None:
+        keps_about = {"missing": keps_about}
     total = 2 * len(cfg["log2n"]) + len(cfg["phase_n"]) * len(phase_ratios(cfg["phase_points"])) + len(cfg["log2n"])
     with prepare_folder(folder, force=force):
         with tqdm(total=total, desc="reproduce", disable=None if progress_bar else True) as bar:
             step = lambda: bar.update(1)  # noqa: E731
             data = {"mode": mode, "seed": seed, "label": LABEL,
                     "tail_mass": run_tail_mass(cfg, seed, step),
-                    "phase": run_phase(cfg, seed, step, lambda n, s: eval_ipr(6, n, s)),
+                    "phase": run_phase(cfg, seed, step, lambda n, s: eval_ipr(6, n, s), keps),
                     "adaptive": run_adaptive(cfg, seed, step),
-                    "phase_curves": run_curves(cfg, lambda n, s: eval_ipr(6, n, s))}
+                    "phase_curves": run_curves(cfg, lambda n, s: eval_ipr(6, n, s), keps),
+                    "keps_table": keps_about}
         data["real_model"] = run_real(mode, seed)  # {"skipped": why} without the 'real' extra
         stage = staging_folder(folder)
         plot_all(data, stage)

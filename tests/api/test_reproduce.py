@@ -3,6 +3,8 @@
 import json
 import math
 
+import pytest
+
 from attnsparse.cli import main
 from attnsparse.reproduce import LABEL, reproduce
 
@@ -42,6 +44,23 @@ def test_quick_report_is_complete_and_consistent(tmp_path, monkeypatch):
         assert len([x for x in rows if 0.8 <= x["ratio"] <= 1.3]) >= 6
         cur = data["phase_curves"][n]
         assert len(cur["ratio"]) >= 30 and sum(v is not None for v in cur["ipr_exact"]) >= 30
+    # panel (b): the shipped exact E k_eps / n (bench.keps_table) against the simulated means of 200
+    # rows at every simulated point (|z| < 5: false-alarm level 6e-7 each, 39 points); where all 200
+    # rows gave one k_eps (standard error 0) the exact mean must lie within 0.05 keys of it
+    assert "missing" not in data["keps_table"], data["keps_table"]
+    checked = 0
+    for n, rows in data["phase"].items():
+        cur = data["phase_curves"][n]
+        assert sum(v is not None for v in cur["keps_exact"]) >= 36, n
+        for x in rows:
+            ke = x["keps_exact"]
+            assert ke is not None, (n, x["ratio"])
+            if x["keps_se"] > 0:
+                assert abs(x["keps_sim"] - ke) < 5 * x["keps_se"], (n, x)
+            else:
+                assert abs(x["keps_sim"] - ke) * int(n) < 0.05, (n, x)
+            checked += 1
+    assert checked == sum(len(rows) for rows in data["phase"].values()) >= 39
     ad = data["adaptive"]
     # equal average budget: the fixed window keeps at least as many keys on average, and at most
     # one key per context more
@@ -96,3 +115,19 @@ def test_real_model_section(tmp_path, monkeypatch):
     assert len(rows) == 72 and rows[2 * 12 + 7][:2] == ["2", "7"]
     assert real_section.plot_real(data, str(tmp_path)) == real_section.HEATMAP
     assert (tmp_path / real_section.HEATMAP).stat().st_size > 10_000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_ratio", [(1024, 0.5), (16384, 1.0), (262144, 1.7)])
+def test_shipped_keps_table_entries_recompute(n_ratio):
+    # three entries of api/data/keps_exact.json, one per n and phase, recomputed by the route at the
+    # table's digits (the table is data, so it is checked against the code that made it)
+    from attnsparse.numeric.exact import eval_k_eps
+    from attnsparse.reproduce import keps_exact_table
+
+    curves, about = keps_exact_table()
+    n, r = n_ratio
+    want = curves[str(n)][r]
+    assert want is not None
+    got = float(eval_k_eps(about["dps"], n, r * math.sqrt(2 * math.log(n)), about["eps"])) / n
+    assert abs(got - want) <= 10.0 ** (1 - about["dps"]) * abs(want), (got, want)

@@ -1,0 +1,77 @@
+"""The exact curves of ``E k_eps / n`` in panel (b) of ``attnsparse reproduce``.
+
+Usage::
+
+    python -m bench.keps_table [--dps D] [--n N[,N..]] [--jobs J] [--out FILE]
+
+Evaluates :func:`attnsparse.numeric.exact.eval_k_eps` (eps = 0.1, ``dps`` confirmed digits, default
+6) at every ``sigma / beta_c`` of :data:`attnsparse.reproduce.KEPS_RATIOS` for each ``n`` of the
+panel, ``J`` values at a time in worker processes, and writes the table ``reproduce`` draws
+(default ``api/data/keps_exact.json``, written atomically). A value the route does not confirm is
+stored as null with the route's message; nothing is filled in. Each value takes seconds to a
+minute, so the table is made once and shipped; ``tests/api/test_reproduce.py`` recomputes some of
+its entries (slow) and checks all of them against simulation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+EPS = 0.1
+
+
+def _one(job):
+    from attnsparse.numeric.exact import eval_k_eps
+    from attnsparse.numeric.quadrature import PrecisionError
+
+    n, ratio, dps = job
+    sigma = ratio * math.sqrt(2 * math.log(n))
+    t = time.perf_counter()
+    try:
+        v, why = float(eval_k_eps(dps, n, sigma, EPS)) / n, None
+    except PrecisionError as err:
+        v, why = None, str(err).splitlines()[0]
+    return n, ratio, v, why, time.perf_counter() - t
+
+
+def main(argv=None):
+    from attnsparse.files import write_atomic
+    from attnsparse.reproduce import KEPS_RATIOS, KEPS_TABLE, SETTINGS
+
+    ap = argparse.ArgumentParser(prog="python -m bench.keps_table", description=__doc__.splitlines()[0])
+    ap.add_argument("--dps", type=int, default=6)
+    ap.add_argument("--n", default=",".join(str(n) for n in SETTINGS["quick"]["phase_n"]))
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", default=KEPS_TABLE)
+    a = ap.parse_args(argv)
+    ns = [int(x) for x in a.n.split(",")]
+    jobs = [(n, r, a.dps) for n in ns for r in KEPS_RATIOS]
+    curves = {str(n): {"ratio": list(KEPS_RATIOS), "keps_over_n": [None] * len(KEPS_RATIOS),
+                       "seconds": [None] * len(KEPS_RATIOS), "refused": {}} for n in ns}
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(a.jobs) as pool:
+        for n, r, v, why, sec in pool.map(_one, jobs):
+            c = curves[str(n)]
+            i = c["ratio"].index(r)
+            c["keps_over_n"][i], c["seconds"][i] = v, round(sec, 2)
+            if why is not None:
+                c["refused"][f"{r:g}"] = why
+            print(f"n = {n:7d}  sigma/beta_c = {r:7.4f}  " + (f"E k_eps/n = {v:.{a.dps}g}" if v is not None
+                  else f"refused: {why}") + f"  ({sec:.1f} s)", flush=True)
+    table = {"eps": EPS, "dps": a.dps, "made_by": "python -m bench.keps_table " + " ".join(argv or sys.argv[1:]),
+             "made_on": datetime.date.today().isoformat(), "seconds_total": round(time.perf_counter() - t0, 1),
+             "route": "attnsparse.numeric.exact.eval_k_eps", "curves": curves}
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    write_atomic(a.out, json.dumps(table, indent=1) + "\n")
+    print(f"wrote {a.out} in {table['seconds_total']} s")
+
+
+if __name__ == "__main__":
+    main()
