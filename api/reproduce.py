@@ -70,7 +70,9 @@ def keps_exact_table(path=KEPS_TABLE):
     except FileNotFoundError:
         return None, f"no table of exact E k_eps at {path} (make it with python -m bench.keps_table)"
     curves = {n: dict(zip((round(r, 5) for r in c["ratio"]), c["keps_over_n"])) for n, c in table["curves"].items()}
-    return curves, {k: table[k] for k in ("eps", "dps", "made_by", "made_on", "route")}
+    about = {k: table[k] for k in ("eps", "dps", "made_by", "made_on", "route")}
+    about["refused"] = {n: c["refused"] for n, c in table["curves"].items() if c["refused"]}
+    return curves, about
 
 
 def ipr_high_temperature(n, sigma):
@@ -355,6 +357,10 @@ def markdown(data, mode):
         lines += [f"The exact E k_eps/n (eps = {about['eps']:g}) is the shipped table of {about['route']} "
                   f"({about['dps']} confirmed digits, \"-\" where the route refused), made on {about['made_on']} "
                   f"by `{about['made_by'].strip()}`.", ""]
+        for n, why in about.get("refused", {}).items():
+            lines += [f"- n = 2^{int(math.log2(int(n)))}: no exact value at sigma/beta_c = " + ", ".join(why) +
+                      f" ({sorted(set(why.values()))[0]}" + (", ..." if len(set(why.values())) > 1 else "") + ")"]
+        lines += [""] if about.get("refused") else []
     lines += ["Below beta_c the IPR of a row is strongly right-skewed (rare rows with one dominant weight), so "
               "with few rows the simulated mean tends to fall short and |z| of 3 or more occurs; the exact value "
               "is the reference (docs/statistics.md, strongly skewed statistics).", ""]
