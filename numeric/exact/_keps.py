@@ -468,12 +468,13 @@ _LINE_MAX_BLOCKS = 1500
 _LINE_ERR = 1e-11
 
 
-def _line_cdf(x, n, sigma, eps, m, m0, offset, frac):
+def _line_cdf(x, n, sigma, eps, m, m0, offset, frac, floor=None):
     """``F_H(1 - eps) = e^h S`` for the nodes ``x``: ``(h, S, converged)``, ``H = sum_{m >= m0}`` on the
     vertical line through the saddle ``gamma`` of ``h(theta) = theta (1-eps) + ln H - ln theta`` (moved
     right by ``offset / sqrt(h'')``). Trapezoid in ``tau`` (``theta = gamma + i tau``), first step
     ``frac / sqrt(h'')`` (at most ``2 pi gamma / 40``: the aliased copies are then ``e^-40`` down), halved
-    until two steps agree to ``_HALVE_TOL``."""
+    until two steps agree to ``_HALVE_TOL``. Nodes whose bound ``F_H <= e^h`` is below ``e^floor`` are
+    not marched (``S = 0``, counted as converged)."""
     N = n - 1
     tf = _SplitTransform(x, sigma, eps, m, N, m0, True)
     r = np.full(x.shape, 1 - eps)
@@ -486,6 +487,10 @@ def _line_cdf(x, n, sigma, eps, m, m0, offset, frac):
     todo = np.isfinite(h0) & np.isfinite(dt) & (dt > 0)
     S = np.zeros(x.shape)
     conv = ~todo
+    if floor is not None:
+        small = h0 < floor
+        conv |= small
+        todo &= ~small
     idx = np.nonzero(todo)[0]
     if not idx.size:
         return h0, S, conv
@@ -538,3 +543,69 @@ def _line_march(idx, dt, shift, gam, h0, tf):
         live[j] = (np.abs(f).max(-1) > _LINE_TRUNC) & (nblk[j] < _LINE_MAX_BLOCKS)
         k0 += _BLOCK
     return total, err, nblk < _LINE_MAX_BLOCKS
+
+
+def _m0_of(eps):
+    """The smallest ``m`` that goes to ``H``: ``m eps >= 1 - eps - eps/4`` (so every term of ``G`` decays on
+    the hyperbola's arms at least as ``e^{-|Re theta| eps/4}``, the borderline ``m eps = 1 - eps`` in ``H``)."""
+    return int(math.ceil((1 - eps) / eps - 0.25))
+
+
+#: log of the relative size below which a part (G or H) is left out, by its Chernoff bound
+_NEGLIGIBLE = 40.0
+
+
+def _log_kept_split(x, n, sigma, eps, m, alpha, offset, frac, m0):
+    """As :func:`_log_kept` for ``m0 <= n - 1``: ``G`` on the hyperbola plus ``H`` on the vertical line
+    (``m0 = 0``: the whole transform on the line)."""
+    x = np.asarray(x, float)
+    r = np.full(x.shape, 1 - eps)
+    with np.errstate(all="ignore"):
+        if m0 > 0:
+            tf = _SplitTransform(x, sigma, eps, m, n - 1, m0, False)
+            g, SG, info = _cdf(r, n, sigma, m, alpha, offset, tf=tf)
+            cG = info["converged"] & (info["peak"] <= _PEAK_MAX)
+            ln_fg = np.where(cG & (SG > 0), g + np.log(np.abs(SG)), -np.inf)
+        else:
+            g, SG, cG = np.full(x.shape, -np.inf), np.zeros(x.shape), np.ones(x.shape, bool)
+            ln_fg = g
+        # a part whose Chernoff bound is e^-_NEGLIGIBLE below the other's value is left out
+        h, SH, cH = _line_cdf(x, n, sigma, eps, m, m0, offset, frac, floor=ln_fg - _NEGLIGIBLE)
+        ln_fh = np.where(cH & (SH > 0), h + np.log(np.abs(SH)), -np.inf)
+        g_small = np.isfinite(ln_fh) & (g < ln_fh - _NEGLIGIBLE)
+        cG |= g_small
+        g = np.where(g_small, -np.inf, g)
+        ref = np.maximum(np.where(np.isfinite(g), g, -np.inf), np.where(np.isfinite(h), h, -np.inf))
+        ref = np.where(np.isfinite(ref), ref, -np.inf)
+        S = np.where(np.isfinite(g), SG * np.exp(g - ref), 0.0) + np.where(np.isfinite(h), SH * np.exp(h - ref), 0.0)
+        S = np.where(np.isfinite(S), S, 0.0)
+    return -x * x / 2 - _LN_SQRT_2PI + ref, S, cG & cH
+
+
+class _SplitOuter:
+    def __init__(self, n, sigma, eps, m, alpha, offset, frac, m0):
+        self.args = (n, sigma, eps, m, alpha, offset, frac, m0)
+
+    def log_f(self, x):
+        return _log_kept_split(x, *self.args)
+
+
+#: the split route's two evaluations: (points per piece, hyperbola angle, vertex offset, first step
+#: on the line in units of 1/sqrt(h''))
+_SPLIT_A = (24, 0.5, 0.0, 0.25)
+_SPLIT_B = (28, 0.4, 0.5, 0.2)
+
+
+def _evaluate_split(n, sigma, eps, dps, m0):
+    """``(K, v_a, v_b)`` of the split route (outer rules as :func:`_evaluate_adaptive`)."""
+    va, vb = _SPLIT_A, _SPLIT_B
+    K, lo, hi, ln_p_lo = _outer_range(n, sigma, eps, va[0])
+    edges = np.linspace(lo, hi, int(math.ceil((hi - lo) / 0.5)) + 1)
+    try:
+        v_a, a, b = _integrate_adaptive(_SplitOuter(n, sigma, eps, *va, m0), edges, K, tol=10.0 ** (-dps - 3))
+        v_b = _integrate_fixed(_SplitOuter(n, sigma, eps, *vb, m0), a, b, K)
+    except PrecisionError as err:
+        raise PrecisionError(f"E k_eps (n={n}, sigma={sigma:g}, eps={eps:g}, split at m0={m0}): "
+                             f"{str(err).replace('E7: ', '')}") from None
+    _check_tails(lo, hi, ln_p_lo, K, v_a, 10.0 ** (-dps - 2), "E k_eps")
+    return K, v_a, v_b
