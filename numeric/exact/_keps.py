@@ -228,28 +228,42 @@ def _evaluate_adaptive(n, sigma, eps, dps):
     return K, v_a, v_b
 
 
-def eval_k_eps(dps, n, sigma, eps):
+def eval_k_eps(dps, n, sigma, eps, _m0=None):
     r"""``E k_eps`` for IID ``N(0, sigma^2)`` logits, by Laplace inversion (float64, ``dps <= 12``).
 
     .. math:: \mathbb{E} k_\epsilon = n \int \phi(x)\, \frac{1}{2\pi i}\int e^{\vartheta(1-\epsilon)}
               M(\vartheta; x)^{n-1} \frac{d\vartheta}{\vartheta}\, dx.
 
+    ``m0 > n - 1`` (``m0`` of :func:`_m0_of`; so ``n eps < 1`` roughly): the whole ``M^{n-1}`` on the
+    hyperbola (the route of ``n eps < 1``). Otherwise, for ``eps <= SPLIT_EPS_MAX`` only, ``M^{n-1} = G + H``
+    split at ``m0`` keys above ``x``: ``G`` on the hyperbola, ``H`` on the vertical line. ``_m0``
+    (private, for tests): split at this ``m0`` even where the hyperbola alone would do (``0``: the
+    whole transform on the vertical line).
+
     Arguments are checked by the caller (:func:`attnsparse.numeric.exact.eval_k_eps`). Returns an
     mpf at ``dps`` digits confirmed by two evaluations that differ in every discretisation;
     otherwise raises :class:`~attnsparse.numeric.quadrature.PrecisionError`.
     """
-    if not n * eps < 1:
-        raise PrecisionError(f"E k_eps (n={n}, eps={eps:g}): this route needs n eps < 1, got n eps = {n * eps:g}: "
-                             f"beyond, the terms with m keys above x and m eps > 1 - eps grow on the hyperbola's "
-                             f"arms as e^{{|Re theta| (m eps - 1 + eps)}}, so the contour is not valid")
+    what = f"E k_eps (n={n}, sigma={sigma:g}, eps={eps:g})"
+    m0 = _m0_of(eps) if _m0 is None else int(_m0)
+    if _m0 is None and m0 > n - 1:
+        parts = _evaluate_adaptive(n, sigma, eps, dps)
+    else:
+        if _m0 is None and eps > SPLIT_EPS_MAX:
+            raise PrecisionError(f"{what}: for n eps >= 1 this route needs eps <= {SPLIT_EPS_MAX:g}, got eps = "
+                                 f"{eps:g}: the terms with m >= m0 = {m0} keys above x are integrated on a vertical "
+                                 f"line, where they decay only as |Im theta|^-(m0+1), too slowly to cut for m0 < "
+                                 f"{_m0_of(SPLIT_EPS_MAX)}")
+        parts = _evaluate_split(n, sigma, eps, dps, m0)
     with mp.workdps(20):
-        v = _confirmed_pair(*_evaluate_adaptive(n, sigma, eps, dps), dps,
-                            f"E k_eps (n={n}, sigma={sigma:g}, eps={eps:g})") * n
+        v = _confirmed_pair(*parts, dps, what) * n
     with mp.workdps(dps):
         return +v
 
 
 # ============================================================================= n eps >= 1: split by m
+#: largest eps of the split route (``m0 >= 6``: ``H`` decays on its line at least as ``tau^-7``)
+SPLIT_EPS_MAX = 0.15
 #: largest imaginary shift of the deformed t-paths (|phi(t + iy)| / phi(t) = e^{y^2/2})
 _Y_MAX = 1.5
 #: graded split points of the vertical segments of the t-paths: ``sigma s = q / (|theta| c)``
@@ -434,13 +448,16 @@ class _SplitTransform:
         return self.N * np.logaddexp(0, lr), self.N * p, self.N * p * (1 - p)
 
     def log(self, z, ri):
-        """``ln G / N`` on the hyperbola (``Im z >= 0``)."""
+        """``ln G / N`` on the hyperbola (``Im z >= 0``); ``ln H / N`` when ``upper`` (a negative
+        control only: the hyperbola is not a valid contour for ``H``)."""
         with np.errstate(all="ignore"):
             z, ri = np.asarray(z, complex), np.asarray(ri)
             out = np.empty(z.shape, complex)
             for i in range(0, z.size, 4096):
                 lb, la = self._parts_any(z[i:i + 4096], self.x[ri[i:i + 4096]])
-                out[i:i + 4096] = lb + _lower_complex(self.N, self.m0, la - lb) / self.N
+                lr = la - lb
+                lt = _upper_complex(self.N, self.m0, lr)[0] if self.upper else _lower_complex(self.N, self.m0, lr)
+                out[i:i + 4096] = lb + lt / self.N
             return out
 
     def _parts_any(self, z, x):
