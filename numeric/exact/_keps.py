@@ -32,13 +32,21 @@ Numerics (float64 / complex128):
   nondecreasing in ``x``, so the cut tails are bounded by ``Phi(x_lo) e^{g(c) + ln c}`` (the
   Chernoff bound at the saddle ``c``) and ``Phibar(x_hi)``.
 
-Domain: ``n eps < 1``. Expanding ``M^{n-1}`` by the number ``m`` of other keys above ``x``, each such
-key contributes ``e^{-theta eps}`` times a transform that decays on the hyperbola's arms, so the
-term ``m`` behaves as ``e^{theta (1 - eps - m eps)}`` as ``Re theta -> -inf``: the arms bending into
-``Re theta < 0`` are a valid Bromwich contour only when ``(n - 1) eps < 1 - eps``. For ``n eps >= 1``
-the bad terms grow (the march does not converge, or worse, seems to), and a vertical contour
-decays far too slowly (``|M(c + i tau)|^{n-1}`` is ~e^-30 only at ``tau ~ 10^5 c`` in the condensed
-phase): :func:`eval_k_eps` raises ``PrecisionError`` there.
+Why the hyperbola alone needs ``n eps < 1``: expanding ``M^{n-1}`` by the number ``m`` of other
+keys above ``x``, each such key contributes ``e^{-theta eps}`` times a transform that decays on the
+arms, so the term ``m`` behaves as ``e^{theta (1 - eps - m eps)}`` as ``Re theta -> -inf``: the arms are
+a valid Bromwich contour only when ``(n - 1) eps < 1 - eps``.
+
+Split route (``m0 = ceil((1 - eps)/eps - 1/4) <= n - 1``, only ``eps <= SPLIT_EPS_MAX``):
+``M^N = G + H`` (``N = n - 1``), ``G`` the terms ``m < m0`` (each decays on the arms at least as
+``e^{-|Re theta| eps / 4}``), ``H`` the rest. ``G`` goes on the hyperbola through its own saddle
+(:class:`_SplitTransform` gives ``_cdf`` ``ln G / N``); ``H``, a positive measure's transform with at
+least ``m0`` factors ``Lam_> ~ phi(x) / (sigma eps tau)``, on the vertical line through its own saddle
+(:func:`_line_cdf`: trapezoid in ``tau``, decay ``tau^-(m0+1)``, no term above the vertex's).
+``H = Lam_<^N T(rho)``, ``rho = Lam_> / Lam_<``: ``T`` by its direct series or by ``(1 + rho)^N`` minus
+the terms ``m < m0``, with a rounding-error bound (:func:`_upper_complex`). ``Lam_<`` and ``Lam_>`` at
+complex ``theta`` follow deformed t-paths (:func:`_parts_line`), which do not oscillate at large
+``|Im theta|``. Beyond ``SPLIT_EPS_MAX``, ``H`` decays too slowly on its line: ``PrecisionError``.
 
 Confirmation: two evaluations that differ in every discretisation (Gauss-Legendre order of the
 transforms, hyperbola angle, contour vertex offset, trapezoid grid, outer rule) must agree to
