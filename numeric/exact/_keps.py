@@ -60,7 +60,7 @@ import math
 import mpmath as mp
 import numpy as np
 
-from scipy.special import gammaln
+from scipy.special import gammaln, log_ndtr
 
 from ..quadrature import PrecisionError, gauss_legendre, pieces
 from ._laplace import (_BLOCK, _HALVE_TOL, _MAX_HALVINGS, _cdf, _check_tails, _clog1p, _confirmed_pair,
@@ -494,12 +494,24 @@ _LINE_ERR = 1e-11
 
 
 def _line_cdf(x, n, sigma, eps, m, m0, offset, frac, floor=None):
+    """:func:`_line_cdf_once` with the pole taken out where it applies; nodes where that does not
+    converge are done again without (stated rule: convergence decides)."""
+    h, S, conv, pole = _line_cdf_once(x, n, sigma, eps, m, m0, offset, frac, floor, True)
+    redo = pole & ~conv
+    if redo.any():
+        fl = None if floor is None else floor[redo]
+        h[redo], S[redo], conv[redo], _ = _line_cdf_once(x[redo], n, sigma, eps, m, m0, offset, frac, fl, False)
+    return h, S, conv
+
+
+def _line_cdf_once(x, n, sigma, eps, m, m0, offset, frac, floor, use_pole):
     """``F_H(1 - eps) = e^h S`` for the nodes ``x``: ``(h, S, converged)``, ``H = sum_{m >= m0}`` on the
     vertical line through the saddle ``gamma`` of ``h(theta) = theta (1-eps) + ln H - ln theta`` (moved
     right by ``offset / sqrt(h'')``). Trapezoid in ``tau`` (``theta = gamma + i tau``), first step
     ``frac / sqrt(h'')`` (at most ``2 pi gamma / 40``: the aliased copies are then ``e^-40`` down), halved
     until two steps agree to ``_HALVE_TOL``. Nodes whose bound ``F_H <= e^h`` is below ``e^floor`` are
-    not marched (``S = 0``, counted as converged)."""
+    not marched (``S = 0``, counted as converged). ``use_pole``: see :func:`_pole_subtraction`.
+    Returns ``(h, S, converged, pole)``."""
     N = n - 1
     tf = _SplitTransform(x, sigma, eps, m, N, m0, True)
     r = np.full(x.shape, 1 - eps)
@@ -508,37 +520,83 @@ def _line_cdf(x, n, sigma, eps, m, m0, offset, frac, floor=None):
         gam = gam + offset / np.sqrt(h2)
         lt, _, _ = tf.real(gam)
         h0 = gam * r + N * lt - np.log(gam)
-    dt = np.minimum(frac / np.sqrt(h2), 2 * np.pi * gam / 40)
-    todo = np.isfinite(h0) & np.isfinite(dt) & (dt > 0)
-    S = np.zeros(x.shape)
+    todo = np.isfinite(h0) & np.isfinite(h2)
     conv = ~todo
     if floor is not None:
         small = h0 < floor
         conv |= small
         todo &= ~small
+    sub, base, dt_pole = _pole_subtraction(tf, x, gam, h0, r, offset, todo & use_pole)
+    dt = np.minimum(frac / np.sqrt(h2), 2 * np.pi * gam / 40)
+    dt = np.where(np.isfinite(sub[0]), dt_pole * (4 * frac), dt)
+    todo &= np.isfinite(dt) & (dt > 0)
+    conv |= ~todo & ~np.isfinite(h0)
+    S = np.zeros(x.shape)
     idx = np.nonzero(todo)[0]
+    pole = np.isfinite(sub[0])
     if not idx.size:
-        return h0, S, conv
-    s_prev, err, ok_m = _line_march(idx, dt, 0.0, gam, h0, tf)
+        return h0, S, conv, pole
+    s_prev, err, ok_m = _line_march(idx, dt, 0.0, gam, h0, tf, sub)
     S[idx] = dt[idx] / np.pi * s_prev
     for _ in range(_MAX_HALVINGS):
-        mid, e2, ok2 = _line_march(idx, dt, 0.5, gam, h0, tf)
+        mid, e2, ok2 = _line_march(idx, dt, 0.5, gam, h0, tf, sub)
         S_new = dt[idx] / (2 * np.pi) * (s_prev + mid)
         err = err + e2
         ok_m &= ok2
-        good = np.abs(S_new - S[idx]) <= _HALVE_TOL * np.abs(S_new)
+        good = np.abs(S_new - S[idx]) <= _HALVE_TOL * np.abs(S_new + base[idx])
         s_prev = s_prev + mid
         dt[idx] /= 2
         S[idx] = S_new
-        conv[idx] = good & ok_m & (err * dt[idx] / np.pi <= _LINE_ERR * np.abs(S_new))
+        conv[idx] = good & ok_m & (err * dt[idx] / np.pi <= _LINE_ERR * np.abs(S_new + base[idx]))
         keep = ~good
         idx, s_prev, err, ok_m = idx[keep], s_prev[keep], err[keep], ok_m[keep]
         if not idx.size:
             break
-    return h0, S, conv
+    return h0, S + base, conv, pole
 
 
-def _line_march(idx, dt, shift, gam, h0, tf):
+#: the pole is taken out where ``gamma s`` is below this
+_POLE_GS = 1.0
+
+
+def _pole_subtraction(tf, x, gam, h0, r, offset, todo):
+    """Where the saddle is inside the pole's reach (``gamma s < 1``, ``s^2`` the tilted variance of ``S``:
+    ``F_H`` is near its total mass ``H(0)``, and a line at ``gamma`` would need steps ``~ gamma / 6``), take
+    out ``H(0) e^{-theta mu + theta^2 s^2 / 2} / theta`` (the transform of ``H(0) N(mu, s^2)``, inverted in
+    closed form: ``H(0) Phi((r - mu)/s)``) and put the line of the remainder, which has no pole, at
+    ``gamma = min(1, 8/z) / s`` (``z = (r - mu)/s``; the two parts of the remainder then cancel by at most
+    ``e^8``; times ``1 + offset/4``). Its trapezoid step is ``2 pi / L``, ``L = (z + 12) s``: the aliased
+    copies sit at ``r +- L``, where the remainder is ``F_H - H(0) Phi`` in the upper tails (both small)
+    or below ``mu - 12 s`` (both negligible even times ``e^{gamma L}``). Changes ``gam`` and ``h0`` in
+    place there; returns ``((ln H(0), mu, s), base, step)``, ``base = H(0) Phi(z) e^-h0`` (0 and
+    ``ln H(0) = -inf`` elsewhere)."""
+    N = tf.N
+    lt, k1, k2 = tf.real(gam)
+    sd, mu = np.sqrt(N * k2), N * k1
+    pole = todo & (gam * sd < _POLE_GS) & (sd > 0)
+    lnH0 = np.full(x.shape, -np.inf)
+    base = np.zeros(x.shape)
+    step = np.full(x.shape, np.nan)
+    if pole.any():
+        xp = x[pole]
+        lb0, la0 = log_ndtr(xp), log_ndtr(-xp)
+        if tf.m0 == 0:
+            lnH0[pole] = 0.0
+        else:
+            lnH0[pole] = N * lb0 + _weights_real(N, tf.m0, la0 - lb0, True)[0]
+        zz = (r[pole] - mu[pole]) / sd[pole]
+        g1 = np.minimum(1.0, 8.0 / np.maximum(zz, 1.0)) / sd[pole] * (1 + offset / 4)
+        gam[pole] = g1
+        lt1, _, _ = tf.real(gam)
+        h_line = g1 * r[pole] + N * lt1[pole] - np.log(g1)
+        h_sub = lnH0[pole] + g1 * (r[pole] - mu[pole]) + (g1 * sd[pole]) ** 2 / 2 - np.log(g1)
+        h0[pole] = np.maximum(h_line, h_sub)
+        base[pole] = np.exp(lnH0[pole] + log_ndtr(zz) - h0[pole])
+        step[pole] = 2 * np.pi / ((np.maximum(zz, 0.0) + 12) * sd[pole])
+    return (lnH0, mu, sd), base, step
+
+
+def _line_march(idx, dt, shift, gam, h0, tf, sub):
     """Trapezoid sums ``sum_k w_k Re f((k + shift) dt)`` on the line for the nodes ``idx``, the sum of
     their rounding-error bounds and whether the cut was reached."""
     total = np.zeros(idx.size)
@@ -556,7 +614,9 @@ def _line_march(idx, dt, shift, gam, h0, tf):
         lb, la = _parts_line(z, tf.x[ri], tf.sigma, tf.eps, tf.rule)
         lt, lerr = _upper_complex(tf.N, tf.m0, la - lb)
         base = z * c + tf.N * lb - np.log(z) - h0[ri]
-        f = np.exp(base + lt).reshape(j.size, _BLOCK)
+        lnH0, mu, sd = (v[ri] for v in sub)
+        f = np.exp(base + lt) - np.exp(z * c - np.log(z) - h0[ri] + lnH0 - z * mu + (z * sd) ** 2 / 2)
+        f = f.reshape(j.size, _BLOCK)
         fe = np.exp(base.real + lerr).reshape(j.size, _BLOCK)
         f = np.where(np.isfinite(f), f, 0.0)
         re = f.real
