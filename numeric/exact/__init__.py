@@ -387,7 +387,7 @@ def eval_k_eps(dps, n, sigma, eps):
     sigma : float
         Logit standard deviation, in [0.05, 30].
     eps : float
-        Dropped mass, in (0, 1). For ``n eps < 1`` (precisely ``m0 = ceil((1 - eps)/eps - 1/4) > n - 1``)
+        Dropped mass, in (0, 1). For ``n eps < 1`` (or ``m0 = ceil((1 - eps)/eps - 1/4) > n - 1``)
         the whole transform is inverted on a hyperbola; otherwise ``M^{n-1}`` is split by the number
         of keys above ``x`` (hyperbola and vertical line, see :mod:`._keps`), which needs
         ``eps <= 0.15``; larger ``eps`` raise ``PrecisionError``.

@@ -37,7 +37,7 @@ keys above ``x``, each such key contributes ``e^{-theta eps}`` times a transform
 arms, so the term ``m`` behaves as ``e^{theta (1 - eps - m eps)}`` as ``Re theta -> -inf``: the arms are
 a valid Bromwich contour only when ``(n - 1) eps < 1 - eps``.
 
-Split route (``m0 = ceil((1 - eps)/eps - 1/4) <= n - 1``, only ``eps <= SPLIT_EPS_MAX``):
+Split route (``n eps >= 1`` and ``m0 = ceil((1 - eps)/eps - 1/4) <= n - 1``, only ``eps <= SPLIT_EPS_MAX``):
 ``M^N = G + H`` (``N = n - 1``), ``G`` the terms ``m < m0`` (each decays on the arms at least as
 ``e^{-|Re theta| eps / 4}``), ``H`` the rest. ``G`` goes on the hyperbola through its own saddle
 (:class:`_SplitTransform` gives ``_cdf`` ``ln G / N``); ``H``, a positive measure's transform with at
@@ -242,8 +242,8 @@ def eval_k_eps(dps, n, sigma, eps, _m0=None):
     .. math:: \mathbb{E} k_\epsilon = n \int \phi(x)\, \frac{1}{2\pi i}\int e^{\vartheta(1-\epsilon)}
               M(\vartheta; x)^{n-1} \frac{d\vartheta}{\vartheta}\, dx.
 
-    ``m0 > n - 1`` (``m0`` of :func:`_m0_of`; so ``n eps < 1`` roughly): the whole ``M^{n-1}`` on the
-    hyperbola (the route of ``n eps < 1``). Otherwise, for ``eps <= SPLIT_EPS_MAX`` only, ``M^{n-1} = G + H``
+    ``n eps < 1`` (or ``m0 > n - 1``, ``m0`` of :func:`_m0_of`): the whole ``M^{n-1}`` on the hyperbola
+    (the route of ``n eps < 1``, unchanged). Otherwise, for ``eps <= SPLIT_EPS_MAX`` only, ``M^{n-1} = G + H``
     split at ``m0`` keys above ``x``: ``G`` on the hyperbola, ``H`` on the vertical line. ``_m0``
     (private, for tests): split at this ``m0`` even where the hyperbola alone would do (``0``: the
     whole transform on the vertical line).
@@ -254,7 +254,7 @@ def eval_k_eps(dps, n, sigma, eps, _m0=None):
     """
     what = f"E k_eps (n={n}, sigma={sigma:g}, eps={eps:g})"
     m0 = _m0_of(eps) if _m0 is None else int(_m0)
-    if _m0 is None and m0 > n - 1:
+    if _m0 is None and (n * eps < 1 or m0 > n - 1):
         parts = _evaluate_adaptive(n, sigma, eps, dps)
     else:
         if _m0 is None and eps > SPLIT_EPS_MAX:

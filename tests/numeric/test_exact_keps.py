@@ -274,7 +274,6 @@ def test_split_against_simulation(point):
     assert abs(z) <= Z_MAX, f"z = {z:.2f}"
 
 
-@pytest.mark.slow  # ~20 s
 def test_split_negative_control_perturbed_eps_fails():
     """The same check with the exact value at eps = 0.105 instead of 0.1 (n = 1024, sigma = beta_c) fails."""
     mean, se = _simulated(1024, BETA_1024, 0.1, 2027)
