@@ -231,7 +231,7 @@ def test_split_equals_unsplit(sigma, m0):
     assert np.max(np.abs(g / want - 1)) > 1e-6
 
 
-@pytest.mark.slow  # ~30 s
+@pytest.mark.slow  # ~70 s
 def test_split_full_evaluation_equals_unsplit():
     """The whole E k_eps at (16, 2.35, 0.05) split at m0 = 8 equals the unsplit route to 1e-10."""
     a = _keps.eval_k_eps(10, 16, 2.35, 0.05)
