@@ -366,7 +366,7 @@ eval_count_above.__doc__ = _laplace.eval_count_above.__doc__
 
 
 def eval_k_eps(dps, n, sigma, eps):
-    r"""``E k_eps`` for IID ``N(0, sigma^2)`` logits, by Laplace inversion; only for ``n eps < 1``.
+    r"""``E k_eps`` for IID ``N(0, sigma^2)`` logits, by Laplace inversion (``n eps >= 1``: ``eps <= 0.15``).
 
     ``k_eps`` is the kernels' statistic (``stat.k_eps``): ``n`` minus the largest number of smallest
     weights whose sum is at most ``eps``. ``E k_eps = n P(entry 1 kept)``, and entry 1 (logit
@@ -387,8 +387,10 @@ def eval_k_eps(dps, n, sigma, eps):
     sigma : float
         Logit standard deviation, in [0.05, 30].
     eps : float
-        Dropped mass, in (0, 1). The route needs ``n eps < 1`` (its contour is not valid beyond,
-        see :mod:`._keps`); otherwise ``PrecisionError``.
+        Dropped mass, in (0, 1). For ``n eps < 1`` (or ``m0 = ceil((1 - eps)/eps - 1/4) > n - 1``)
+        the whole transform is inverted on a hyperbola; otherwise ``M^{n-1}`` is split by the number
+        of keys above ``x`` (hyperbola and vertical line, see :mod:`._keps`), which needs
+        ``eps <= 0.15``; larger ``eps`` raise ``PrecisionError``.
     """
     _route_limit(dps, E7_DPS[1], "eval_k_eps", "float64 Laplace inversion")
     n, s = _check_args(n, sigma, dps)

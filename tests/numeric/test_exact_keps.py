@@ -24,6 +24,7 @@ from scipy.integrate import quad
 from scipy.special import ndtr
 
 from attnsparse.numeric import exact
+from attnsparse.numeric.exact import _keps
 from attnsparse.numeric.models import IIDLogits
 from attnsparse.numeric.precision import PrecisionError
 from attnsparse.numeric.simulate import simulate_stats
@@ -171,7 +172,7 @@ def test_monotone_in_eps_and_bounds():
     ((5, 16, 1.0, float("nan")), ValueError, "eps must be"),
     ((5, 16, 1.0, 0.01 + 1j), TypeError, "eps must be real"),
     ((5, 16, 1.0, None), TypeError, "eps must be a real number"),
-    ((5, 16, 1.0, 0.1), PrecisionError, "needs n eps < 1"),
+    ((5, 16, 1.0, 0.3), PrecisionError, "for n eps >= 1 this route needs eps <= 0.15"),
 ])
 def test_bad_input(args, err, text):
     with pytest.raises(err) as info:
@@ -183,3 +184,98 @@ def test_bad_input(args, err, text):
 def test_returns_confirmed_digits():
     v = exact.eval_k_eps(6, 4, 1.0, 0.1)
     assert v.digits == 6 and isinstance(v, mp.mpf) and np.isfinite(float(v))
+
+
+# ------------------------------------------------------------------ n eps >= 1: the split by m
+#: outer nodes of the split checks: low (H dominates) to high (G dominates) for n = 16
+SPLIT_X = np.linspace(-1.5, 3.5, 6)
+
+
+def _kept_present(n, sigma, eps):
+    """``phi(x) P(kept | x)`` on :data:`SPLIT_X` by the validated unsplit route (n eps < 1)."""
+    lf, S, conv = _keps._log_kept(SPLIT_X, n, sigma, eps, 32, 0.5, 0.0)
+    assert conv.all()
+    return np.exp(lf) * S
+
+
+def _kept_parts(n, sigma, eps, m0, h_on="line"):
+    """``(phi G-part, phi H-part, converged)``: ``G`` on the hyperbola, ``H`` on the vertical line (the
+    route) or on the hyperbola (``h_on="hyperbola"``; not a valid contour where some ``m eps >= 1 - eps``)."""
+    r = np.full(SPLIT_X.shape, 1 - eps)
+    phi = np.exp(-SPLIT_X ** 2 / 2) / math.sqrt(2 * math.pi)
+    conv = np.ones(SPLIT_X.shape, bool)
+    with np.errstate(all="ignore"):
+        g, SG, info = _keps._cdf(r, n, sigma, 24, 0.5, 0.0,
+                                 tf=_keps._SplitTransform(SPLIT_X, sigma, eps, 24, n - 1, m0, False))
+        conv &= info["converged"]
+        if h_on == "line":
+            h, SH, cH = _keps._line_cdf(SPLIT_X, n, sigma, eps, 24, m0, 0.0, 0.25)
+        else:
+            h, SH, info = _keps._cdf(r, n, sigma, 24, 0.5, 0.0,
+                                     tf=_keps._SplitTransform(SPLIT_X, sigma, eps, 24, n - 1, m0, True))
+            cH = info["converged"] & (info["peak"] <= _keps._PEAK_MAX)
+    return phi * np.exp(g) * SG, phi * np.exp(h) * SH, conv & cH
+
+
+@pytest.mark.parametrize("sigma, m0", [(1.0, 5), (2.35, 5), (1.0, 8), (2.35, 8), (5.0, 8)])
+def test_split_equals_unsplit(sigma, m0):
+    """n = 16, eps = 0.05 (natural m0 = 19 > 15: the unsplit route is valid): G + H, split at a forced
+    m0, equals the unsplit route to 1e-10 at every node, high temperature to condensed (sigma = 5,
+    beta_c = 2.35). (Seen: 9e-14 to 1e-11. At sigma = 5, m0 = 5 the node x = 3.5, where H is e^-36 of
+    G, is flagged as not converged: H decays only as tau^-6 there.)"""
+    want = _kept_present(16, sigma, 0.05)
+    g, h, conv = _kept_parts(16, sigma, 0.05, m0)
+    assert conv.all()
+    assert np.max(np.abs((g + h) / want - 1)) < 1e-10
+    # negative control: without H the comparison fails
+    assert np.max(np.abs(g / want - 1)) > 1e-6
+
+
+@pytest.mark.slow  # ~70 s
+def test_split_full_evaluation_equals_unsplit():
+    """The whole E k_eps at (16, 2.35, 0.05) split at m0 = 8 equals the unsplit route to 1e-10."""
+    a = _keps.eval_k_eps(10, 16, 2.35, 0.05)
+    b = _keps.eval_k_eps(10, 16, 2.35, 0.05, _m0=8)
+    assert abs(b / a - 1) < 1e-10
+
+
+def test_hyperbola_for_h_fails_beyond_n_eps_1():
+    """Negative control for the contour of H: at n = 1024, eps = 0.1, x = 3 (sigma = beta_c), H holds the
+    terms with m eps >= 1 - eps, which grow on the hyperbola's arms: H on the hyperbola does not match H
+    on the vertical line (or is flagged), while G + H on the line is confirmed against simulation below."""
+    x = np.array([3.0])
+    n, sigma, eps = 1024, 3.7233, 0.1
+    m0 = _keps._m0_of(eps)
+    r = np.full(x.shape, 1 - eps)
+    with np.errstate(all="ignore"):
+        h, SH, cH = _keps._line_cdf(x, n, sigma, eps, 24, m0, 0.0, 0.25)
+        g, S, info = _keps._cdf(r, n, sigma, 24, 0.5, 0.0, tf=_keps._SplitTransform(x, sigma, eps, 24, n - 1, m0, True))
+    assert cH.all() and SH[0] > 0
+    bad = ~(info["converged"] & (info["peak"] <= _keps._PEAK_MAX))
+    assert bad[0] or abs(np.exp(g[0]) * S[0] / (np.exp(h[0]) * SH[0]) - 1) > 1e-3
+
+
+#: n = 1024 (beta_c = 3.723): sigma / beta_c in {0.3, 1.0, 1.8}, eps = 0.1 (m0 = 9) and 0.01 (m0 = 99)
+BETA_1024 = math.sqrt(2 * math.log(1024))
+SPLIT_POINTS = [pytest.param((1024, 0.3 * BETA_1024, 0.1), marks=pytest.mark.slow), (1024, BETA_1024, 0.1),
+                pytest.param((1024, 1.8 * BETA_1024, 0.1), marks=pytest.mark.slow)] + [
+                pytest.param((1024, f * BETA_1024, 0.01), marks=pytest.mark.slow) for f in (0.3, 1.0, 1.8)]
+
+
+@pytest.mark.parametrize("point", SPLIT_POINTS)
+def test_split_against_simulation(point):
+    """E k_eps for n eps >= 1 against 20 000 simulated rows, |z| <= 4.5 (7e-6 per comparison; 6
+    comparisons: family-wise < 5e-5)."""
+    n, sigma, eps = point
+    mean, se = _simulated(n, sigma, eps, 2027)
+    v = exact.eval_k_eps(6, n, sigma, eps)
+    assert v.digits == 6
+    z = (mean - float(v)) / se
+    assert abs(z) <= Z_MAX, f"z = {z:.2f}"
+
+
+def test_split_negative_control_perturbed_eps_fails():
+    """The same check with the exact value at eps = 0.105 instead of 0.1 (n = 1024, sigma = beta_c) fails."""
+    mean, se = _simulated(1024, BETA_1024, 0.1, 2027)
+    z = (mean - float(exact.eval_k_eps(6, 1024, BETA_1024, 0.105))) / se
+    assert abs(z) > Z_MAX
