@@ -15,8 +15,8 @@ row logits ``s_ij = scale <q_i, k_j>``:
 * **theory**: the head's mean IPR and entropy against the exact finite-n IID values at the
   head's sigma (:mod:`.exact`, E1, E3, float route at :data:`HEAD_DPS` digits, cached per
   sigma); the mean top-k masses and ``k_eps`` against :data:`HEAD_SAMPLES` simulated IID rows
-  at that sigma (seeded; the exact ``k_eps`` route, ``exact.eval_k_eps``, covers only
-  ``n eps < 1`` and takes seconds a value, more than the whole measurement); each
+  at that sigma (seeded; the exact ``k_eps`` route, ``exact.eval_k_eps``, takes seconds to
+  minutes a value, more than the whole measurement); each
   prediction's ``source`` says which.
 
 Three models per head (``models``), each predicting the same statistics by simulation: all
@@ -176,8 +176,8 @@ def _exact_iid(n, sigma, topk, epss, seed, batch, cache):
     """Exact IPR and entropy (float route, :data:`HEAD_DPS` digits, cached per sigma) and the
     simulated top-k masses and ``k_eps`` at ``sigma``.
 
-    The top-k masses and ``k_eps`` have exact routes too (E4; ``eval_k_eps`` for ``n eps < 1``),
-    but at 0.1-0.4 s (E4) and 8-40 s (``k_eps``) a value they would cost more than the whole
+    The top-k masses and ``k_eps`` have exact routes too (E4; ``eval_k_eps``),
+    but at 0.1-0.4 s (E4) and 8 s to minutes (``k_eps``) a value they would cost more than the whole
     measurement; the shared simulated iid rows give them to the comparison's resolution, and
     ``source`` says so.
     """

@@ -16,7 +16,9 @@ every softmax functional below into a two- or three-fold integral:
 * (E8) the bilinear model, as the chi-square mixture over ``tau`` of the IID functional
   (:mod:`._mixture`).
 * ``E k_eps`` (:func:`eval_k_eps`, :mod:`._keps`): ``n P(entry 1 kept)`` by Laplace inversion of
-  a two-sided transform with E7's machinery; only for ``n eps < 1``, seconds a value.
+  a two-sided transform with E7's machinery: for ``n eps < 1`` on E7's hyperbola; for ``n eps >= 1``
+  (``eps <= 0.15``) split by the number of keys above the entry, part on the hyperbola and part on a
+  vertical line (seconds a value, minutes at high temperature; :mod:`._keps`).
 
 This module holds the public ``eval_*`` functions, their argument checks and the choice of
 route by ``dps`` (the modules below are private):

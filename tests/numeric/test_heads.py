@@ -169,7 +169,7 @@ def test_bad_head_options():
 
 
 def test_per_head_k_eps_is_simulated_even_where_the_exact_route_exists(monkeypatch):
-    # eval_k_eps covers n eps < 1 (here 64 * 0.01) but takes seconds a value: measure must not call it
+    # eval_k_eps covers this point (n eps = 64 * 0.01 < 1) but takes seconds a value: measure must not call it
     rng = np.random.default_rng(10)
     Q, K = _iid_head(rng, 64, 8, 1.0)
 
