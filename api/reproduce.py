@@ -355,8 +355,8 @@ def markdown(data, mode):
         lines += [f"No exact E k_eps/n curve: {about['missing']}.", ""]
     elif about:
         lines += [f"The exact E k_eps/n (eps = {about['eps']:g}) is the shipped table of {about['route']} "
-                  f"({about['dps']} confirmed digits, \"-\" where the route refused), made on {about['made_on']} "
-                  f"by `{about['made_by'].strip()}`.", ""]
+                  f"({about['dps']} confirmed digits; \"-\" where it has no value, for the reasons below), "
+                  f"made on {about['made_on']} by `{about['made_by'].strip()}`.", ""]
         for n, why in about.get("refused", {}).items():
             lines += [f"- n = 2^{int(math.log2(int(n)))}: no exact value at sigma/beta_c = " + ", ".join(why) +
                       f" ({sorted(set(why.values()))[0]}" + (", ..." if len(set(why.values())) > 1 else "") + ")"]

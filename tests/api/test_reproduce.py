@@ -45,14 +45,16 @@ def test_quick_report_is_complete_and_consistent(tmp_path, monkeypatch):
         cur = data["phase_curves"][n]
         assert len(cur["ratio"]) >= 30 and sum(v is not None for v in cur["ipr_exact"]) >= 30
     # panel (b): the shipped exact E k_eps / n (bench.keps_table) against the simulated means of 200
-    # rows at every simulated point (|z| < 5: false-alarm level 6e-7 each, 33 points); where all 200
-    # rows gave one k_eps (standard error 0) the exact mean must lie within 0.05 keys of it
+    # rows at every simulated point (|z| < 5: false-alarm level 6e-7 each, 31 of the 33 points;
+    # the table says why it has no value at the other two); where all 200 rows gave one k_eps (standard
+    # error 0) the exact mean must lie within 0.05 keys of it
     about = data["keps_table"]
     assert "missing" not in about, about
     checked = 0
     for n, rows in data["phase"].items():
         cur = data["phase_curves"][n]
-        assert sum(v is not None for v in cur["keps_exact"]) >= 36, n
+        have = sum(v is not None for v in cur["keps_exact"])
+        assert have >= 27 and have + len(about["refused"].get(n, {})) == len(cur["keps_exact"]), n
         for x in rows:
             ke = x["keps_exact"]
             if ke is None:  # only where the table says why
@@ -63,7 +65,7 @@ def test_quick_report_is_complete_and_consistent(tmp_path, monkeypatch):
             else:
                 assert abs(x["keps_sim"] - ke) * int(n) < 0.05, (n, x)
             checked += 1
-    assert checked >= sum(len(rows) for rows in data["phase"].values()) - 1 >= 32
+    assert checked >= 30
     ad = data["adaptive"]
     # equal average budget: the fixed window keeps at least as many keys on average, and at most
     # one key per context more
