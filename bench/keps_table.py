@@ -37,7 +37,7 @@ def _one(job):
     sigma = ratio * math.sqrt(2 * math.log(n))
     t = time.perf_counter()
     try:
-        v, why = float(eval_k_eps(dps, n, sigma, EPS)) / n, None
+        v, why = float(f"{float(eval_k_eps(dps, n, sigma, EPS)) / n:.{dps}g}"), None  # its confirmed digits
     except PrecisionError as err:
         v, why = None, str(err).splitlines()[0]
     return n, ratio, v, why, time.perf_counter() - t
