@@ -7,7 +7,8 @@ Figures (each labelled "our reproduction"; theory overlaid on simulation):
     finite-n tail mass (E4, for ``k <= 64``) and, at high temperature, the tilting
     approximation ``Phi(Phibar^{-1}(k/n) - sigma)`` are overlaid;
 (b) phase diagram: IPR and ``k_eps/n`` against ``sigma/beta_c`` for several n, with the
-    exact (E1), high-temperature (``e^{sigma^2}/n``, tilting) and PD (``1 - m_eff``) curves;
+    exact (E1), high-temperature (``e^{sigma^2}/n``, tilting) and PD (``1 - m_eff``) curves, and
+    the exact ``E k_eps / n`` from the shipped table :data:`KEPS_TABLE` (``bench.keps_table``);
 (c) adaptive ``n^C`` window against a fixed window of equal average budget over a spread of
     context lengths.
 """
